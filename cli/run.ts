@@ -1,0 +1,57 @@
+/**
+ * Process-level glue: parse argv, run the action, render diagnostics, pick
+ * the exit code (0 ok, 1 user error, 2 usage error). User errors never show a
+ * stack trace unless VMCTL_LOG=debug.
+ *
+ * @module
+ */
+import type { Command, CommanderError } from "@commander-js/extra-typings";
+import { EXIT_USAGE, renderDiagnostic, toDiagnostics } from "../lib/diagnostics.ts";
+import { enabled } from "../lib/log.ts";
+
+/** True when stderr is a terminal (colour on). NO_COLOR disables it. */
+export function stderrColor(): boolean {
+  try {
+    return Deno.stderr.isTerminal() && !Deno.env.get("NO_COLOR");
+  } catch {
+    return false;
+  }
+}
+
+/** Print diagnostics for `err` and return the exit code to use. */
+export function reportError(err: unknown): number {
+  const diags = toDiagnostics(err);
+  const color = stderrColor();
+  const stack = enabled("debug");
+  for (const d of diags) console.error(renderDiagnostic(d, { color, stack }));
+  return diags.reduce((code, d) => Math.max(code, d.exitCode), 1);
+}
+
+/** Parse and run; exits the process with the right code. */
+export async function runMain(
+  program: Command,
+  args: string[],
+  commanderError: typeof CommanderError,
+): Promise<never> {
+  program.exitOverride();
+  program.configureOutput({ outputError: (s, write) => write(s) });
+  applyExitOverride(program);
+  try {
+    await program.parseAsync(args, { from: "user" });
+    Deno.exit(0);
+  } catch (err) {
+    if (err instanceof commanderError) {
+      // help and version are "errors" in commander; they exit 0.
+      if (err.exitCode === 0) Deno.exit(0);
+      Deno.exit(EXIT_USAGE);
+    }
+    Deno.exit(reportError(err));
+  }
+}
+
+function applyExitOverride(cmd: Command): void {
+  for (const sub of cmd.commands as Command[]) {
+    sub.exitOverride();
+    applyExitOverride(sub);
+  }
+}

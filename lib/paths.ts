@@ -1,0 +1,93 @@
+/**
+ * The one place that resolves paths: the data directory and its layout, the
+ * directory the user invoked us from, and user-supplied paths (`~`, relative).
+ *
+ * @module
+ */
+import { isAbsolute, join, normalize, resolve, sep } from "node:path";
+import { Diagnostic } from "./diagnostics.ts";
+import { validateVmName } from "./names.ts";
+
+/** Where vmctl keeps its state. */
+export interface DataPaths {
+  /** `$XDG_DATA_HOME/vmctl` or `~/.local/share/vmctl`. */
+  dataDir: string;
+  /** The VM registry. */
+  storeFile: string;
+  /** Lock file guarding `storeFile`. */
+  storeLock: string;
+  /** Per-VM work directories live here. */
+  vmsDir: string;
+  /** The shared image cache. */
+  imagesDir: string;
+}
+
+/** Read an environment variable, tolerating a withheld --allow-env. */
+export function env(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The user's home directory. */
+export function homeDir(): string {
+  const home = env("HOME");
+  if (!home) {
+    throw new Diagnostic("vmctl::paths::no_home", "HOME is not set", {
+      hint: "set HOME, or XDG_DATA_HOME to choose where vmctl keeps its state",
+    });
+  }
+  return home;
+}
+
+/** Resolve the data directory layout from the environment. */
+export function dataPaths(): DataPaths {
+  const xdg = env("XDG_DATA_HOME");
+  const base = xdg && isAbsolute(xdg) ? xdg : join(homeDir(), ".local", "share");
+  const dataDir = join(base, "vmctl");
+  return {
+    dataDir,
+    storeFile: join(dataDir, "vms.json"),
+    storeLock: join(dataDir, "vms.json.lock"),
+    vmsDir: join(dataDir, "vms"),
+    imagesDir: join(dataDir, "images"),
+  };
+}
+
+/** The work directory of VM `name`; the name is validated first. */
+export function vmWorkDir(paths: DataPaths, name: string): string {
+  validateVmName(name);
+  const dir = join(paths.vmsDir, name);
+  assertInside(paths.vmsDir, dir);
+  return dir;
+}
+
+/** Throw unless `child` is strictly inside `parent` (after normalisation). */
+export function assertInside(parent: string, child: string): void {
+  const p = normalize(parent).replace(/\/+$/, "");
+  const c = normalize(child);
+  if (!c.startsWith(p + sep) || c.length <= p.length + 1) {
+    throw new Diagnostic(
+      "vmctl::paths::outside_data_dir",
+      `refusing to touch ${c}: it is not inside ${p}`,
+      { hint: "the VM record may have been edited by hand; check vms.json" },
+    );
+  }
+}
+
+/**
+ * The directory the user ran vmctl from. `deno task` runs tasks in the
+ * project directory and passes the caller's directory in INIT_CWD.
+ */
+export function invocationCwd(): string {
+  return env("INIT_CWD") || Deno.cwd();
+}
+
+/** Expand `~` and resolve `p` against `baseDir` (the VMFile's directory or the cwd). */
+export function resolveUserPath(p: string, baseDir: string = invocationCwd()): string {
+  if (p === "~") return homeDir();
+  if (p.startsWith("~/")) return join(homeDir(), p.slice(2));
+  return isAbsolute(p) ? normalize(p) : resolve(baseDir, p);
+}

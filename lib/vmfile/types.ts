@@ -1,0 +1,45 @@
+/**
+ * The validated, resolved form of a VMFile.kdl. Every path is absolute
+ * (resolved against the VMFile's directory, `~` expanded) and every default
+ * from the book is filled in, so consumers never re-interpret KDL.
+ *
+ * @module
+ */
+import type { SourceSpan } from "../diagnostics.ts";
+import type { Accel, CloudInitSpec, NetworkConfig, SshSpec } from "../types.ts";
+
+export type ImageSource =
+  | { kind: "path"; path: string }
+  | { kind: "url"; url: string; sha256?: string };
+
+export type ProvisionStep =
+  | { kind: "shell"; inline: string; span: SourceSpan }
+  | { kind: "shell"; script: string; span: SourceSpan }
+  | { kind: "file"; source: string; destination: string; span: SourceSpan };
+
+export interface VmDef {
+  name: string;
+  /** Position of the `vm` node. */
+  span: SourceSpan;
+  image: ImageSource;
+  vcpus: number; // default 1
+  memoryMb: number; // default 1024
+  diskGb?: number;
+  network: NetworkConfig; // default { type: "user" }
+  uefi: boolean; // default false
+  accel?: Accel; // absent: CLI flag / VMCTL_ACCEL / auto
+  vnc: boolean; // default false
+  /** Absent when the VM has no cloud-init block (no seed ISO). */
+  cloudInit?: CloudInitSpec;
+  /** Present when the VM has an ssh block (user defaults to "vm"). */
+  ssh?: SshSpec;
+  provision: ProvisionStep[];
+}
+
+export interface VmFile {
+  /** Absolute path of the file. */
+  path: string;
+  /** Its directory: the base of relative paths. */
+  dir: string;
+  vms: VmDef[];
+}
