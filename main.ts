@@ -13,6 +13,7 @@ import { runMain } from "./cli/run.ts";
 import { registerVmCommands } from "./cli/vm_commands.ts";
 import { registerDeclarativeCommands } from "./cli/declarative_commands.ts";
 import { registerImageCommands } from "./cli/image_commands.ts";
+import { registerSshCommand } from "./cli/ssh_command.ts";
 import { registerSeedCommand } from "./cli/seed_command.ts";
 import { registerZoneCommands } from "./cli/zone_commands.ts";
 
@@ -31,6 +32,7 @@ export function buildProgram(invokedAs: string): Command {
     "create, run and provision virtual machines (QEMU/KVM, Propolis) and illumos zones",
   );
   registerVmCommands(program);
+  registerSshCommand(program);
   registerDeclarativeCommands(program);
   registerImageCommands(program);
   registerSeedCommand(program);

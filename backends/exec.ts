@@ -68,7 +68,9 @@ export function createRunner(opts: { dryRun?: boolean } = {}): Runner {
 
 /** Render argv for humans (quoted where needed); never passed to a shell. */
 export function formatArgv(argv: readonly string[]): string {
-  return argv.map((a) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`))
+  return argv.map((
+    a,
+  ) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`))
     .join(" ");
 }
 
@@ -104,12 +106,20 @@ export async function execCommand(argv: string[], o: ExecOptions = {}): Promise<
     } catch { /* already gone */ }
   }, timeoutMs);
   const out = await child.output().finally(() => clearTimeout(timer));
-  const result = { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+  const result = {
+    code: out.code,
+    stdout: decoder.decode(out.stdout),
+    stderr: decoder.decode(out.stderr),
+  };
   if (timedOut) {
-    throw new Diagnostic("vmctl::exec::timeout", `\`${formatArgv(argv)}\` did not finish in ${timeoutMs / 1000} s`, {
-      hint: o.hint ?? "the command hung; check the system it talks to",
-      details: tailLines(result.stderr, 10),
-    });
+    throw new Diagnostic(
+      "vmctl::exec::timeout",
+      `\`${formatArgv(argv)}\` did not finish in ${timeoutMs / 1000} s`,
+      {
+        hint: o.hint ?? "the command hung; check the system it talks to",
+        details: tailLines(result.stderr, 10),
+      },
+    );
   }
   if (result.code !== 0 && (o.check ?? true)) {
     throw new Diagnostic(
@@ -124,16 +134,24 @@ export async function execCommand(argv: string[], o: ExecOptions = {}): Promise<
 /** Map a spawn failure to a diagnostic naming the tool or the missing permission. */
 export function spawnError(cmd: string, err: unknown): Diagnostic {
   if (err instanceof Deno.errors.NotFound) {
-    return new Diagnostic("vmctl::exec::not_found", `required program \`${cmd}\` was not found on PATH`, {
-      hint: `install ${cmd} (see the README's requirements) or add it to PATH`,
-      cause: err,
-    });
+    return new Diagnostic(
+      "vmctl::exec::not_found",
+      `required program \`${cmd}\` was not found on PATH`,
+      {
+        hint: `install ${cmd} (see the README's requirements) or add it to PATH`,
+        cause: err,
+      },
+    );
   }
   if (err instanceof Error && (err.name === "NotCapable" || err.name === "PermissionDenied")) {
-    return new Diagnostic("vmctl::permission::denied", `permission to run \`${cmd}\` was withheld`, {
-      hint: `grant it with --allow-run=${cmd}`,
-      cause: err,
-    });
+    return new Diagnostic(
+      "vmctl::permission::denied",
+      `permission to run \`${cmd}\` was withheld`,
+      {
+        hint: `grant it with --allow-run=${cmd}`,
+        cause: err,
+      },
+    );
   }
   return new Diagnostic("vmctl::exec::spawn_failed", `could not start \`${cmd}\`: ${String(err)}`, {
     hint: "check that the program is executable",

@@ -94,10 +94,14 @@ export function fromUnknownError(err: unknown): Diagnostic {
     /--allow-[a-z]+/.test(message)
   ) {
     const flag = message.match(/--allow-[a-z]+/)![0];
-    return new Diagnostic("vmctl::permission::denied", `permission withheld: ${firstLine(message)}`, {
-      hint: `run with ${flag} (or the scoped set used by \`deno task vmctl\`)`,
-      cause: err,
-    });
+    return new Diagnostic(
+      "vmctl::permission::denied",
+      `permission withheld: ${firstLine(message)}`,
+      {
+        hint: `run with ${flag} (or the scoped set used by \`deno task vmctl\`)`,
+        cause: err,
+      },
+    );
   }
   return new Diagnostic("vmctl::internal", `internal error: ${firstLine(message)}`, {
     hint: "this is a bug in vmctl; rerun with VMCTL_LOG=debug for the stack trace and report it",
@@ -148,9 +152,11 @@ export function codeFrame(span: SourceSpan, color = false): string[] {
     out.push(`  ${paint(color, "34", gutter)} ${src[n - 1] ?? ""}`);
     if (n === span.line) {
       const pad = " ".repeat(width + 2) + " ".repeat(Math.max(0, span.column - 1));
-      out.push(`  ${paint(color, "34", pad.slice(0, width + 2))}${pad.slice(width + 2)}${
-        paint(color, "1;31", "^".repeat(Math.max(1, span.length ?? 1)))
-      }`);
+      out.push(
+        `  ${paint(color, "34", pad.slice(0, width + 2))}${pad.slice(width + 2)}${
+          paint(color, "1;31", "^".repeat(Math.max(1, span.length ?? 1)))
+        }`,
+      );
     }
   }
   return out;
