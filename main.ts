@@ -13,6 +13,7 @@ import { runMain } from "./cli/run.ts";
 import { registerVmCommands } from "./cli/vm_commands.ts";
 import { registerDeclarativeCommands } from "./cli/declarative_commands.ts";
 import { registerImageCommands } from "./cli/image_commands.ts";
+import { registerValidateCommand } from "./cli/validate_command.ts";
 import { registerSshCommand } from "./cli/ssh_command.ts";
 import { registerSeedCommand } from "./cli/seed_command.ts";
 import { registerZoneCommands } from "./cli/zone_commands.ts";
@@ -34,6 +35,7 @@ export function buildProgram(invokedAs: string): Command {
   registerVmCommands(program);
   registerSshCommand(program);
   registerDeclarativeCommands(program);
+  registerValidateCommand(program);
   registerImageCommands(program);
   registerSeedCommand(program);
   registerZoneCommands(program.command("zone").description("manage illumos zones (zmgr)"));

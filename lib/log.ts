@@ -10,7 +10,12 @@ const ORDER: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3, 
 
 /** The configured level (default info; an unknown value falls back to info). */
 export function logLevel(): LogLevel {
-  const v = (env("VMCTL_LOG") ?? "info").toLowerCase();
+  let v = "info";
+  try {
+    v = (env("VMCTL_LOG") ?? "info").toLowerCase();
+  } catch {
+    // logging must work even when --allow-env is withheld; the command reports that itself.
+  }
   return v in ORDER ? (v as LogLevel) : "info";
 }
 

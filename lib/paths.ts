@@ -22,13 +22,13 @@ export interface DataPaths {
   imagesDir: string;
 }
 
-/** Read an environment variable, tolerating a withheld --allow-env. */
+/**
+ * Read an environment variable. A withheld --allow-env is NOT swallowed: it
+ * surfaces as `vmctl::permission::denied` naming the flag, instead of a
+ * misleading "not set".
+ */
 export function env(name: string): string | undefined {
-  try {
-    return Deno.env.get(name);
-  } catch {
-    return undefined;
-  }
+  return Deno.env.get(name);
 }
 
 /** The user's home directory. */
