@@ -151,10 +151,11 @@ export function codeFrame(span: SourceSpan, color = false): string[] {
     const gutter = `${String(n).padStart(width)} |`;
     out.push(`  ${paint(color, "34", gutter)} ${src[n - 1] ?? ""}`);
     if (n === span.line) {
-      const pad = " ".repeat(width + 2) + " ".repeat(Math.max(0, span.column - 1));
+      const blank = `${" ".repeat(width)} |`;
+      const caret = "^".repeat(Math.max(1, span.length ?? 1));
       out.push(
-        `  ${paint(color, "34", pad.slice(0, width + 2))}${pad.slice(width + 2)}${
-          paint(color, "1;31", "^".repeat(Math.max(1, span.length ?? 1)))
+        `  ${paint(color, "34", blank)} ${" ".repeat(Math.max(0, span.column - 1))}${
+          paint(color, "1;31", caret)
         }`,
       );
     }
