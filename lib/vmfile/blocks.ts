@@ -1,0 +1,372 @@
+/**
+ * Readers for the block nodes of a `vm`: `network`, `cloud-init`, `ssh` and
+ * `provision`. Each records its problems in the {@link Ctx} and returns
+ * undefined when the block is unusable.
+ *
+ * @module
+ */
+import type { Entry, Node } from "@bgotink/kdl";
+import { didYouMean } from "../diagnostics.ts";
+import type { CloudInitSpec, NetworkConfig, SshSpec } from "../types.ts";
+import type { ProvisionStep } from "./types.ts";
+import {
+  checkProps,
+  checkTags,
+  type Ctx,
+  entriesOf,
+  enumValue,
+  fail,
+  leafArg,
+  lineOf,
+  pathValue,
+  spanOf,
+  stringValue,
+} from "./nodes.ts";
+
+/** How each child node is written; used in hints. */
+export const USAGE: Record<string, string> = {
+  bridge: 'bridge "br0"',
+  name: 'name "vnic0"',
+  hostname: 'hostname "myvm"',
+  "ssh-key": 'ssh-key "~/.ssh/id_ed25519.pub"',
+  "user-data": 'user-data "cloud-config.yaml"',
+  "network-config": 'network-config "network-config.yaml"',
+  "vendor-data": 'vendor-data "vendor-data.yaml"',
+  user: 'user "ubuntu"',
+  "private-key": 'private-key "~/.ssh/id_ed25519"',
+  inline: 'inline "echo hello"',
+  script: 'script "scripts/setup.sh"',
+  source: 'source "config/app.conf"',
+  destination: 'destination "/etc/app/app.conf"',
+};
+
+export const NETWORK_MODES = ["user", "tap", "none", "vnic"] as const;
+export const PROVISION_TYPES = ["shell", "file"] as const;
+
+/** Linux interface names: at most 15 characters, never starting with `-`. */
+const BRIDGE_NAME = /^[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,14}$/;
+/** illumos datalink names (dladm_valid_linkname): letter first, digit last, at most 30. */
+const VNIC_NAME = /^[a-zA-Z][a-zA-Z0-9_.]{0,28}[0-9]$/;
+/** RFC 1123 host names (dot-separated labels). */
+const HOSTNAME =
+  /^(?=.{1,253}$)[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
+/** Login names: never starting with `-` (it would become an ssh option). */
+const USER_NAME = /^[a-zA-Z_][a-zA-Z0-9_.-]{0,31}$/;
+
+/**
+ * The leaf children of a block (`cloud-init { hostname "x" }`): each known
+ * child once, with its single argument. Unknown and repeated children are
+ * reported; `misplaced` adds a hint for children that belong elsewhere.
+ */
+export function leafChildren(
+  ctx: Ctx,
+  parent: Node,
+  allowed: readonly string[],
+  misplaced: Record<string, string> = {},
+): Map<string, Entry> {
+  const found = new Map<string, Entry>();
+  const seen = new Map<string, Node>();
+  for (const child of parent.children?.nodes ?? []) {
+    const name = child.getName();
+    if (!allowed.includes(name)) {
+      const hint = misplaced[name] ?? didYouMean(name, allowed);
+      fail(ctx, "unknown_node", child, `unknown node \`${name}\` in \`${label(parent)}\``, hint);
+      continue;
+    }
+    if (seen.has(name)) {
+      fail(
+        ctx,
+        "duplicate_node",
+        child,
+        `\`${name}\` is given twice in \`${label(parent)}\``,
+        `keep one; the first is on line ${lineOf(seen.get(name)!)}`,
+      );
+      continue;
+    }
+    seen.set(name, child);
+    const arg = leafArg(ctx, child, USAGE[name] ?? `${name} "..."`);
+    if (arg) found.set(name, arg);
+  }
+  return found;
+}
+
+/** `provision "shell"`, `network "tap"`, `cloud-init`: how a block is named in messages. */
+function label(node: Node): string {
+  const first = entriesOf(node).args[0]?.getValue();
+  return typeof first === "string" ? `${node.getName()} "${first}"` : node.getName();
+}
+
+/** Refuse arguments on a block that takes none (`ssh "ubuntu" { }`). */
+function noArgs(ctx: Ctx, node: Node, usage: string): void {
+  checkTags(ctx, node);
+  checkProps(ctx, node, [], usage);
+  const extra = entriesOf(node).args[0];
+  if (extra) {
+    fail(
+      ctx,
+      "invalid_value",
+      extra,
+      `\`${node.getName()}\` takes no arguments`,
+      `write \`${usage}\``,
+    );
+  }
+}
+
+/** A string child checked against a pattern. */
+function named(
+  ctx: Ctx,
+  e: Entry | undefined,
+  what: string,
+  pattern: RegExp,
+  rule: string,
+): string | undefined {
+  if (!e) return undefined;
+  const v = stringValue(ctx, e, what, USAGE[what] ?? what);
+  if (v === undefined) return undefined;
+  if (!pattern.test(v)) {
+    return fail(ctx, "invalid_value", e, `invalid ${what} ${JSON.stringify(v)}`, rule);
+  }
+  return v;
+}
+
+/** `network "user"`, `network "tap" bridge="br0"`, `network "tap" { bridge "br0" }`, vnic alike. */
+export function readNetwork(ctx: Ctx, node: Node): NetworkConfig | undefined {
+  checkTags(ctx, node);
+  const { args } = entriesOf(node);
+  if (args.length === 0) {
+    checkProps(ctx, node, [], 'network "user"');
+    return fail(
+      ctx,
+      "missing_value",
+      node,
+      "`network` needs a mode",
+      'write `network "user"`, `network "tap"`, `network "none"` or `network "vnic" { name "vnic0" }`',
+    );
+  }
+  if (args.length > 1) {
+    fail(
+      ctx,
+      "invalid_value",
+      args[1],
+      "`network` takes one mode",
+      'write `network "tap" { bridge "br0" }`',
+    );
+  }
+  const mode = enumValue(ctx, args[0], "network mode", NETWORK_MODES, "network_mode");
+  if (mode === undefined) return undefined;
+  const field = mode === "tap" ? "bridge" : mode === "vnic" ? "name" : undefined;
+  const fields = field ? [field] : [];
+  const props = checkProps(ctx, node, fields, `network "${mode}"`);
+  const children = node.children
+    ? leafChildren(ctx, node, fields, {
+      bridge: 'only `network "tap"` takes a bridge',
+      name: 'only `network "vnic"` takes a name',
+    })
+    : new Map<string, Entry>();
+  if (mode === "user" || mode === "none") return { type: mode };
+  const fromProp = props.get(field!);
+  const fromChild = children.get(field!);
+  if (fromProp && fromChild) {
+    fail(
+      ctx,
+      "duplicate_node",
+      fromChild,
+      `\`${field}\` is given both as a property and in the block`,
+      `keep one; the property is on line ${lineOf(fromProp)}`,
+    );
+    return undefined;
+  }
+  const entry = fromProp ?? fromChild;
+  if (mode === "tap") {
+    if (!entry) return { type: "tap", bridge: "br0" };
+    const bridge = named(
+      ctx,
+      entry,
+      "bridge",
+      BRIDGE_NAME,
+      "a Linux interface name: 1-15 letters, digits, '_', '.', '-', not starting with '-' or '.'",
+    );
+    return bridge === undefined ? undefined : { type: "tap", bridge };
+  }
+  if (!entry) {
+    return fail(
+      ctx,
+      "missing_value",
+      node,
+      'a `network "vnic"` needs the VNIC name',
+      'write `network "vnic" { name "vnic0" }`',
+    );
+  }
+  const name = named(
+    ctx,
+    entry,
+    "name",
+    VNIC_NAME,
+    "an illumos link name: starts with a letter, ends with a digit, at most 30 letters, digits, '_' or '.'",
+  );
+  return name === undefined ? undefined : { type: "vnic", name };
+}
+
+/** `cloud-init { hostname; ssh-key; user-data; network-config; vendor-data }`, all optional. */
+export function readCloudInit(ctx: Ctx, node: Node): CloudInitSpec | undefined {
+  const before = ctx.diags.length;
+  noArgs(ctx, node, 'cloud-init { hostname "myvm" }');
+  const c = leafChildren(ctx, node, [
+    "hostname",
+    "ssh-key",
+    "user-data",
+    "network-config",
+    "vendor-data",
+  ], {
+    user: "`user` belongs in the `ssh` block",
+    "private-key": "`private-key` belongs in the `ssh` block",
+  });
+  const spec: CloudInitSpec = {};
+  const hostname = named(
+    ctx,
+    c.get("hostname"),
+    "hostname",
+    HOSTNAME,
+    "a host name: letters, digits and '-' in dot-separated labels of at most 63 characters",
+  );
+  if (hostname !== undefined) spec.hostname = hostname;
+  const path = (key: string) => {
+    const e = c.get(key);
+    return e ? pathValue(ctx, e, key, USAGE[key]) : undefined;
+  };
+  const sshKey = path("ssh-key");
+  const userData = path("user-data");
+  const networkConfig = path("network-config");
+  const vendorData = path("vendor-data");
+  if (sshKey) spec.sshKeyPath = sshKey;
+  if (userData) spec.userDataPath = userData;
+  if (networkConfig) spec.networkConfigPath = networkConfig;
+  if (vendorData) spec.vendorDataPath = vendorData;
+  return ctx.diags.length === before ? spec : undefined;
+}
+
+/** `ssh { user "ubuntu"; private-key "~/.ssh/id_ed25519" }`; user defaults to "vm". */
+export function readSsh(ctx: Ctx, node: Node): SshSpec | undefined {
+  const before = ctx.diags.length;
+  noArgs(ctx, node, 'ssh { user "ubuntu" }');
+  const c = leafChildren(ctx, node, ["user", "private-key"], {
+    "ssh-key": "`ssh-key` (a public key) belongs in the `cloud-init` block; here use `private-key`",
+  });
+  const user = c.has("user")
+    ? named(
+      ctx,
+      c.get("user"),
+      "user",
+      USER_NAME,
+      "a login name: a letter or '_' first, then letters, digits, '_', '.', '-' (at most 32)",
+    )
+    : "vm";
+  const keyEntry = c.get("private-key");
+  const key = keyEntry ? pathValue(ctx, keyEntry, "private-key", USAGE["private-key"]) : undefined;
+  if (ctx.diags.length !== before || user === undefined) return undefined;
+  return key ? { user, privateKeyPath: key } : { user };
+}
+
+/** `provision "shell" { inline | script }` or `provision "file" { source; destination }`. */
+export function readProvision(ctx: Ctx, node: Node): ProvisionStep | undefined {
+  const before = ctx.diags.length;
+  checkTags(ctx, node);
+  checkProps(ctx, node, [], 'provision "shell" { inline "..." }');
+  const { args } = entriesOf(node);
+  if (args.length > 1) {
+    fail(
+      ctx,
+      "invalid_value",
+      args[1],
+      "`provision` takes one type",
+      'write `provision "shell" { ... }` or `provision "file" { ... }`',
+    );
+  }
+  // Upstream treats a missing type as "shell"; keep files written for it working.
+  const type = args[0]
+    ? enumValue(ctx, args[0], "provision type", PROVISION_TYPES, "provision_type")
+    : "shell";
+  if (type === undefined) return undefined;
+  if (!node.children) {
+    return fail(
+      ctx,
+      "missing_value",
+      node,
+      `\`provision "${type}"\` has no block`,
+      type === "shell"
+        ? 'write `provision "shell" { inline "echo hello" }`'
+        : 'write `provision "file" { source "app.conf"; destination "/etc/app.conf" }`',
+    );
+  }
+  const span = spanOf(ctx, node);
+  if (type === "shell") {
+    const c = leafChildren(ctx, node, ["inline", "script"], {
+      source: '`source` belongs to `provision "file"`',
+      destination: '`destination` belongs to `provision "file"`',
+    });
+    const inline = c.get("inline");
+    const script = c.get("script");
+    if (inline && script) {
+      const later = lineOf(inline) > lineOf(script) ? inline : script;
+      return fail(
+        ctx,
+        "shell_source",
+        later,
+        "a shell provisioner has both `inline` and `script`",
+        'keep exactly one: split it into two `provision "shell"` blocks to run both',
+      );
+    }
+    if (!inline && !script && ctx.diags.length === before) {
+      return fail(
+        ctx,
+        "shell_source",
+        node,
+        "a shell provisioner needs `inline` or `script`",
+        'add `inline "command"` or `script "path/to/script.sh"`',
+      );
+    }
+    if (inline) {
+      const cmd = stringValue(ctx, inline, "inline", USAGE.inline);
+      return cmd === undefined ? undefined : { kind: "shell", inline: cmd, span };
+    }
+    const path = script ? pathValue(ctx, script, "script", USAGE.script) : undefined;
+    return path === undefined ? undefined : { kind: "shell", script: path, span };
+  }
+  const c = leafChildren(ctx, node, ["source", "destination"], {
+    inline: '`inline` belongs to `provision "shell"`',
+    script: '`script` belongs to `provision "shell"`',
+  });
+  const srcEntry = c.get("source");
+  const dstEntry = c.get("destination");
+  if ((!srcEntry || !dstEntry) && ctx.diags.length === before) {
+    const missing = !srcEntry && !dstEntry
+      ? "`source` and `destination`"
+      : !srcEntry
+      ? "`source`"
+      : "`destination`";
+    return fail(
+      ctx,
+      "file_provision",
+      node,
+      `a file provisioner needs ${missing}`,
+      'write `provision "file" { source "local/file"; destination "/absolute/guest/path" }`',
+    );
+  }
+  const source = srcEntry ? pathValue(ctx, srcEntry, "source", USAGE.source) : undefined;
+  const destination = dstEntry
+    ? stringValue(ctx, dstEntry, "destination", USAGE.destination)
+    : undefined;
+  if (destination !== undefined && !destination.startsWith("/")) {
+    return fail(
+      ctx,
+      "relative_destination",
+      dstEntry,
+      `destination ${JSON.stringify(destination)} is not an absolute path`,
+      `guest paths are absolute, e.g. \`destination "/tmp/${
+        destination.replace(/^(\.\.?\/)+/, "")
+      }"\``,
+    );
+  }
+  if (source === undefined || destination === undefined) return undefined;
+  return { kind: "file", source, destination, span };
+}
