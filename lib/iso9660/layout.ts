@@ -1,0 +1,404 @@
+/**
+ * From a list of entries to a complete, validated layout: the directory tree,
+ * the names in each of the three trees, the sorted record order, every
+ * sector address and the volume size. Nothing is written here; the writer
+ * (write.ts) serialises a layout without making any further decisions.
+ *
+ * Sector map: 0-15 system area (zeros), 16 PVD, 17 Joliet SVD, 18 terminator,
+ * then the four path tables (ISO L, ISO M, Joliet L, Joliet M), the ISO
+ * directories, the Joliet directories, the Rock Ridge continuation areas, and
+ * last the file data, so a sequential reader meets all metadata first.
+ *
+ * @module
+ */
+import { Diagnostic } from "../diagnostics.ts";
+import { SECTOR, sectorsFor, ucs2Bytes } from "./encode.ts";
+import {
+  assignIsoNames,
+  compareIsoNames,
+  compareJolietNames,
+  isoIdentifier,
+  type IsoName,
+  validateEntryName,
+} from "./names.ts";
+import { CE_LEN, ER_LEN, nmLen, PX_LEN, SP_LEN, TF_LEN } from "./susp.ts";
+
+/** One thing to put in the image. Parent directories are implied. */
+export interface IsoEntry {
+  /** Path inside the image, `/`-separated (`user-data`, `etc/app/conf`). */
+  path: string;
+  /** The contents, in memory. */
+  data?: Uint8Array;
+  /** Or a regular file on disk, streamed when the image is written. */
+  sourcePath?: string;
+  /** Size of `sourcePath` (stat it if absent). */
+  size?: number;
+  /** An explicitly listed (possibly empty) directory. */
+  directory?: boolean;
+  /** Permission bits Rock Ridge reports (default 0o444 for files, 0o555 for directories). */
+  mode?: number;
+}
+
+export interface IsoOptions {
+  /** Volume label in both descriptors: 1-16 of `A-Z a-z 0-9 _ -` (`cidata`). */
+  volumeId: string;
+  /** The one timestamp used everywhere in the image (default: {@link defaultTimestamp}). */
+  timestamp: Date;
+  /** Application id in both descriptors (default blank). */
+  applicationId?: string;
+}
+
+interface NodeBase {
+  name: string;
+  parent: DirNode | null;
+  mode: number;
+  iso: IsoName;
+  isoId: Uint8Array;
+  jolietId: Uint8Array;
+  /** Rock Ridge NM payload (the real name, UTF-8). */
+  nm: Uint8Array;
+  /** Length of this node's record in its parent's ISO / Joliet directory. */
+  isoRecordLen: number;
+  jolietRecordLen: number;
+  /** Where the NM entry went when it did not fit in the record (a CE area). */
+  spill?: CeArea;
+}
+
+export interface FileNode extends NodeBase {
+  kind: "file";
+  size: number;
+  data?: Uint8Array;
+  sourcePath?: string;
+  lba: number;
+}
+
+export interface DirNode extends NodeBase {
+  kind: "dir";
+  children: Node[];
+  isoChildren: Node[];
+  jolietChildren: Node[];
+  depth: number;
+  isoNumber: number;
+  jolietNumber: number;
+  isoLba: number;
+  isoSectors: number;
+  jolietLba: number;
+  jolietSectors: number;
+}
+
+export type Node = FileNode | DirNode;
+
+/** A Rock Ridge continuation area: `length` bytes at `lba`:`offset`. */
+export interface CeArea {
+  lba: number;
+  offset: number;
+  length: number;
+}
+
+export interface PathTable {
+  size: number;
+  lbaL: number;
+  lbaM: number;
+}
+
+/** A finished layout: everything the writer needs. */
+export interface IsoLayout {
+  volumeId: string;
+  applicationId: string;
+  date: Date;
+  root: DirNode;
+  /** Directories in path-table order, per tree. */
+  isoDirs: DirNode[];
+  jolietDirs: DirNode[];
+  /** Files in data order. */
+  files: FileNode[];
+  isoPathTable: PathTable;
+  jolietPathTable: PathTable;
+  /** The root's continuation area holding the ER entry. */
+  rootCe: CeArea;
+  ceLba: number;
+  ceSectors: number;
+  /** First sector of file data; everything before it is metadata. */
+  dataStart: number;
+  totalSectors: number;
+}
+
+export const ISO_MAX_FILE_SIZE = 0xffffffff;
+/** ECMA-119 6.8.2.1: at most 8 directory levels, the root being level 1. */
+export const ISO_MAX_DEPTH = 8;
+const MAX_RECORD = 254; // LEN_DR is one byte and must be even
+export const ROOT_DOT_LEN = even(34 + SP_LEN + PX_LEN + TF_LEN + CE_LEN);
+export const DOT_LEN = 34 + PX_LEN + TF_LEN;
+
+const utf8 = new TextEncoder();
+
+function even(n: number): number {
+  return n + (n & 1);
+}
+
+function bad(code: string, message: string, hint: string): Diagnostic {
+  return new Diagnostic(`vmctl::iso::${code}`, message, { hint });
+}
+
+/** Validate a volume label for both descriptors. */
+export function validateVolumeId(id: string): void {
+  if (!/^[A-Za-z0-9_-]{1,16}$/.test(id)) {
+    throw bad(
+      "bad_volume_id",
+      `invalid volume label ${JSON.stringify(id)}`,
+      "use 1 to 16 characters from A-Z a-z 0-9 _ - (Joliet holds 16); cloud-init wants `cidata`",
+    );
+  }
+}
+
+function newDir(name: string, parent: DirNode | null, mode: number): DirNode {
+  return {
+    kind: "dir",
+    name,
+    parent,
+    mode,
+    children: [],
+    isoChildren: [],
+    jolietChildren: [],
+    depth: parent ? parent.depth + 1 : 1,
+    iso: { name: "", ext: "", dir: true },
+    isoId: new Uint8Array([0]),
+    jolietId: new Uint8Array([0]),
+    nm: utf8.encode(name),
+    isoRecordLen: 0,
+    jolietRecordLen: 0,
+    isoNumber: 0,
+    jolietNumber: 0,
+    isoLba: 0,
+    isoSectors: 0,
+    jolietLba: 0,
+    jolietSectors: 0,
+  };
+}
+
+/** Build the directory tree from entries, refusing anything no reader could see as given. */
+export function buildTree(entries: IsoEntry[]): DirNode {
+  const root = newDir("", null, 0o555);
+  const index = new Map<string, Node>([["", root]]);
+  for (const e of entries) {
+    const parts = e.path.split("/");
+    for (const p of parts) validateEntryName(p, e.path);
+    let dir = root;
+    for (let i = 0; i < parts.length; i++) {
+      const key = parts.slice(0, i + 1).join("/");
+      const last = i === parts.length - 1;
+      const existing = index.get(key);
+      if (last && !e.directory) {
+        if (existing) {
+          throw bad(
+            "duplicate_path",
+            `${JSON.stringify(e.path)} is listed twice`,
+            "list each path once",
+          );
+        }
+        if (e.data === undefined && e.sourcePath === undefined) {
+          throw new Error(`iso entry ${e.path}: neither data nor sourcePath`);
+        }
+        const size = e.data ? e.data.length : e.size!;
+        if (size > ISO_MAX_FILE_SIZE) {
+          throw bad(
+            "file_too_large",
+            `${JSON.stringify(e.path)} is ${size} bytes; files of 4 GiB and more are not supported`,
+            "multi-extent files are not implemented; split the file",
+          );
+        }
+        const f: FileNode = {
+          kind: "file",
+          name: parts[i],
+          parent: dir,
+          mode: e.mode ?? 0o444,
+          size,
+          data: e.data,
+          sourcePath: e.data ? undefined : e.sourcePath,
+          lba: 0,
+          iso: { name: "", ext: "", dir: false },
+          isoId: new Uint8Array(0),
+          jolietId: new Uint8Array(0),
+          nm: utf8.encode(parts[i]),
+          isoRecordLen: 0,
+          jolietRecordLen: 0,
+        };
+        dir.children.push(f);
+        index.set(key, f);
+        break;
+      }
+      if (existing && existing.kind === "file") {
+        throw bad(
+          "duplicate_path",
+          `${JSON.stringify(key)} is both a file and a directory`,
+          "a path is either a file or a directory",
+        );
+      }
+      if (existing) {
+        dir = existing as DirNode;
+        if (last && e.mode !== undefined) dir.mode = e.mode;
+        continue;
+      }
+      const d = newDir(parts[i], dir, last && e.mode !== undefined ? e.mode : 0o555);
+      if (d.depth > ISO_MAX_DEPTH) {
+        throw bad(
+          "too_deep",
+          `${JSON.stringify(e.path)} needs more than ${ISO_MAX_DEPTH} directory levels`,
+          "ISO 9660 allows 7 levels of directories below the root; flatten the tree",
+        );
+      }
+      dir.children.push(d);
+      index.set(key, d);
+      dir = d;
+    }
+  }
+  return root;
+}
+
+/** Directories breadth-first, children in a tree's sort order: the path-table order. */
+function pathTableOrder(root: DirNode, tree: "iso" | "joliet"): DirNode[] {
+  const out = [root];
+  for (let i = 0; i < out.length; i++) {
+    const kids = tree === "iso" ? out[i].isoChildren : out[i].jolietChildren;
+    for (const k of kids) if (k.kind === "dir") out.push(k);
+  }
+  if (out.length > 0xffff) {
+    throw bad("too_many_directories", `${out.length} directories`, "path tables hold 65535");
+  }
+  out.forEach((d, i) => (tree === "iso" ? (d.isoNumber = i + 1) : (d.jolietNumber = i + 1)));
+  return out;
+}
+
+/** Records never cross a sector; returns each record's offset and the sector count. */
+export function packRecords(lengths: number[]): { offsets: number[]; sectors: number } {
+  const offsets: number[] = [];
+  let pos = 0;
+  for (const len of lengths) {
+    if ((pos % SECTOR) + len > SECTOR) pos = Math.ceil(pos / SECTOR) * SECTOR;
+    offsets.push(pos);
+    pos += len;
+  }
+  return { offsets, sectors: sectorsFor(pos) };
+}
+
+function pathTableSize(dirs: DirNode[], tree: "iso" | "joliet"): number {
+  let size = 0;
+  for (const d of dirs) {
+    const len = (tree === "iso" ? d.isoId : d.jolietId).length;
+    size += 8 + len + (len & 1);
+  }
+  return size;
+}
+
+/** Compute the whole layout. Sizes of `sourcePath` entries must be filled in. */
+export function layoutIso(entries: IsoEntry[], opts: IsoOptions): IsoLayout {
+  validateVolumeId(opts.volumeId);
+  const year = opts.timestamp.getUTCFullYear();
+  if (!(year >= 1900 && year <= 2155)) {
+    throw bad(
+      "bad_timestamp",
+      `timestamp year ${year} cannot be stored`,
+      "use a date in 1900..2155",
+    );
+  }
+  const root = buildTree(entries);
+  const allDirs: DirNode[] = [];
+  const spills: Node[] = [];
+  const walk = (d: DirNode) => {
+    allDirs.push(d);
+    const names = assignIsoNames(d.children.map((c) => ({ name: c.name, dir: c.kind === "dir" })));
+    d.children.forEach((c, i) => {
+      c.iso = names[i];
+      c.isoId = utf8.encode(isoIdentifier(names[i]));
+      c.jolietId = ucs2Bytes(c.name);
+      const base = 33 + c.isoId.length + ((c.isoId.length & 1) ^ 1);
+      const inline = base + PX_LEN + TF_LEN + nmLen(c.nm.length);
+      if (even(inline) <= MAX_RECORD) c.isoRecordLen = even(inline);
+      else {
+        c.isoRecordLen = even(base + PX_LEN + TF_LEN + CE_LEN);
+        spills.push(c);
+      }
+      c.jolietRecordLen = 33 + c.jolietId.length + 1;
+    });
+    d.isoChildren = [...d.children].sort((a, b) => compareIsoNames(a.iso, b.iso));
+    d.jolietChildren = [...d.children].sort((a, b) => compareJolietNames(a.name, b.name));
+    for (const c of d.children) if (c.kind === "dir") walk(c);
+  };
+  walk(root);
+  const isoDirs = pathTableOrder(root, "iso");
+  const jolietDirs = pathTableOrder(root, "joliet");
+
+  let lba = 19;
+  const table = (dirs: DirNode[], tree: "iso" | "joliet"): PathTable => {
+    const size = pathTableSize(dirs, tree);
+    const n = Math.max(1, sectorsFor(size));
+    const t = { size, lbaL: lba, lbaM: lba + n };
+    lba += 2 * n;
+    return t;
+  };
+  const isoPathTable = table(isoDirs, "iso");
+  const jolietPathTable = table(jolietDirs, "joliet");
+  for (const d of isoDirs) {
+    const lens = [
+      d === root ? ROOT_DOT_LEN : DOT_LEN,
+      DOT_LEN,
+      ...d.isoChildren.map((c) => c.isoRecordLen),
+    ];
+    d.isoSectors = packRecords(lens).sectors;
+    d.isoLba = lba;
+    lba += d.isoSectors;
+  }
+  for (const d of jolietDirs) {
+    d.jolietSectors = packRecords([
+      34,
+      34,
+      ...d.jolietChildren.map((c) => c.jolietRecordLen),
+    ]).sectors;
+    d.jolietLba = lba;
+    lba += d.jolietSectors;
+  }
+  // Continuation areas: the root's ER first, then NM entries too long for their record.
+  const ceLba = lba;
+  let cePos = 0;
+  const area = (length: number): CeArea => {
+    if ((cePos % SECTOR) + length > SECTOR) cePos = Math.ceil(cePos / SECTOR) * SECTOR;
+    const a = { lba: ceLba + Math.floor(cePos / SECTOR), offset: cePos % SECTOR, length };
+    cePos += length;
+    return a;
+  };
+  const rootCe = area(ER_LEN);
+  for (const n of spills) n.spill = area(nmLen(n.nm.length));
+  const ceSectors = sectorsFor(cePos);
+  lba += ceSectors;
+
+  const dataStart = lba;
+  const files: FileNode[] = [];
+  for (const d of isoDirs) {
+    for (const c of d.isoChildren) {
+      if (c.kind !== "file") continue;
+      files.push(c);
+      if (c.size > 0) {
+        c.lba = lba;
+        lba += sectorsFor(c.size);
+      }
+    }
+  }
+  // Empty files point at the end of the data, as genisoimage and xorriso do.
+  for (const f of files) if (f.size === 0) f.lba = lba;
+  return {
+    volumeId: opts.volumeId,
+    applicationId: opts.applicationId ?? "",
+    date: opts.timestamp,
+    root,
+    isoDirs,
+    jolietDirs,
+    files,
+    isoPathTable,
+    jolietPathTable,
+    rootCe,
+    ceLba,
+    ceSectors,
+    dataStart,
+    totalSectors: lba,
+  };
+}

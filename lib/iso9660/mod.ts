@@ -1,0 +1,130 @@
+/**
+ * A general ISO 9660 image writer: ECMA-119 primary volume, Joliet
+ * supplementary volume and Rock Ridge (SUSP SP/CE/ER, RRIP PX/TF/NM), so
+ * Linux, the BSDs, macOS, Windows and libarchive all see the exact names.
+ * Deterministic for a given timestamp, and small (no padding).
+ *
+ * ```ts
+ * const layout = await planIso([{ path: "user-data", data }], { volumeId: "cidata" });
+ * writeIsoFile(layout, "seed.iso", 0o600);
+ * ```
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { Diagnostic } from "../diagnostics.ts";
+import { env } from "../paths.ts";
+import { type IsoEntry, type IsoLayout, layoutIso } from "./layout.ts";
+
+export type { IsoEntry, IsoLayout } from "./layout.ts";
+export { isoBytes, writeIsoFile } from "./write.ts";
+export { SECTOR } from "./encode.ts";
+
+export interface PlanOptions {
+  /** Volume label (`cidata` for a cloud-init seed). */
+  volumeId: string;
+  /** The one timestamp of the image; default {@link defaultTimestamp}. */
+  timestamp?: Date;
+  applicationId?: string;
+}
+
+/**
+ * `SOURCE_DATE_EPOCH` (whole seconds) when set, so two builds of the same
+ * input are byte-identical; otherwise the current time, whole seconds.
+ */
+export function defaultTimestamp(): Date {
+  const sde = env("SOURCE_DATE_EPOCH");
+  if (sde !== undefined && sde !== "") {
+    if (!/^\d{1,12}$/.test(sde)) {
+      throw new Diagnostic(
+        "vmctl::iso::bad_source_date_epoch",
+        `SOURCE_DATE_EPOCH=${sde} is not a number of seconds`,
+        {
+          hint: "set it to a Unix timestamp such as 1700000000, or unset it",
+        },
+      );
+    }
+    return new Date(Number(sde) * 1000);
+  }
+  return new Date(Math.floor(Date.now() / 1000) * 1000);
+}
+
+/** Stat `sourcePath` entries and lay the image out. */
+export async function planIso(entries: IsoEntry[], opts: PlanOptions): Promise<IsoLayout> {
+  const sized: IsoEntry[] = [];
+  for (const e of entries) {
+    if (e.sourcePath !== undefined && e.data === undefined && e.size === undefined) {
+      sized.push({ ...e, size: (await statRegular(e.sourcePath)).size });
+    } else sized.push(e);
+  }
+  return layoutIso(sized, {
+    volumeId: opts.volumeId,
+    timestamp: opts.timestamp ?? defaultTimestamp(),
+    applicationId: opts.applicationId,
+  });
+}
+
+async function statRegular(path: string): Promise<Deno.FileInfo> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) {
+      throw new Diagnostic("vmctl::iso::source_missing", `${path} does not exist`, {
+        hint: "check the path",
+        cause: err,
+      });
+    }
+    throw err;
+  }
+  if (!info.isFile) {
+    throw new Diagnostic("vmctl::iso::unsupported_file_type", `${path} is not a regular file`, {
+      hint: "only regular files and directories can be added",
+    });
+  }
+  return info;
+}
+
+/**
+ * Entries for every file and directory under `dir`, placed under `prefix` in
+ * the image, in sorted order. Symbolic links and special files are refused
+ * rather than silently dropped.
+ */
+export async function entriesFromDirectory(dir: string, prefix = ""): Promise<IsoEntry[]> {
+  const out: IsoEntry[] = [];
+  const walk = async (abs: string, rel: string) => {
+    const items: Deno.DirEntry[] = [];
+    for await (const e of Deno.readDir(abs)) items.push(e);
+    items.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const e of items) {
+      const p = rel ? `${rel}/${e.name}` : e.name;
+      const src = join(abs, e.name);
+      if (e.isDirectory) {
+        out.push({ path: p, directory: true, mode: 0o555 });
+        await walk(src, p);
+      } else if (e.isFile) {
+        out.push({ path: p, sourcePath: src, size: (await Deno.stat(src)).size, mode: 0o444 });
+      } else {
+        throw new Diagnostic(
+          "vmctl::iso::unsupported_file_type",
+          `${src} is not a regular file or directory`,
+          {
+            hint: "symbolic links and special files cannot be added; copy the target instead",
+          },
+        );
+      }
+    }
+  };
+  try {
+    await walk(dir, prefix);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) {
+      throw new Diagnostic("vmctl::iso::source_missing", `${dir} does not exist`, {
+        hint: "check the path",
+        cause: err,
+      });
+    }
+    throw err;
+  }
+  return out;
+}

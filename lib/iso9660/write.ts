@@ -1,0 +1,314 @@
+/**
+ * Serialise an {@link IsoLayout}: the metadata sectors are built in one
+ * buffer, then the file data follows, either into one array (`isoBytes`) or
+ * streamed to a file through a large reusable buffer (`writeIsoFile`), so the
+ * writer never holds more than the metadata plus one chunk.
+ *
+ * @module
+ */
+import { dirname } from "node:path";
+import { Diagnostic } from "../diagnostics.ts";
+import {
+  asciiField,
+  be16,
+  be32,
+  both16,
+  both32,
+  le16,
+  le32,
+  recordDate,
+  SECTOR,
+  ucs2Field,
+  volumeDate,
+} from "./encode.ts";
+import {
+  type DirNode,
+  DOT_LEN,
+  type IsoLayout,
+  type Node,
+  packRecords,
+  type PathTable,
+  ROOT_DOT_LEN,
+} from "./layout.ts";
+import { writeCE, writeER, writeNM, writePX, writeSP, writeTF } from "./susp.ts";
+
+const FLAG_DIR = 0x02;
+
+/** Write a directory record's fixed part and identifier; returns where system use starts. */
+function writeRecordBase(
+  b: Uint8Array,
+  off: number,
+  len: number,
+  target: { lba: number; size: number; dir: boolean },
+  date: Date,
+  id: Uint8Array,
+): number {
+  b[off] = len;
+  both32(b, off + 2, target.lba);
+  both32(b, off + 10, target.size);
+  recordDate(b, off + 18, date);
+  b[off + 25] = target.dir ? FLAG_DIR : 0;
+  both16(b, off + 28, 1);
+  b[off + 32] = id.length;
+  b.set(id, off + 33);
+  return off + 33 + id.length + ((id.length & 1) ^ 1);
+}
+
+const isoTarget = (n: Node) =>
+  n.kind === "dir"
+    ? { lba: n.isoLba, size: n.isoSectors * SECTOR, dir: true }
+    : { lba: n.lba, size: n.size, dir: false };
+const jolietTarget = (n: Node) =>
+  n.kind === "dir"
+    ? { lba: n.jolietLba, size: n.jolietSectors * SECTOR, dir: true }
+    : { lba: n.lba, size: n.size, dir: false };
+
+const nlink = (d: DirNode) => 2 + d.children.filter((c) => c.kind === "dir").length;
+const posixMode = (n: Node) => (n.kind === "dir" ? 0o040000 : 0o100000) | (n.mode & 0o7777);
+const DOT = new Uint8Array([0]);
+const DOTDOT = new Uint8Array([1]);
+
+function writeIsoDirectory(b: Uint8Array, L: IsoLayout, d: DirNode, base: number): void {
+  const parent = d.parent ?? d;
+  const isRoot = d === L.root;
+  const lens = [
+    isRoot ? ROOT_DOT_LEN : DOT_LEN,
+    DOT_LEN,
+    ...d.isoChildren.map((c) => c.isoRecordLen),
+  ];
+  const { offsets } = packRecords(lens);
+  // "." and ".." carry PX/TF; the root's "." also opens SUSP (SP) and links the ER (CE).
+  let p = writeRecordBase(b, base + offsets[0], lens[0], isoTarget(d), L.date, DOT);
+  if (isRoot) p += writeSP(b, p);
+  p += writePX(b, p, posixMode(d), nlink(d));
+  p += writeTF(b, p, L.date);
+  if (isRoot) writeCE(b, p, L.rootCe.lba, L.rootCe.offset, L.rootCe.length);
+  p = writeRecordBase(b, base + offsets[1], lens[1], isoTarget(parent), L.date, DOTDOT);
+  p += writePX(b, p, posixMode(parent), nlink(parent));
+  writeTF(b, p, L.date);
+  d.isoChildren.forEach((c, i) => {
+    let q = writeRecordBase(
+      b,
+      base + offsets[i + 2],
+      c.isoRecordLen,
+      isoTarget(c),
+      L.date,
+      c.isoId,
+    );
+    q += writePX(b, q, posixMode(c), c.kind === "dir" ? nlink(c) : 1);
+    q += writeTF(b, q, L.date);
+    if (c.spill) {
+      writeCE(b, q, c.spill.lba, c.spill.offset, c.spill.length);
+      writeNM(b, c.spill.lba * SECTOR + c.spill.offset, c.nm);
+    } else writeNM(b, q, c.nm);
+  });
+}
+
+function writeJolietDirectory(b: Uint8Array, L: IsoLayout, d: DirNode, base: number): void {
+  const lens = [34, 34, ...d.jolietChildren.map((c) => c.jolietRecordLen)];
+  const { offsets } = packRecords(lens);
+  writeRecordBase(b, base + offsets[0], 34, jolietTarget(d), L.date, DOT);
+  writeRecordBase(b, base + offsets[1], 34, jolietTarget(d.parent ?? d), L.date, DOTDOT);
+  d.jolietChildren.forEach((c, i) => {
+    writeRecordBase(
+      b,
+      base + offsets[i + 2],
+      c.jolietRecordLen,
+      jolietTarget(c),
+      L.date,
+      c.jolietId,
+    );
+  });
+}
+
+function writePathTables(b: Uint8Array, t: PathTable, dirs: DirNode[], joliet: boolean): void {
+  let l = t.lbaL * SECTOR;
+  let m = t.lbaM * SECTOR;
+  for (const d of dirs) {
+    const id = joliet ? d.jolietId : d.isoId;
+    const extent = joliet ? d.jolietLba : d.isoLba;
+    const parent = d.parent ?? d;
+    const parentNo = joliet ? parent.jolietNumber : parent.isoNumber;
+    for (const [off, big] of [[l, false], [m, true]] as const) {
+      b[off] = id.length;
+      (big ? be32 : le32)(b, off + 2, extent);
+      (big ? be16 : le16)(b, off + 6, parentNo);
+      b.set(id, off + 8);
+    }
+    const len = 8 + id.length + (id.length & 1);
+    l += len;
+    m += len;
+  }
+}
+
+function writeDescriptor(b: Uint8Array, L: IsoLayout, joliet: boolean): void {
+  const off = (joliet ? 17 : 16) * SECTOR;
+  const text = (o: number, len: number, s: string) =>
+    joliet ? ucs2Field(b, off + o, len, s) : asciiField(b, off + o, len, s);
+  b[off] = joliet ? 2 : 1;
+  asciiField(b, off + 1, 5, "CD001");
+  b[off + 6] = 1;
+  text(8, 32, "");
+  text(40, 32, L.volumeId);
+  both32(b, off + 80, L.totalSectors);
+  if (joliet) b.set([0x25, 0x2f, 0x45], off + 88); // UCS-2 level 3
+  both16(b, off + 120, 1);
+  both16(b, off + 124, 1);
+  both16(b, off + 128, SECTOR);
+  const t = joliet ? L.jolietPathTable : L.isoPathTable;
+  both32(b, off + 132, t.size);
+  le32(b, off + 140, t.lbaL);
+  be32(b, off + 148, t.lbaM);
+  writeRecordBase(b, off + 156, 34, (joliet ? jolietTarget : isoTarget)(L.root), L.date, DOT);
+  text(190, 128, "");
+  text(318, 128, "");
+  text(446, 128, "");
+  text(574, 128, L.applicationId);
+  for (const o of [702, 739, 776]) text(o, 37, "");
+  volumeDate(b, off + 813, L.date);
+  volumeDate(b, off + 830, L.date);
+  volumeDate(b, off + 847, null);
+  volumeDate(b, off + 864, null);
+  b[off + 881] = 1;
+}
+
+/** Every sector before the file data: system area, descriptors, path tables, directories, CE. */
+export function metadataBytes(L: IsoLayout): Uint8Array {
+  const b = new Uint8Array(L.dataStart * SECTOR);
+  writeDescriptor(b, L, false);
+  writeDescriptor(b, L, true);
+  b[18 * SECTOR] = 0xff;
+  asciiField(b, 18 * SECTOR + 1, 5, "CD001");
+  b[18 * SECTOR + 6] = 1;
+  writePathTables(b, L.isoPathTable, L.isoDirs, false);
+  writePathTables(b, L.jolietPathTable, L.jolietDirs, true);
+  for (const d of L.isoDirs) writeIsoDirectory(b, L, d, d.isoLba * SECTOR);
+  for (const d of L.jolietDirs) writeJolietDirectory(b, L, d, d.jolietLba * SECTOR);
+  writeER(b, L.rootCe.lba * SECTOR + L.rootCe.offset);
+  return b;
+}
+
+function changed(path: string): Diagnostic {
+  return new Diagnostic(
+    "vmctl::iso::source_changed",
+    `${path} changed size while the ISO was written`,
+    {
+      hint: "do not modify the input files while building the image, then retry",
+    },
+  );
+}
+
+/** Read exactly `dst.length` bytes of `file` into `dst`; throws if the file is shorter. */
+function readFully(file: Deno.FsFile, dst: Uint8Array, path: string): void {
+  let got = 0;
+  while (got < dst.length) {
+    const n = file.readSync(dst.subarray(got));
+    if (n === null) throw changed(path);
+    got += n;
+  }
+}
+
+/** The whole image in memory (sources on disk are read in). */
+export function isoBytes(L: IsoLayout): Uint8Array {
+  const out = new Uint8Array(L.totalSectors * SECTOR);
+  out.set(metadataBytes(L));
+  for (const f of L.files) {
+    if (f.size === 0) continue;
+    const dst = out.subarray(f.lba * SECTOR, f.lba * SECTOR + f.size);
+    if (f.data) dst.set(f.data);
+    else {
+      using file = Deno.openSync(f.sourcePath!);
+      readFully(file, dst, f.sourcePath!);
+      if (file.readSync(new Uint8Array(1)) !== null) throw changed(f.sourcePath!);
+    }
+  }
+  return out;
+}
+
+const CHUNK = 4 << 20;
+
+function writeAll(file: Deno.FsFile, bytes: Uint8Array): void {
+  let done = 0;
+  while (done < bytes.length) done += file.writeSync(bytes.subarray(done));
+}
+
+/** Stream the image into an open file with large buffered writes. */
+export function streamIso(L: IsoLayout, out: Deno.FsFile): void {
+  const buf = new Uint8Array(CHUNK);
+  let pos = 0;
+  const flush = () => {
+    writeAll(out, buf.subarray(0, pos));
+    pos = 0;
+  };
+  const put = (bytes: Uint8Array) => {
+    if (pos + bytes.length > CHUNK) flush();
+    if (bytes.length >= CHUNK) writeAll(out, bytes);
+    else {
+      buf.set(bytes, pos);
+      pos += bytes.length;
+    }
+  };
+  put(metadataBytes(L));
+  for (const f of L.files) {
+    if (f.size === 0) continue;
+    const padded = Math.ceil(f.size / SECTOR) * SECTOR;
+    if (f.data) put(f.data);
+    else {
+      using src = Deno.openSync(f.sourcePath!);
+      let left = f.size;
+      while (left > 0) {
+        if (pos === CHUNK) flush();
+        const n = Math.min(left, CHUNK - pos);
+        readFully(src, buf.subarray(pos, pos + n), f.sourcePath!);
+        pos += n;
+        left -= n;
+      }
+      if (src.readSync(new Uint8Array(1)) !== null) throw changed(f.sourcePath!);
+    }
+    // Zero the tail of the last sector (the buffer is reused, so it may hold old bytes).
+    const tail = padded - f.size;
+    if (pos + tail > CHUNK) flush();
+    buf.fill(0, pos, pos + tail);
+    pos += tail;
+  }
+  flush();
+}
+
+/**
+ * Write the image to `path` atomically: a temp file in the same directory
+ * (created with `mode`, so a seed holding a private host key is never readable
+ * by others), fsync, rename. On any failure the temp file is removed.
+ */
+export function writeIsoFile(L: IsoLayout, path: string, mode = 0o644): void {
+  const tmp = `${path}.tmp-${crypto.randomUUID().slice(0, 8)}`;
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(tmp, { write: true, createNew: true, mode });
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) {
+      throw new Diagnostic(
+        "vmctl::iso::no_output_dir",
+        `directory ${dirname(path)} does not exist`,
+        {
+          hint: "create it first, or choose another output path",
+          cause: err,
+        },
+      );
+    }
+    throw err;
+  }
+  try {
+    streamIso(L, file);
+    file.syncSync();
+    file.close();
+    Deno.renameSync(tmp, path);
+  } catch (err) {
+    try {
+      file.close();
+    } catch { /* already closed */ }
+    try {
+      Deno.removeSync(tmp);
+    } catch { /* never created or already gone */ }
+    throw err;
+  }
+}
