@@ -6,8 +6,9 @@
  *
  * Sector map: 0-15 system area (zeros), 16 PVD, 17 Joliet SVD, 18 terminator,
  * then the four path tables (ISO L, ISO M, Joliet L, Joliet M), the ISO
- * directories, the Joliet directories, the Rock Ridge continuation areas, and
- * last the file data, so a sequential reader meets all metadata first.
+ * directories (each followed by its Rock Ridge continuation areas, if any),
+ * the Joliet directories, and last the file data, so a sequential reader
+ * meets all metadata first.
  *
  * @module
  */
@@ -60,7 +61,9 @@ interface NodeBase {
   /** Length of this node's record in its parent's ISO / Joliet directory. */
   isoRecordLen: number;
   jolietRecordLen: number;
-  /** Where the NM entry went when it did not fit in the record (a CE area). */
+  /** When the NM entry did not fit in the record: the bytes kept inline... */
+  nmInline?: number;
+  /** ...and the CE area holding the rest of the name. */
   spill?: CeArea;
 }
 
@@ -116,8 +119,6 @@ export interface IsoLayout {
   jolietPathTable: PathTable;
   /** The root's continuation area holding the ER entry. */
   rootCe: CeArea;
-  ceLba: number;
-  ceSectors: number;
   /** First sector of file data; everything before it is metadata. */
   dataStart: number;
   totalSectors: number;
@@ -302,10 +303,7 @@ export function layoutIso(entries: IsoEntry[], opts: IsoOptions): IsoLayout {
     );
   }
   const root = buildTree(entries);
-  const allDirs: DirNode[] = [];
-  const spills: Node[] = [];
   const walk = (d: DirNode) => {
-    allDirs.push(d);
     const names = assignIsoNames(d.children.map((c) => ({ name: c.name, dir: c.kind === "dir" })));
     d.children.forEach((c, i) => {
       c.iso = names[i];
@@ -315,8 +313,10 @@ export function layoutIso(entries: IsoEntry[], opts: IsoOptions): IsoLayout {
       const inline = base + PX_LEN + TF_LEN + nmLen(c.nm.length);
       if (even(inline) <= MAX_RECORD) c.isoRecordLen = even(inline);
       else {
-        c.isoRecordLen = even(base + PX_LEN + TF_LEN + CE_LEN);
-        spills.push(c);
+        // Like xorriso: the head of the name inline (NM CONTINUE), the rest in a CE area.
+        // libarchive ignores a name that lives only in the continuation area.
+        c.isoRecordLen = MAX_RECORD;
+        c.nmInline = MAX_RECORD - base - PX_LEN - TF_LEN - CE_LEN - nmLen(0);
       }
       c.jolietRecordLen = 33 + c.jolietId.length + 1;
     });
@@ -338,6 +338,7 @@ export function layoutIso(entries: IsoEntry[], opts: IsoOptions): IsoLayout {
   };
   const isoPathTable = table(isoDirs, "iso");
   const jolietPathTable = table(jolietDirs, "joliet");
+  let rootCe: CeArea | undefined;
   for (const d of isoDirs) {
     const lens = [
       d === root ? ROOT_DOT_LEN : DOT_LEN,
@@ -347,6 +348,22 @@ export function layoutIso(entries: IsoEntry[], opts: IsoOptions): IsoLayout {
     d.isoSectors = packRecords(lens).sectors;
     d.isoLba = lba;
     lba += d.isoSectors;
+    // This directory's continuation areas follow it directly (the root's ER, then names too
+    // long for their record): libarchive only reads a CE area that it meets right after the
+    // directory it is reading, as xorriso's layout has it.
+    const ceBase = lba;
+    let cePos = 0;
+    const area = (length: number): CeArea => {
+      if ((cePos % SECTOR) + length > SECTOR) cePos = Math.ceil(cePos / SECTOR) * SECTOR;
+      const a = { lba: ceBase + Math.floor(cePos / SECTOR), offset: cePos % SECTOR, length };
+      cePos += length;
+      return a;
+    };
+    if (d === root) rootCe = area(ER_LEN);
+    for (const c of d.isoChildren) {
+      if (c.nmInline !== undefined) c.spill = area(nmLen(c.nm.length - c.nmInline));
+    }
+    lba += sectorsFor(cePos);
   }
   for (const d of jolietDirs) {
     d.jolietSectors = packRecords([
@@ -357,20 +374,6 @@ export function layoutIso(entries: IsoEntry[], opts: IsoOptions): IsoLayout {
     d.jolietLba = lba;
     lba += d.jolietSectors;
   }
-  // Continuation areas: the root's ER first, then NM entries too long for their record.
-  const ceLba = lba;
-  let cePos = 0;
-  const area = (length: number): CeArea => {
-    if ((cePos % SECTOR) + length > SECTOR) cePos = Math.ceil(cePos / SECTOR) * SECTOR;
-    const a = { lba: ceLba + Math.floor(cePos / SECTOR), offset: cePos % SECTOR, length };
-    cePos += length;
-    return a;
-  };
-  const rootCe = area(ER_LEN);
-  for (const n of spills) n.spill = area(nmLen(n.nm.length));
-  const ceSectors = sectorsFor(cePos);
-  lba += ceSectors;
-
   const dataStart = lba;
   const files: FileNode[] = [];
   for (const d of isoDirs) {
@@ -395,9 +398,7 @@ export function layoutIso(entries: IsoEntry[], opts: IsoOptions): IsoLayout {
     files,
     isoPathTable,
     jolietPathTable,
-    rootCe,
-    ceLba,
-    ceSectors,
+    rootCe: rootCe!,
     dataStart,
     totalSectors: lba,
   };

@@ -84,11 +84,14 @@ export function writeTF(b: Uint8Array, off: number, date: Date): number {
   return TF_LEN;
 }
 
-/** NM: the complete real name (flags 0), UTF-8. */
-export function writeNM(b: Uint8Array, off: number, name: Uint8Array): number {
+/** NM flag: the name continues in the next NM entry. */
+export const NM_CONTINUE = 0x01;
+
+/** NM: the real name (UTF-8), or a piece of it when `flags` is {@link NM_CONTINUE}. */
+export function writeNM(b: Uint8Array, off: number, name: Uint8Array, flags = 0): number {
   const len = nmLen(name.length);
   header(b, off, "NM", len);
-  b[off + 4] = 0;
+  b[off + 4] = flags;
   b.set(name, off + 5);
   return len;
 }

@@ -30,7 +30,7 @@ import {
   type PathTable,
   ROOT_DOT_LEN,
 } from "./layout.ts";
-import { writeCE, writeER, writeNM, writePX, writeSP, writeTF } from "./susp.ts";
+import { NM_CONTINUE, writeCE, writeER, writeNM, writePX, writeSP, writeTF } from "./susp.ts";
 
 const FLAG_DIR = 0x02;
 
@@ -98,8 +98,10 @@ function writeIsoDirectory(b: Uint8Array, L: IsoLayout, d: DirNode, base: number
     q += writePX(b, q, posixMode(c), c.kind === "dir" ? nlink(c) : 1);
     q += writeTF(b, q, L.date);
     if (c.spill) {
+      const head = c.nmInline!;
+      q += writeNM(b, q, c.nm.subarray(0, head), NM_CONTINUE);
       writeCE(b, q, c.spill.lba, c.spill.offset, c.spill.length);
-      writeNM(b, c.spill.lba * SECTOR + c.spill.offset, c.nm);
+      writeNM(b, c.spill.lba * SECTOR + c.spill.offset, c.nm.subarray(head));
     } else writeNM(b, q, c.nm);
   });
 }
