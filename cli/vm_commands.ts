@@ -1,5 +1,115 @@
+/**
+ * Registers the imperative VM commands (the book's CLI reference): create,
+ * start, stop, destroy, list, status, console, suspend, resume, log. Each
+ * action imports its implementation lazily, so `vmctl list` loads only what
+ * listing needs.
+ *
+ * @module
+ */
 import type { Command } from "@commander-js/extra-typings";
 
-/** Registers this group's commands (filled in by the issue that owns them). */
+/** Registers this group's commands on `program`. */
 // deno-lint-ignore no-explicit-any
-export function registerVmCommands(_program: Command<any, any, any>): void {}
+export function registerVmCommands(program: Command<any, any, any>): void {
+  program
+    .command("create")
+    .description("create a new VM (and optionally start it)")
+    .requiredOption("--name <name>", "VM name")
+    .option("--image <path>", "local disk image")
+    .option("--image-url <url>", "download the image from this URL (cached)")
+    .option("--image-sha256 <hex>", "expected SHA-256 of the --image-url download")
+    .option("--vcpus <n>", "number of virtual CPUs", "1")
+    .option("--memory <mb>", "memory in MB", "1024")
+    .option("--disk <gb>", "disk size in GB (overlay resize)")
+    .option("--bridge <name>", "bridge for TAP networking (implies --network tap)")
+    .option("--network <mode>", "user | tap | none (default: user, or tap with --bridge)")
+    .option("--cloud-init <file>", "raw cloud-init user-data file, passed through unchanged")
+    .option("--ssh-key <pubfile>", "SSH public key to authorise (default: a generated key pair)")
+    .option("--user <name>", "SSH user created in the guest", "vm")
+    .option("--uefi", "boot with UEFI firmware (OVMF)")
+    .option("--accel <mode>", "kvm | tcg | auto (default: $VMCTL_ACCEL or auto)")
+    .option("--vnc", "enable a VNC display on 127.0.0.1")
+    .option("--start", "start the VM after creating it")
+    .option("--dry-run", "print what would be created; change nothing")
+    .action(async (opts) => {
+      const { createCommand } = await import("./vm/create.ts");
+      await createCommand(opts);
+    });
+
+  for (
+    const [action, what] of [
+      ["start", "start a prepared or stopped VM"],
+      ["suspend", "suspend (pause) a running VM"],
+      ["resume", "resume a suspended VM"],
+    ] as const
+  ) {
+    program
+      .command(action)
+      .description(what)
+      .argument("<name>", "VM name")
+      .action(async (name) => {
+        const { transitionCommand } = await import("./vm/lifecycle.ts");
+        await transitionCommand(action, name);
+      });
+  }
+
+  program
+    .command("stop")
+    .description("stop a running VM (ACPI power-down, then SIGTERM, then SIGKILL)")
+    .argument("<name>", "VM name")
+    .option("--timeout <seconds>", "graceful shutdown timeout", "30")
+    .action(async (name, opts) => {
+      const { transitionCommand } = await import("./vm/lifecycle.ts");
+      await transitionCommand("stop", name, opts);
+    });
+
+  program
+    .command("destroy")
+    .description("stop a VM if it runs, remove its files and unregister it")
+    .argument("<name>", "VM name")
+    .option("--timeout <seconds>", "graceful shutdown timeout when it is running", "30")
+    .action(async (name, opts) => {
+      const { destroyCommand } = await import("./vm/lifecycle.ts");
+      await destroyCommand(name, opts);
+    });
+
+  program
+    .command("list")
+    .description("list all VMs")
+    .option("--json", "machine-readable output")
+    .action(async (opts) => {
+      const { listCommand } = await import("./vm/list.ts");
+      await listCommand(opts);
+    });
+
+  program
+    .command("status")
+    .description("show everything known about a VM")
+    .argument("<name>", "VM name")
+    .option("--json", "machine-readable output")
+    .action(async (name, opts) => {
+      const { statusCommand } = await import("./vm/list.ts");
+      await statusCommand(name, opts);
+    });
+
+  program
+    .command("console")
+    .description("attach to a VM's serial console (Ctrl+] detaches)")
+    .argument("<name>", "VM name")
+    .action(async (name) => {
+      const { consoleCommand } = await import("./vm/console.ts");
+      await consoleCommand(name);
+    });
+
+  program
+    .command("log")
+    .description("show a VM's console and provision logs")
+    .argument("<name>", "VM name")
+    .option("--console", "only the console log (boot / cloud-init output)")
+    .option("--provision", "only the provision log")
+    .option("-n, --tail <n>", "only the last N lines (0 = all)", "0")
+    .action(async (name, opts) => {
+      const { logCommand } = await import("./vm/log.ts");
+      await logCommand(name, opts);
+    });
+}

@@ -1,0 +1,110 @@
+/**
+ * Helpers shared by the VM commands: the backend context, option parsing with
+ * diagnostics, and plain-text output (aligned tables, durations).
+ *
+ * @module
+ */
+import { Diagnostic, EXIT_USAGE } from "../lib/diagnostics.ts";
+import { createRunner } from "../backends/exec.ts";
+import type { BackendContext } from "../backends/hypervisor.ts";
+import { dataPaths } from "../lib/paths.ts";
+import { validateVmName } from "../lib/names.ts";
+
+/** What every VM operation needs: where state lives and how to run commands. */
+export interface OpsContext extends BackendContext {
+  dryRun: boolean;
+  /** Prints one line of progress (stdout). */
+  say: (line: string) => void;
+}
+
+/** Build the context for a command; `dryRun` records mutating commands instead of running them. */
+export function opsContext(opts: { dryRun?: boolean } = {}): OpsContext {
+  const dryRun = opts.dryRun ?? false;
+  return {
+    paths: dataPaths(),
+    runner: createRunner({ dryRun }),
+    dryRun,
+    say: (line) => console.log(line),
+  };
+}
+
+/** Validate a VM name given on the command line (before it touches the disk). */
+export function vmNameArg(name: string): string {
+  return validateVmName(name);
+}
+
+/** A usage-level diagnostic (exit code 2): bad option values and combinations. */
+export function usageError(code: string, message: string, hint: string): Diagnostic {
+  return new Diagnostic(code, message, { hint, exitCode: EXIT_USAGE });
+}
+
+/**
+ * Parse an integer option strictly: digits only, within [min, max].
+ * `--vcpus 2x`, `--vcpus 0`, `--memory 1e9` are refused with the range in the hint.
+ */
+export function intOption(
+  value: string | undefined,
+  flag: string,
+  range: { min: number; max: number },
+): number | undefined {
+  if (value === undefined) return undefined;
+  const n = /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n) || n < range.min || n > range.max) {
+    throw usageError(
+      "vmctl::usage::invalid_number",
+      `${flag} must be a whole number from ${range.min} to ${range.max}, got ${
+        JSON.stringify(value)
+      }`,
+      `for example: ${flag} ${Math.max(range.min, Math.min(range.max, 2))}`,
+    );
+  }
+  return n;
+}
+
+/** A timeout in seconds (0 < t <= 24 h) converted to milliseconds. */
+export function timeoutOption(value: string | undefined, flag = "--timeout"): number | undefined {
+  const s = intOption(value, flag, { min: 1, max: 86_400 });
+  return s === undefined ? undefined : s * 1000;
+}
+
+/** One of a fixed set of words. */
+export function choiceOption<T extends string>(
+  value: string | undefined,
+  flag: string,
+  choices: readonly T[],
+): T | undefined {
+  if (value === undefined) return undefined;
+  if ((choices as readonly string[]).includes(value)) return value as T;
+  throw usageError(
+    "vmctl::usage::invalid_choice",
+    `${flag} must be one of ${choices.join(", ")}, got ${JSON.stringify(value)}`,
+    `for example: ${flag} ${choices[0]}`,
+  );
+}
+
+/** Render rows as left-aligned columns separated by two spaces (no trailing spaces). */
+export function formatTable(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join("  ").trimEnd();
+  return [line(header), ...rows.map(line)].join("\n");
+}
+
+/** Print a value as pretty JSON on stdout. */
+export function printJson(value: unknown): void {
+  console.log(JSON.stringify(value, null, 2));
+}
+
+/** "0.42 s" / "1 m 05 s": how long a stage took. */
+export function formatDuration(ms: number): string {
+  if (ms < 60_000) return `${(ms / 1000).toFixed(2)} s`;
+  const s = Math.round(ms / 1000);
+  return `${Math.floor(s / 60)} m ${String(s % 60).padStart(2, "0")} s`;
+}
+
+/** Run `fn`, returning its result and how long it took in milliseconds. */
+export async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
+  const t0 = performance.now();
+  const r = await fn();
+  return [r, performance.now() - t0];
+}

@@ -1,0 +1,79 @@
+/**
+ * `vmctl log NAME [--console] [--provision] [--tail N]`: print the console
+ * and/or provision log from the VM's work dir. Bytes are copied as they are
+ * (a console log may hold anything); `--tail` splits on newlines.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { Diagnostic } from "../../lib/diagnostics.ts";
+import { assertInside } from "../../lib/paths.ts";
+import { readStore, requireRecord } from "../../lib/store.ts";
+import { intOption, opsContext, vmNameArg } from "../common.ts";
+
+/** The last `n` lines of `data` (all of it for n = 0). */
+export function tailBytes(data: Uint8Array, n: number): Uint8Array {
+  if (n === 0) return data;
+  let end = data.length;
+  if (end > 0 && data[end - 1] === 0x0a) end--; // a final newline does not start a line
+  let seen = 0;
+  for (let i = end - 1; i >= 0; i--) {
+    if (data[i] === 0x0a && ++seen === n) return data.subarray(i + 1);
+  }
+  return data;
+}
+
+/** The action of `vmctl log`. */
+export async function logCommand(
+  name: string,
+  opts: { console?: boolean; provision?: boolean; tail?: string },
+): Promise<void> {
+  vmNameArg(name);
+  const n = intOption(opts.tail, "--tail", { min: 0, max: 10_000_000 }) ?? 0;
+  const ctx = opsContext();
+  const rec = requireRecord(await readStore(ctx.paths), name);
+  assertInside(ctx.paths.vmsDir, rec.work_dir);
+  const both = opts.console === opts.provision; // neither or both flags: show both logs
+  const wanted = [
+    ...(both || opts.console
+      ? [["console", rec.console_log ?? join(rec.work_dir, "console.log")]]
+      : []),
+    ...(both || opts.provision ? [["provision", join(rec.work_dir, "provision.log")]] : []),
+  ] as [string, string][];
+  const found: [string, string, Uint8Array][] = [];
+  const missing: string[] = [];
+  for (const [label, path] of wanted) {
+    try {
+      found.push([label, path, await Deno.readFile(path)]);
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+      missing.push(label);
+    }
+  }
+  if (found.length === 0) {
+    throw new Diagnostic(
+      "vmctl::log::not_found",
+      `VM '${name}' has no ${missing.join(" or ")} log yet`,
+      {
+        hint: missing.includes("console")
+          ? `the console log appears once the VM has been started (\`vmctl start ${name}\`)`
+          : `the provision log appears once provisioners have run (\`vmctl provision\`)`,
+      },
+    );
+  }
+  const enc = new TextEncoder();
+  for (const label of missing) console.error(`(no ${label} log yet for VM '${name}')`);
+  for (const [label, path, data] of found) {
+    if (found.length > 1 || missing.length > 0) {
+      await writeAll(enc.encode(`=== ${label} log (${path}) ===\n`));
+    }
+    const body = tailBytes(data, n);
+    await writeAll(body);
+    if (body.length && body[body.length - 1] !== 0x0a) await writeAll(enc.encode("\n"));
+  }
+}
+
+async function writeAll(data: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < data.length) off += await Deno.stdout.write(data.subarray(off));
+}

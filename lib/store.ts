@@ -1,0 +1,276 @@
+/**
+ * The VM registry: `vms.json` under the data dir, a versioned document
+ * `{ "version": 1, "vms": { NAME: VmRecord } }`.
+ *
+ * Every change runs under an exclusive lock on `vms.json.lock`, re-reads the
+ * file, applies the change, writes a uniquely named temp file, fsyncs it and
+ * renames it over `vms.json` (then fsyncs the directory). Readers take no lock:
+ * a rename is atomic, so they see the old or the new document, never half of
+ * one. Unknown fields (from newer versions) survive a rewrite; missing fields
+ * get defaults. The upstream Rust vmctl's unversioned name->handle map is read
+ * as version 1.
+ *
+ * @module
+ */
+import { dirname, join } from "node:path";
+import { Diagnostic, didYouMean } from "./diagnostics.ts";
+import type { DataPaths } from "./paths.ts";
+import type { BackendTag, NetworkConfig, VmRecord, VmState } from "./types.ts";
+import { VM_STATES } from "./types.ts";
+
+/** The document version this code writes. */
+export const STORE_VERSION = 1;
+
+/** The whole registry document. */
+export interface StoreDoc {
+  version: number;
+  vms: Record<string, VmRecord>;
+  [extra: string]: unknown;
+}
+
+/** A marker set on a record while a vmctl process changes the VM (see {@link busyHolder}). */
+export interface VmOperation {
+  pid: number;
+  action: string;
+  started_at: string;
+}
+
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+
+/** An empty registry. */
+export function emptyStore(): StoreDoc {
+  return { version: STORE_VERSION, vms: {} };
+}
+
+/** Read the registry without locking; a missing file is an empty registry. */
+export async function readStore(paths: DataPaths): Promise<StoreDoc> {
+  let text: string;
+  try {
+    text = decoder.decode(await Deno.readFile(paths.storeFile));
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return emptyStore();
+    throw err; // permission errors surface with the flag to add
+  }
+  return parseStore(text, paths);
+}
+
+/** Parse registry text; a syntax error points at the offending line and column. */
+export function parseStore(text: string, paths: DataPaths): StoreDoc {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    const { line, column } = jsonErrorPosition(text);
+    throw new Diagnostic("vmctl::store::corrupt", `the VM registry is not valid JSON`, {
+      span: { file: paths.storeFile, line, column, source: text },
+      details: [err instanceof Error ? err.message : String(err)],
+      hint: "fix the JSON at the position shown, or move the file aside to start an empty registry",
+    });
+  }
+  if (!isObject(raw)) {
+    throw new Diagnostic("vmctl::store::corrupt", "the VM registry is not a JSON object", {
+      span: { file: paths.storeFile, line: 1, column: 1, source: text },
+      hint: 'vms.json must hold an object like {"version": 1, "vms": {}}',
+    });
+  }
+  // Upstream (Rust) vmctl stored a bare NAME -> handle map.
+  const legacy = !("version" in raw) && !("vms" in raw);
+  const doc: StoreDoc = legacy
+    ? { version: STORE_VERSION, vms: {} }
+    : { ...raw, version: typeof raw.version === "number" ? raw.version : STORE_VERSION, vms: {} };
+  const vms = legacy ? raw : raw.vms;
+  if (vms !== undefined && !isObject(vms)) {
+    throw new Diagnostic("vmctl::store::corrupt", "`vms` in the VM registry is not an object", {
+      span: { file: paths.storeFile, line: 1, column: 1, source: text },
+      hint: 'vms.json must hold an object like {"version": 1, "vms": {}}',
+    });
+  }
+  for (const [name, rec] of Object.entries(vms ?? {})) {
+    if (isObject(rec)) doc.vms[name] = normalizeRecord(name, rec, paths);
+  }
+  return doc;
+}
+
+/** Fill defaults for fields an older writer did not know; keep every other field as is. */
+export function normalizeRecord(
+  name: string,
+  rec: Record<string, unknown>,
+  paths: DataPaths,
+): VmRecord {
+  const state = VM_STATES.includes(rec.state as VmState) ? rec.state as VmState : "stopped";
+  return {
+    ...rec,
+    id: typeof rec.id === "string" ? rec.id : `unknown-${name}`,
+    name,
+    backend: (typeof rec.backend === "string" ? rec.backend : platformBackend()) as BackendTag,
+    state,
+    work_dir: typeof rec.work_dir === "string" ? rec.work_dir : join(paths.vmsDir, name),
+    vcpus: typeof rec.vcpus === "number" ? rec.vcpus : 1,
+    memory_mb: typeof rec.memory_mb === "number" ? rec.memory_mb : 1024,
+    network: normalizeNetwork(rec.network),
+    created_at: typeof rec.created_at === "string" ? rec.created_at : "",
+  };
+}
+
+function normalizeNetwork(n: unknown): NetworkConfig {
+  if (!isObject(n) || typeof n.type !== "string") return { type: "user" };
+  // Upstream docs show capitalised tags ("User"); the stored form is lower case.
+  const type = n.type.toLowerCase();
+  if (type === "tap") {
+    return { ...n, type, bridge: typeof n.bridge === "string" ? n.bridge : "br0" };
+  }
+  if (type === "vnic") return { ...n, type, name: typeof n.name === "string" ? n.name : "" };
+  return { ...n, type } as NetworkConfig;
+}
+
+/** The backend a record without a tag was made by: upstream chose it by platform. */
+function platformBackend(): BackendTag {
+  return Deno.build.os === "illumos" || Deno.build.os === "solaris" ? "propolis" : "qemu";
+}
+
+/**
+ * Change the registry: take the exclusive lock, re-read, run `change` on the
+ * fresh document, write it atomically. `change` may throw to abort (nothing is
+ * written). Returns what `change` returned.
+ */
+export async function updateStore<T>(
+  paths: DataPaths,
+  change: (doc: StoreDoc) => T | Promise<T>,
+): Promise<T> {
+  await ensurePrivateDir(paths.dataDir);
+  const lock = await Deno.open(paths.storeLock, {
+    read: true,
+    write: true,
+    create: true,
+    mode: 0o600,
+  });
+  try {
+    await lock.lock(true);
+    const doc = await readStore(paths);
+    const result = await change(doc);
+    doc.version = Math.max(doc.version, STORE_VERSION);
+    await writeAtomic(paths.storeFile, JSON.stringify(doc, null, 2) + "\n");
+    return result;
+  } finally {
+    lock.close(); // closing releases the lock
+  }
+}
+
+/** Write `text` to `file` through a unique temp file, fsync and rename; the directory is fsynced too. */
+export async function writeAtomic(file: string, text: string): Promise<void> {
+  const tmp = `${file}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
+  const f = await Deno.open(tmp, { write: true, createNew: true, mode: 0o600 });
+  try {
+    try {
+      const data = encoder.encode(text);
+      let off = 0;
+      while (off < data.length) off += await f.write(data.subarray(off));
+      await f.sync();
+    } finally {
+      f.close();
+    }
+    await Deno.rename(tmp, file);
+  } catch (err) {
+    await Deno.remove(tmp).catch(() => {});
+    throw err;
+  }
+  await syncDir(dirname(file));
+}
+
+async function syncDir(dir: string): Promise<void> {
+  try {
+    const d = await Deno.open(dir, { read: true });
+    try {
+      await d.sync();
+    } finally {
+      d.close();
+    }
+  } catch {
+    // Not every platform can fsync a directory; the rename itself is still atomic.
+  }
+}
+
+/**
+ * Create `dir` (and missing parents) with mode 0700 at creation, then verify
+ * the mode: a umask can only remove bits, and a restrictive one (e.g. 0277)
+ * would leave the owner without access, so it is corrected with chmod.
+ */
+export async function ensurePrivateDir(dir: string): Promise<void> {
+  // Parents (e.g. ~/.local/share) get the usual mode; only `dir` itself is private.
+  await Deno.mkdir(dirname(dir), { recursive: true });
+  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  await fixMode(dir);
+}
+
+/** Create `dir` (its parent must exist) with mode 0700; fails if it exists. */
+export async function createPrivateDir(dir: string): Promise<void> {
+  await Deno.mkdir(dir, { mode: 0o700 });
+  await fixMode(dir);
+}
+
+async function fixMode(dir: string): Promise<void> {
+  if (Deno.build.os === "windows") return;
+  const st = await Deno.stat(dir);
+  if (st.mode !== null && (st.mode & 0o777) !== 0o700) await Deno.chmod(dir, 0o700);
+}
+
+/** The record of `name`, or a `vmctl::vm::not_found` diagnostic with a did-you-mean hint. */
+export function requireRecord(doc: StoreDoc, name: string): VmRecord {
+  const rec = doc.vms[name];
+  if (rec) return rec;
+  const known = Object.keys(doc.vms).sort();
+  throw new Diagnostic("vmctl::vm::not_found", `no VM named '${name}'`, {
+    hint: known.length
+      ? `${didYouMean(name, known)} (\`vmctl list\` shows every VM)`
+      : "there are no VMs yet; create one with `vmctl create` or `vmctl up`",
+  });
+}
+
+/** The operation marker of `rec` if a live vmctl process holds it; stale markers are ignored. */
+export function busyHolder(rec: VmRecord): VmOperation | undefined {
+  const op = rec.operation as VmOperation | undefined;
+  if (!isObject(op) || typeof op.pid !== "number") return undefined;
+  if (op.pid === Deno.pid) return op;
+  return processAlive(op.pid) ? op : undefined;
+}
+
+/** True when a process with `pid` exists (Linux and illumos both have /proc/PID). */
+export function processAlive(pid: number): boolean {
+  try {
+    Deno.statSync(`/proc/${pid}`);
+    return true;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return false;
+    throw err;
+  }
+}
+
+/**
+ * Where JSON.parse gave up. V8's messages carry no position, so find the
+ * shortest prefix that is not a valid JSON prefix (binary search: a prefix of
+ * a valid prefix is valid) and report its last character.
+ */
+function jsonErrorPosition(text: string): { line: number; column: number } {
+  const validPrefix = (k: number) => {
+    try {
+      JSON.parse(text.slice(0, k));
+      return true;
+    } catch (err) {
+      return err instanceof SyntaxError && /end of JSON input/i.test(err.message);
+    }
+  };
+  let lo = 0; // validPrefix(lo) holds
+  let hi = text.length; // validPrefix(hi) fails (the whole text failed)
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if (validPrefix(mid)) lo = mid;
+    else hi = mid;
+  }
+  const before = text.slice(0, hi).split("\n");
+  return { line: before.length, column: Math.max(1, before[before.length - 1].length) };
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
