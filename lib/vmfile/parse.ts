@@ -84,9 +84,12 @@ function parseKdl(ctx: Ctx): Node[] | undefined {
   } catch (err) {
     if (!(err instanceof InvalidKdlError)) throw err;
     for (const e of err.flat()) {
-      const at = e.start ?? { line: 1, column: 1 };
       const message = e.message.replace(/ at (\d+:\d+|end of input)$/, "");
-      const len = e.end && e.start && e.end.line === e.start.line
+      const better = culprit(ctx.source, message, e.start?.offset);
+      const at = better ?? e.start ?? { line: 1, column: 1 };
+      const len = better
+        ? better.length
+        : e.end && e.start && e.end.line === e.start.line
         ? Math.max(1, e.end.column - e.start.column)
         : 1;
       const hint = /add a leading #/.test(message)
@@ -107,6 +110,32 @@ function parseKdl(ctx: Ctx): Node[] | undefined {
     }
     return undefined;
   }
+}
+
+/**
+ * The parser reports some errors at the token after the culprit (`uefi true`
+ * at the newline, an unterminated string at the end of the file); point at
+ * the culprit itself instead.
+ */
+function culprit(
+  source: string,
+  message: string,
+  offset: number | undefined,
+): { line: number; column: number; length: number } | undefined {
+  if (offset === undefined) return undefined;
+  const keyword = message.match(/^Invalid keyword "([^"]+)"/)?.[1];
+  let start = -1;
+  let length = 1;
+  if (keyword) {
+    start = source.lastIndexOf(keyword, offset - 1);
+    length = keyword.length;
+  } else if (/^Unexpected EOF inside string/.test(message)) {
+    start = source.lastIndexOf('"', offset - 1);
+  }
+  if (start < 0) return undefined;
+  const before = source.slice(0, start);
+  const line = before.split("\n").length;
+  return { line, column: start - before.lastIndexOf("\n"), length };
 }
 
 /** The name argument of a vm node: a valid, unique VM name; undefined (recorded) otherwise. */
