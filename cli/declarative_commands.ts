@@ -1,5 +1,61 @@
+/**
+ * Registers the declarative commands (VMFile.kdl): up, down, reload,
+ * provision. Implementations (and the KDL parser) load only when one runs.
+ *
+ * @module
+ */
 import type { Command } from "@commander-js/extra-typings";
 
-/** Registers this group's commands (filled in by the issue that owns them). */
+/** Registers this group's commands on `program`. */
 // deno-lint-ignore no-explicit-any
-export function registerDeclarativeCommands(_program: Command<any, any, any>): void {}
+export function registerDeclarativeCommands(program: Command<any, any, any>): void {
+  program
+    .command("up")
+    .description("create, start and provision the VMs of VMFile.kdl")
+    .option("--file <path>", "VMFile.kdl to use (default: ./VMFile.kdl)")
+    .option("--name <name>", "only this VM")
+    .option("--no-provision", "skip provisioning")
+    .option("--timeout <seconds>", "how long to wait for SSH before provisioning", "120")
+    .option("--dry-run", "print what would be created, started or skipped; change nothing")
+    .action(async (opts) => {
+      const { upCommand } = await import("./declarative/up.ts");
+      await upCommand(opts);
+    });
+
+  program
+    .command("down")
+    .description("stop (or --destroy) the VMs of VMFile.kdl")
+    .option("--file <path>", "VMFile.kdl to use (default: ./VMFile.kdl)")
+    .option("--name <name>", "only this VM")
+    .option("--destroy", "destroy the VMs instead of stopping them")
+    .option("--timeout <seconds>", "graceful shutdown timeout", "30")
+    .option("--dry-run", "print what would be stopped or destroyed; change nothing")
+    .action(async (opts) => {
+      const { downCommand } = await import("./declarative/down.ts");
+      await downCommand(opts);
+    });
+
+  program
+    .command("reload")
+    .description("destroy and recreate the VMs of VMFile.kdl")
+    .option("--file <path>", "VMFile.kdl to use (default: ./VMFile.kdl)")
+    .option("--name <name>", "only this VM")
+    .option("--no-provision", "skip provisioning after recreating")
+    .option("--timeout <seconds>", "how long to wait for SSH before provisioning", "120")
+    .option("--dry-run", "print what would be destroyed and created; change nothing")
+    .action(async (opts) => {
+      const { reloadCommand } = await import("./declarative/reload.ts");
+      await reloadCommand(opts);
+    });
+
+  program
+    .command("provision")
+    .description("re-run the provisioners of running VMs from VMFile.kdl")
+    .option("--file <path>", "VMFile.kdl to use (default: ./VMFile.kdl)")
+    .option("--name <name>", "only this VM")
+    .option("--timeout <seconds>", "how long to wait for SSH", "120")
+    .action(async (opts) => {
+      const { provisionCommand } = await import("./declarative/provision.ts");
+      await provisionCommand(opts);
+    });
+}

@@ -60,10 +60,14 @@ export interface CreateRequest {
 }
 
 /** Lines describing what {@link createVm} would do (for `--dry-run`); throws if it would fail early. */
-export async function planCreate(ctx: OpsContext, req: CreateRequest): Promise<string[]> {
+export async function planCreate(
+  ctx: OpsContext,
+  req: CreateRequest,
+  opts: { replacing?: boolean } = {},
+): Promise<string[]> {
   validateVmName(req.name);
   const existing = (await readStore(ctx.paths)).vms[req.name];
-  if (existing) throw exists(req.name);
+  if (existing && !opts.replacing) throw exists(req.name);
   const ci = req.cloudInit;
   const seed = !ci
     ? "none (no cloud-init)"
