@@ -1,8 +1,27 @@
-// PLACEHOLDER owned by the SSH/provisioning issue (#4): replaced by the real runner.
+/**
+ * Provisioning: wait for the guest's SSH, then run the VM's `provision`
+ * steps in order over the system ssh client, stopping at the first failure.
+ *
+ * - shell inline: the text runs in the SSH user's login shell;
+ * - shell script: uploaded to a fresh unpredictable path in /tmp (created
+ *   exclusively, mode 0700), executed, and removed whatever its outcome;
+ * - file: uploaded to its destination keeping the local file's mode.
+ *
+ * Output streams to the terminal live (prefixed `name | ` when several VMs
+ * run) and is appended to `<work_dir>/provision.log` with a header per step.
+ *
+ * @module
+ */
+import { join } from "node:path";
 import { Diagnostic } from "../lib/diagnostics.ts";
 import type { VmRecord } from "../lib/types.ts";
-import type { VmDef } from "../lib/vmfile/types.ts";
+import type { ProvisionStep, VmDef } from "../lib/vmfile/types.ts";
 import type { BackendContext } from "./hypervisor.ts";
+import { runScriptCommand, sshArgv, type SshTarget } from "./ssh/args.ts";
+import { SSH_ERROR_EXIT, sshUpload, streamSsh } from "./ssh/exec.ts";
+import { sshTargetFor } from "./ssh/mod.ts";
+import { waitForSsh } from "./ssh/readiness.ts";
+import { LineSink, ProvisionLog } from "./ssh/output.ts";
 
 export interface ProvisionOptions {
   ctx: BackendContext;
@@ -12,9 +31,156 @@ export interface ProvisionOptions {
   prefixOutput?: boolean;
 }
 
+/** Default SSH readiness budget for provisioning (the book: 120 s). */
+export const PROVISION_READY_TIMEOUT_MS = 120_000;
+
 /** Wait for SSH, then run `def.provision` in order on `vm`; throws at the first failure. */
-export function provisionVm(_vm: VmRecord, _def: VmDef, _o: ProvisionOptions): Promise<void> {
-  return Promise.reject(
-    new Diagnostic("vmctl::provision::unavailable", "provisioning is not available yet", {}),
+export async function provisionVm(vm: VmRecord, def: VmDef, o: ProvisionOptions): Promise<void> {
+  const steps = def.provision;
+  if (steps.length === 0) return;
+  await checkLocalSources(steps);
+  const { target } = await sshTargetFor(vm, o.ctx, {
+    vmfileUser: def.ssh?.user,
+    vmfileKey: def.ssh?.privateKeyPath,
+  });
+  const out = new LineSink(o.prefixOutput ? vm.name : undefined);
+  if (o.ctx.runner.dryRun) {
+    for (const [i, step] of steps.entries()) {
+      await o.ctx.runner.run([...sshArgv(target), remoteCommandFor(step, i + 1, "DRYRUN")]);
+    }
+    return;
+  }
+  const timeoutMs = o.timeoutMs ?? PROVISION_READY_TIMEOUT_MS;
+  out.info(`Waiting for SSH on ${target.host}:${target.port} (up to ${timeoutMs / 1000} s)...`);
+  const ready = await waitForSsh(target, { timeoutMs, consoleLog: vm.console_log ?? undefined });
+  out.info(`SSH ready after ${(ready.elapsedMs / 1000).toFixed(1)} s`);
+
+  const logFile = await ProvisionLog.open(join(vm.work_dir, "provision.log"));
+  const runId = crypto.randomUUID().replaceAll("-", "").slice(0, 16);
+  try {
+    for (const [i, step] of steps.entries()) {
+      const n = i + 1;
+      const label = stepLabel(step);
+      out.info(`[${n}/${steps.length}] ${label}`);
+      await logFile.header(n, steps.length, label);
+      const t0 = performance.now();
+      const code = await runStep(target, step, n, runId, out, logFile);
+      const secs = ((performance.now() - t0) / 1000).toFixed(2);
+      await logFile.footer(n, code.code, secs);
+      if (code.code !== 0) throw stepFailed(vm, step, n, steps.length, code, logFile.path);
+    }
+  } finally {
+    out.flush();
+    logFile.close();
+  }
+  out.info(`VM '${vm.name}' provisioned (${steps.length} step${steps.length === 1 ? "" : "s"})`);
+}
+
+/** Human label for a step: kind plus what it runs. */
+export function stepLabel(step: ProvisionStep): string {
+  if (step.kind === "file") return `file ${step.source} -> ${step.destination}`;
+  if ("inline" in step) return `shell inline: ${step.inline}`;
+  return `shell script: ${step.script}`;
+}
+
+function stepKind(step: ProvisionStep): string {
+  return step.kind === "file" ? "file" : "inline" in step ? "shell inline" : "shell script";
+}
+
+/** The remote command line a step runs (for dry-run records and the script path). */
+function remoteCommandFor(step: ProvisionStep, n: number, runId: string): string {
+  if (step.kind === "file") return `upload ${step.source} -> ${step.destination}`;
+  if ("inline" in step) return step.inline;
+  return runScriptCommand(`/tmp/vmctl-provision-${runId}-${n}.sh`);
+}
+
+interface StepResult {
+  code: number;
+  stderrTail: string;
+}
+
+async function runStep(
+  t: SshTarget,
+  step: ProvisionStep,
+  n: number,
+  runId: string,
+  out: LineSink,
+  logFile: ProvisionLog,
+): Promise<StepResult> {
+  const onStdout = (c: Uint8Array) => {
+    out.stdout(c);
+    logFile.write(c);
+  };
+  const onStderr = (c: Uint8Array) => {
+    out.stderr(c);
+    logFile.write(c);
+  };
+  if (step.kind === "file") {
+    try {
+      await sshUpload(t, step.source, step.destination);
+    } catch (err) {
+      if (!(err instanceof Diagnostic)) throw err;
+      const text = [err.message, ...err.details].join("\n") + "\n";
+      onStderr(new TextEncoder().encode(text));
+      return { code: 1, stderrTail: text };
+    }
+    logFile.write(new TextEncoder().encode(`uploaded ${step.source} -> ${step.destination}\n`));
+    return { code: 0, stderrTail: "" };
+  }
+  if ("inline" in step) {
+    const r = await streamSsh(t, step.inline, { onStdout, onStderr });
+    return { code: r.code, stderrTail: r.stderrTail };
+  }
+  const r = await streamSsh(t, remoteCommandFor(step, n, runId), {
+    stdin: { file: step.script },
+    onStdout,
+    onStderr,
+  });
+  return { code: r.code, stderrTail: r.stderrTail };
+}
+
+/** Every script and file source must exist before the guest is touched. */
+async function checkLocalSources(steps: ProvisionStep[]): Promise<void> {
+  for (const [i, step] of steps.entries()) {
+    const path = step.kind === "file" ? step.source : "script" in step ? step.script : undefined;
+    if (path === undefined) continue;
+    const st = await Deno.stat(path).catch(() => undefined);
+    if (!st?.isFile) {
+      throw new Diagnostic(
+        "vmctl::provision::source_missing",
+        `provision step ${i + 1} (${stepKind(step)}): ${path} ${
+          st ? "is not a regular file" : "does not exist"
+        }`,
+        {
+          span: step.span,
+          hint: "paths in provision steps are relative to the VMFile's directory",
+        },
+      );
+    }
+  }
+}
+
+function stepFailed(
+  vm: VmRecord,
+  step: ProvisionStep,
+  n: number,
+  total: number,
+  r: StepResult,
+  logPath: string,
+): Diagnostic {
+  const sshOwn = r.code === SSH_ERROR_EXIT && step.kind !== "file";
+  const later = n < total ? `; steps ${n + 1}-${total} did not run` : "";
+  return new Diagnostic(
+    "vmctl::provision::step_failed",
+    `provision step ${n} of ${total} (${
+      stepKind(step)
+    }) on '${vm.name}' failed with exit code ${r.code}${later}`,
+    {
+      span: step.span,
+      hint: sshOwn
+        ? `exit code 255 is also ssh's own failure code (lost connection?); output is in ${logPath}`
+        : `fix the step and run \`vmctl provision\`; the full output is in ${logPath}`,
+      details: r.stderrTail.trimEnd().split("\n").filter((l) => l !== "").slice(-10),
+    },
   );
 }

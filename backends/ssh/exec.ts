@@ -1,0 +1,157 @@
+/**
+ * Running commands on a guest and copying files to it with the system ssh
+ * client. No SFTP subsystem is needed: an upload is `cat > DEST` on the
+ * remote side with DEST quoted for the remote shell.
+ *
+ * Streaming children use Deno.Command directly (allowed in backends/ for
+ * long-running processes), with the same spawn-error mapping as exec.ts.
+ *
+ * @module
+ */
+import { Diagnostic } from "../../lib/diagnostics.ts";
+import { log } from "../../lib/log.ts";
+import { execCommand, formatArgv, spawnError } from "../exec.ts";
+import { sshArgv, type SshTarget, uploadCommand } from "./args.ts";
+
+/** Exit status ssh uses for its own failures (connection, authentication, host key). */
+export const SSH_ERROR_EXIT = 255;
+
+/** Run ssh to completion and collect its output (readiness probes, short commands). */
+export async function runSsh(
+  argv: string[],
+  o: { timeoutMs: number; stdin?: string | Uint8Array },
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return await execCommand(argv, { timeoutMs: o.timeoutMs, stdin: o.stdin, check: false });
+}
+
+export interface StreamOptions {
+  /** Bytes to feed the remote command, or a local file to stream in. */
+  stdin?: Uint8Array | { file: string };
+  /** Each stdout chunk, as it arrives. */
+  onStdout?: (chunk: Uint8Array) => void;
+  /** Each stderr chunk, as it arrives. */
+  onStderr?: (chunk: Uint8Array) => void;
+  /** Kill ssh after this long (default: no limit; provisioning steps can take long). */
+  timeoutMs?: number;
+}
+
+export interface StreamResult {
+  /** The remote command's exit status (255 can also mean ssh itself failed). */
+  code: number;
+  /** The last 4 KiB of stderr, for error messages. */
+  stderrTail: string;
+  timedOut: boolean;
+}
+
+/** Run `remoteCommand` on the guest, streaming its output live; resolves with the exit status. */
+export async function streamSsh(
+  t: SshTarget,
+  remoteCommand: string,
+  o: StreamOptions = {},
+): Promise<StreamResult> {
+  const [cmd, ...args] = [...sshArgv(t), remoteCommand];
+  log.debug(`ssh: ${formatArgv([cmd, ...args])}`);
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command(cmd, {
+      args,
+      stdin: o.stdin === undefined ? "null" : "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+  } catch (err) {
+    throw spawnError(cmd, err);
+  }
+  let timedOut = false;
+  const timer = o.timeoutMs === undefined ? undefined : setTimeout(() => {
+    timedOut = true;
+    try {
+      child.kill("SIGKILL");
+    } catch { /* gone */ }
+  }, o.timeoutMs);
+  let stderrTail = "";
+  const decoder = new TextDecoder();
+  const feeding = feedStdin(child, o.stdin);
+  const pumping = Promise.all([
+    pump(child.stdout, (c) => o.onStdout?.(c)),
+    pump(child.stderr, (c) => {
+      stderrTail = (stderrTail + decoder.decode(c, { stream: true })).slice(-4096);
+      o.onStderr?.(c);
+    }),
+  ]);
+  const status = await child.status;
+  await pumping;
+  await feeding;
+  if (timer !== undefined) clearTimeout(timer);
+  return { code: status.code, stderrTail, timedOut };
+}
+
+async function pump(stream: ReadableStream<Uint8Array>, sink: (c: Uint8Array) => void) {
+  for await (const chunk of stream) sink(chunk);
+}
+
+async function feedStdin(child: Deno.ChildProcess, stdin: StreamOptions["stdin"]): Promise<void> {
+  if (stdin === undefined) return;
+  if (stdin instanceof Uint8Array) {
+    const w = child.stdin.getWriter();
+    await w.write(stdin).catch(() => {});
+    await w.close().catch(() => {});
+    return;
+  }
+  const file = await Deno.open(stdin.file, { read: true });
+  // pipeTo closes both ends; a remote that exits early makes it reject (broken pipe): harmless,
+  // the exit status tells what happened.
+  await file.readable.pipeTo(child.stdin).catch(() => {});
+}
+
+/** Options for {@link sshUpload}. */
+export interface UploadOptions {
+  /** Mode for the remote file; default: the local file's mode (not forced to 0755). */
+  mode?: number;
+  timeoutMs?: number;
+}
+
+/**
+ * Copy the regular file `localPath` to `dest` on the guest, keeping its mode.
+ * Throws `vmctl::ssh::upload_failed` with ssh's or the shell's message.
+ */
+export async function sshUpload(
+  t: SshTarget,
+  localPath: string,
+  dest: string,
+  o: UploadOptions = {},
+): Promise<void> {
+  let st: Deno.FileInfo;
+  try {
+    st = await Deno.stat(localPath);
+  } catch (err) {
+    throw new Diagnostic("vmctl::ssh::upload_source_missing", `cannot read ${localPath}`, {
+      hint: "the file to upload must exist on this machine",
+      cause: err,
+    });
+  }
+  if (!st.isFile) {
+    throw new Diagnostic(
+      "vmctl::ssh::upload_not_a_file",
+      `${localPath} is not a regular file`,
+      { hint: "file uploads copy one regular file; pack a directory first (tar) and upload that" },
+    );
+  }
+  const mode = o.mode ?? (st.mode ?? 0o644) & 0o7777;
+  const r = await streamSsh(t, uploadCommand(dest, mode), {
+    stdin: { file: localPath },
+    timeoutMs: o.timeoutMs,
+  });
+  if (r.code !== 0) {
+    throw new Diagnostic(
+      "vmctl::ssh::upload_failed",
+      `uploading ${localPath} to ${dest} on ${t.hostKeyAlias} failed (exit code ${r.code})`,
+      {
+        hint: r.code === SSH_ERROR_EXIT
+          ? "ssh could not connect or authenticate; see the message below"
+          : "the guest refused the write: check that the destination directory exists and that the SSH user may write there",
+        details: r.stderrTail.trimEnd().split("\n").slice(-10),
+      },
+    );
+  }
+}

@@ -1,0 +1,272 @@
+/**
+ * Waiting for a guest's SSH server, in three stages, each with its own
+ * timeout and named in the error when it does not finish:
+ *
+ * 1. `tcp`    — the port accepts a TCP connection;
+ * 2. `banner` — an `SSH-` identification line arrives on it;
+ * 3. `login`  — `ssh ... true` with the VM's key succeeds (host key checked).
+ *
+ * Polling is fast (100 ms by default; the original backs off to 5 s, Lima
+ * polls every 3 s) so a ready guest is noticed within a fraction of a second.
+ * QEMU's user-mode forwarder accepts TCP even before the guest is up and then
+ * drops the connection, so for those guests the wait happens in `banner`:
+ * probes are staggered (a new one every poll interval, several in flight) so
+ * a slow-to-answer attempt never delays noticing the banner.
+ *
+ * @module
+ */
+import { Diagnostic } from "../../lib/diagnostics.ts";
+import { log } from "../../lib/log.ts";
+import { sshArgv, type SshTarget } from "./args.ts";
+import { runSsh } from "./exec.ts";
+
+export type ReadinessStage = "tcp" | "banner" | "login";
+
+const STAGE_TEXT: Record<ReadinessStage, string> = {
+  tcp: "the TCP port to accept connections",
+  banner: "an SSH banner on the port",
+  login: "a key login to succeed",
+};
+
+export interface ReadinessOptions {
+  /** Overall budget (ms). Each stage also stops at this deadline. */
+  timeoutMs: number;
+  /** Per-stage budgets (ms), each capped by the overall deadline. */
+  stageTimeoutMs?: Partial<Record<ReadinessStage, number>>;
+  /** Poll interval (ms), default 100. */
+  pollMs?: number;
+  /** console.log of the VM: its last 20 lines are shown on timeout. */
+  consoleLog?: string;
+  /** Skip the login stage (banner is enough: e.g. benchmarks of the probe itself). */
+  skipLogin?: boolean;
+  /** Called when a stage completes (progress output, benchmarks). */
+  onStage?: (stage: ReadinessStage, elapsedMs: number) => void;
+}
+
+export interface ReadinessResult {
+  /** Total time waited (ms). */
+  elapsedMs: number;
+  /** When each stage finished, ms since the start. */
+  stages: Partial<Record<ReadinessStage, number>>;
+  /** The server's identification line, e.g. "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u7". */
+  banner: string;
+}
+
+/** Wait until `target` accepts an SSH login; throws `vmctl::ssh::not_ready` naming the stage. */
+export async function waitForSsh(t: SshTarget, o: ReadinessOptions): Promise<ReadinessResult> {
+  const t0 = performance.now();
+  const deadline = t0 + o.timeoutMs;
+  const pollMs = o.pollMs ?? 100;
+  const stages: ReadinessResult["stages"] = {};
+  const stageDeadline = (s: ReadinessStage) =>
+    Math.min(deadline, performance.now() + (o.stageTimeoutMs?.[s] ?? o.timeoutMs));
+  const done = (s: ReadinessStage) => {
+    stages[s] = performance.now() - t0;
+    log.debug(`ssh readiness: ${s} after ${stages[s]!.toFixed(0)} ms`);
+    o.onStage?.(s, stages[s]!);
+  };
+
+  let end = stageDeadline("tcp");
+  while (!(await tcpAccepts(t.host, t.port, end))) {
+    if (performance.now() >= end) throw await notReady(t, "tcp", o, t0);
+    await sleep(Math.min(pollMs, end - performance.now()));
+  }
+  done("tcp");
+
+  end = stageDeadline("banner");
+  const banner = await firstBanner(t.host, t.port, end, pollMs);
+  if (banner === undefined) throw await notReady(t, "banner", o, t0);
+  done("banner");
+
+  if (!o.skipLogin) {
+    end = stageDeadline("login");
+    let last = "";
+    for (;;) {
+      const remaining = end - performance.now();
+      if (remaining <= 0) throw await notReady(t, "login", o, t0, last);
+      const r = await loginOnce(t, remaining);
+      if (r.ok) break;
+      if (r.hostKeyProblem) throw hostKeyError(t, r.stderr);
+      last = r.stderr;
+      await sleep(Math.min(pollMs, Math.max(0, end - performance.now())));
+    }
+    done("login");
+  }
+  return { elapsedMs: performance.now() - t0, stages, banner };
+}
+
+/** One TCP connect attempt, bounded by `deadline`. */
+async function tcpAccepts(host: string, port: number, deadline: number): Promise<boolean> {
+  const attempt = Deno.connect({ hostname: host, port });
+  const conn = await withDeadline(attempt, deadline).catch(() => {
+    attempt.then(closeQuietly, () => {}); // a connection that arrives late is not leaked
+    return undefined;
+  });
+  if (!conn) return false;
+  closeQuietly(conn);
+  return true;
+}
+
+/**
+ * Staggered banner probes: a new connection every `pollMs` (at most 4 open),
+ * each waiting up to 3 s for the identification line. Resolves with the first
+ * banner, or undefined at the deadline.
+ */
+function firstBanner(
+  host: string,
+  port: number,
+  deadline: number,
+  pollMs: number,
+): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const open = new Set<Deno.TcpConn>();
+    let finished = false;
+    let inFlight = 0;
+    const finish = (banner: string | undefined) => {
+      if (finished) return;
+      finished = true;
+      clearInterval(ticker);
+      clearTimeout(stopper);
+      for (const c of open) closeQuietly(c);
+      resolve(banner);
+    };
+    const probe = async () => {
+      if (finished || inFlight >= 4) return;
+      inFlight++;
+      try {
+        const conn = await Deno.connect({ hostname: host, port }).catch(() => undefined);
+        if (!conn) return;
+        if (finished) return closeQuietly(conn);
+        open.add(conn);
+        const line = await readBanner(conn, Math.min(deadline, performance.now() + 3000));
+        open.delete(conn);
+        closeQuietly(conn);
+        if (line !== undefined) finish(line);
+      } finally {
+        inFlight--;
+      }
+    };
+    const ticker = setInterval(probe, pollMs);
+    const stopper = setTimeout(() => finish(undefined), Math.max(0, deadline - performance.now()));
+    probe();
+  });
+}
+
+/** Read until the first line starting with "SSH-" (servers may send other lines first). */
+async function readBanner(conn: Deno.TcpConn, deadline: number): Promise<string | undefined> {
+  const buf = new Uint8Array(1024);
+  let text = "";
+  const timer = setTimeout(() => closeQuietly(conn), Math.max(0, deadline - performance.now()));
+  try {
+    while (text.length < 8192) {
+      const n = await conn.read(buf).catch(() => null);
+      if (n === null) return undefined;
+      text += new TextDecoder().decode(buf.subarray(0, n));
+      const line = text.split(/\r?\n/).slice(0, -1).find((l) => l.startsWith("SSH-"));
+      if (line) return line;
+    }
+    return undefined;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function loginOnce(
+  t: SshTarget,
+  remainingMs: number,
+): Promise<{ ok: boolean; hostKeyProblem: boolean; stderr: string }> {
+  const argv = [
+    ...sshArgv(t, { connectTimeoutS: Math.max(1, Math.min(10, Math.ceil(remainingMs / 1000))) }),
+    "true",
+  ];
+  const r = await runSsh(argv, { timeoutMs: Math.max(1000, remainingMs) });
+  const stderr = r.stderr.trim();
+  return {
+    ok: r.code === 0,
+    hostKeyProblem: /host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED/i
+      .test(stderr),
+    stderr,
+  };
+}
+
+function hostKeyError(t: SshTarget, stderr: string): Diagnostic {
+  return new Diagnostic(
+    "vmctl::ssh::host_key_mismatch",
+    `the SSH host key of ${t.hostKeyAlias} (${t.host}:${t.port}) does not match ${t.knownHostsPath}`,
+    {
+      hint: t.hostKeyPolicy === "strict"
+        ? "vmctl injected this VM's host key through cloud-init; another machine may be answering on this port, or the image ignores cloud-init ssh_keys. Recreate the VM (`vmctl reload`) if you trust it"
+        : "the key recorded on first use changed; recreate the VM, or remove the line from that file if you know why",
+      details: stderr.split("\n").slice(-10),
+    },
+  );
+}
+
+/** The timeout diagnostic: which stage, how long, and the console's last lines. */
+async function notReady(
+  t: SshTarget,
+  stage: ReadinessStage,
+  o: ReadinessOptions,
+  t0: number,
+  lastError = "",
+): Promise<Diagnostic> {
+  const waited = ((performance.now() - t0) / 1000).toFixed(1);
+  const details: string[] = [];
+  if (lastError) details.push(`last ssh error: ${lastError.split("\n").slice(-3).join(" | ")}`);
+  const tail = o.consoleLog ? await tailFile(o.consoleLog, 20) : undefined;
+  if (tail?.length) details.push(`last ${tail.length} lines of ${o.consoleLog}:`, ...tail);
+  else if (o.consoleLog) details.push(`(${o.consoleLog} is empty or missing)`);
+  const hints: Record<ReadinessStage, string> = {
+    tcp: "nothing accepts connections on that port: is the VM running (`vmctl status`)?",
+    banner:
+      "the port accepts connections but no SSH server answers yet: the guest may still be booting (TCG guests are slow: raise --timeout) or sshd failed; see the console lines below",
+    login:
+      "sshd answers but refuses the key: check the user (--user) and key (--key), and that cloud-init created the user (see the console lines below)",
+  };
+  return new Diagnostic(
+    "vmctl::ssh::not_ready",
+    `SSH on ${t.host}:${t.port} was not ready after ${waited} s: waiting for ${
+      STAGE_TEXT[stage]
+    } (stage \`${stage}\`) did not finish`,
+    { hint: hints[stage], details },
+  );
+}
+
+/** Last `n` non-empty lines of a text file (lossy UTF-8), or undefined when unreadable. */
+export async function tailFile(path: string, n: number): Promise<string[] | undefined> {
+  try {
+    const bytes = await Deno.readFile(path);
+    const text = new TextDecoder().decode(bytes.subarray(Math.max(0, bytes.length - 64 * 1024)));
+    // deno-lint-ignore no-control-regex
+    const clean = text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "").replace(/\r/g, "");
+    return clean.split("\n").filter((l) => l.trim() !== "").slice(-n);
+  } catch {
+    return undefined;
+  }
+}
+
+function withDeadline<T>(p: Promise<T>, deadline: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error("deadline")),
+      Math.max(0, deadline - performance.now()),
+    );
+    p.then((v) => {
+      clearTimeout(timer);
+      resolve(v);
+    }, (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+  });
+}
+
+function closeQuietly(c: Deno.Conn): void {
+  try {
+    c.close();
+  } catch { /* already closed */ }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, Math.max(0, ms)));
+}
