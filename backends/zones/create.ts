@@ -1,0 +1,283 @@
+/**
+ * `zmgr create`: template -> pool -> allocate (under the registry lock, with
+ * the reservation written before anything slow) -> VNIC -> zonecfg ->
+ * install -> sysding.conf -> registry entry active -> boot. Any failure
+ * undoes the completed steps in reverse and reports the failing command.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { Diagnostic, toDiagnostics } from "../../lib/diagnostics.ts";
+import { allocate, checkRequested, formatIp, type IpAddr } from "../../lib/ipam.ts";
+import { log } from "../../lib/log.ts";
+import { validateLinkName, validateZoneName, vnicNameFor } from "../../lib/zones/names.ts";
+import { writeZoneEntry, type ZoneEntry } from "../../lib/zones/schema.ts";
+import { buildSysdingConf, SYSDING_BRANDS } from "../../lib/zones/sysding.ts";
+import { buildZonecfgScript } from "../../lib/zones/zonecfg.ts";
+import { formatArgv, type Runner } from "../exec.ts";
+import { auditLedger, usedAddresses } from "../../lib/zones/ledger.ts";
+import {
+  atomicWrite,
+  entityPath,
+  loadAllZones,
+  loadConfig,
+  loadPool,
+  loadPublisher,
+  loadTemplate,
+  type Registry,
+  removeFile,
+  withRegistryLock,
+} from "./registry.ts";
+import { INSTALL_TIMEOUT_MS, step, zoneState } from "./system.ts";
+
+export interface CreateRequest {
+  name: string;
+  template?: string;
+  pool?: string;
+  address?: string;
+  vnic?: string;
+  noBoot?: boolean;
+}
+
+/** What create did (or, with --dry-run, would do). */
+export interface CreateResult {
+  entry: ZoneEntry;
+  zonecfgScript: string;
+  sysdingPath?: string;
+  sysding?: string;
+  booted: boolean;
+  dryRun: boolean;
+}
+
+interface Undo {
+  what: string;
+  run: () => Promise<unknown>;
+}
+
+/** Create zone `req.name`. */
+export async function createZone(
+  reg: Registry,
+  runner: Runner,
+  req: CreateRequest,
+): Promise<CreateResult> {
+  const name = validateZoneName(req.name);
+  const config = await loadConfig(reg);
+  const template = await loadTemplate(reg, req.template ?? config.defaultTemplate);
+  const poolName = req.pool ?? template.pool;
+  if (!poolName) {
+    throw new Diagnostic("zmgr::pool::not_given", `template ${template.name} names no pool`, {
+      hint:
+        `pass --pool NAME, or add \`pool "NAME"\` to the template (zmgr template edit ${template.name} --pool NAME)`,
+    });
+  }
+  const pool = await loadPool(reg, poolName);
+  if (!pool.stub) {
+    throw new Diagnostic("zmgr::pool::no_stub", `pool ${pool.name} has no stub link for the VNIC`, {
+      hint: `set one: zmgr pool edit ${pool.name} --stub LINK (e.g. igb0 or an etherstub)`,
+    });
+  }
+  const publishers = [];
+  for (const p of template.publishers) publishers.push(await loadPublisher(reg, p));
+  const vnic = req.vnic ? validateLinkName(req.vnic) : vnicNameFor(name, config.vnicPattern);
+  const zonepath = `${config.zonepathRoot}/${name}`;
+
+  const existing = await zoneState(runner, name);
+  if (existing !== undefined) {
+    throw new Diagnostic(
+      "zmgr::zone::exists",
+      `zone ${name} already exists on this system (${existing})`,
+      {
+        hint: "choose another name, or register the existing zone with `zmgr import`",
+      },
+    );
+  }
+
+  // Read-allocate-reserve under the lock; the reservation is on disk before
+  // anything slow happens, so concurrent creates never pick the same address.
+  const reserve = async (): Promise<ZoneEntry> => {
+    const zones = await loadAllZones(reg);
+    if (zones.some((z) => z.name === name)) {
+      throw new Diagnostic("zmgr::zone::registered", `zone ${name} is already in the registry`, {
+        hint: `destroy it first (zmgr destroy ${name}) or choose another name`,
+      });
+    }
+    const clash = zones.find((z) => z.vnic === vnic);
+    if (clash) {
+      throw new Diagnostic(
+        "zmgr::vnic::in_use",
+        `VNIC ${vnic} is already used by zone ${clash.name}`,
+        {
+          hint: "pass --vnic NAME, or change vnic-pattern in config.kdl",
+        },
+      );
+    }
+    for (const p of auditLedger(zones, [pool])) log.warn(p);
+    const used = usedAddresses(zones);
+    const addr: IpAddr = req.address
+      ? checkRequested(pool, req.address, used)
+      : allocate(pool, used);
+    const entry: ZoneEntry = {
+      name,
+      brand: template.brand,
+      template: template.name,
+      pool: pool.name,
+      address: `${formatIp(addr)}/${pool.network.prefix}`,
+      gateway: pool.gateway ? formatIp(pool.gateway) : undefined,
+      vnic,
+      zonepath,
+      status: "creating",
+      imported: false,
+      created: new Date().toISOString(),
+    };
+    if (!runner.dryRun) await atomicWrite(entityPath(reg, "zones", name), writeZoneEntry(entry));
+    return entry;
+  };
+  const entry = runner.dryRun ? await reserve() : await withRegistryLock(reg, reserve);
+
+  const script = buildZonecfgScript({
+    brand: template.brand,
+    zonepath,
+    autoboot: template.autoboot,
+    vnic,
+    allowedAddress: entry.address!,
+    defrouter: entry.gateway,
+  });
+  const sysding = SYSDING_BRANDS.includes(template.brand)
+    ? buildSysdingConf({
+      hostname: name,
+      iface: vnic,
+      address: entry.address!,
+      gateway: entry.gateway,
+      dns: pool.dns.map(formatIp),
+      domain: pool.domain,
+      sshKeys: config.sshKeys,
+    })
+    : undefined;
+  const sysdingPath = sysding ? join(zonepath, "root", "etc", "sysding.conf") : undefined;
+  const boot = template.autoboot && !req.noBoot;
+  const entryPath = entityPath(reg, "zones", name);
+
+  const undo: Undo[] = [];
+  if (!runner.dryRun) {
+    undo.push({
+      what: `remove the registry reservation ${entryPath}`,
+      run: () => withRegistryLock(reg, () => removeFile(entryPath)),
+    });
+  }
+  let current = "";
+  try {
+    current = "create the VNIC";
+    await step(
+      runner,
+      ["dladm", "create-vnic", "-l", pool.stub, vnic],
+      `check that link ${pool.stub} exists (dladm show-link) and that ${vnic} is free`,
+    );
+    undo.push(undoCmd(runner, ["dladm", "delete-vnic", vnic]));
+
+    current = "configure the zone";
+    await step(
+      runner,
+      ["zonecfg", "-z", name, "-f", "-"],
+      "the zonecfg script is shown with --dry-run",
+      { stdin: script },
+    );
+    undo.push(undoCmd(runner, ["zonecfg", "-z", name, "delete", "-F"]));
+
+    current = "install the zone";
+    const installArgs = publishers.flatMap((p) => ["-P", `${p.name}=${p.origin}`]);
+    undo.push(
+      undoWhen(runner, name, ["installed", "incomplete"], [
+        "zoneadm",
+        "-z",
+        name,
+        "uninstall",
+        "-F",
+      ]),
+    );
+    await step(
+      runner,
+      ["zoneadm", "-z", name, "install", ...installArgs],
+      "see the installer output above; the zone was rolled back",
+      { timeoutMs: INSTALL_TIMEOUT_MS },
+    );
+
+    if (sysding && sysdingPath && !runner.dryRun) {
+      current = "write the first-boot configuration";
+      await Deno.mkdir(join(zonepath, "root", "etc"), { recursive: true });
+      await atomicWrite(sysdingPath, sysding, 0o600);
+    }
+
+    current = "finalise the registry entry";
+    entry.status = "active";
+    if (!runner.dryRun) {
+      await withRegistryLock(reg, () => atomicWrite(entryPath, writeZoneEntry(entry)));
+    }
+
+    if (boot) {
+      current = "boot the zone";
+      undo.push(undoWhen(runner, name, ["running", "ready"], ["zoneadm", "-z", name, "halt"]));
+      await step(
+        runner,
+        ["zoneadm", "-z", name, "boot"],
+        `inspect the zone with \`zoneadm -z ${name} list -v\``,
+      );
+    }
+  } catch (err) {
+    throw await rollback(name, current, err, undo);
+  }
+  return {
+    entry,
+    zonecfgScript: script,
+    sysding,
+    sysdingPath,
+    booted: boot,
+    dryRun: runner.dryRun,
+  };
+}
+
+function undoCmd(runner: Runner, argv: string[]): Undo {
+  return {
+    what: formatArgv(argv),
+    run: () => runner.run(argv, { errorCode: "zmgr::exec::failed", timeoutMs: INSTALL_TIMEOUT_MS }),
+  };
+}
+
+/** An undo step that only runs when the zone is in one of `states` (a half-done step). */
+function undoWhen(runner: Runner, name: string, states: string[], argv: string[]): Undo {
+  const cmd = undoCmd(runner, argv);
+  return {
+    what: cmd.what,
+    run: async () => {
+      const state = await zoneState(runner, name);
+      if (state !== undefined && states.includes(state)) await cmd.run();
+    },
+  };
+}
+
+/** Undo completed steps in reverse; the result names the failed step and what was undone. */
+async function rollback(
+  name: string,
+  stepName: string,
+  err: unknown,
+  undo: Undo[],
+): Promise<Diagnostic> {
+  const cause = toDiagnostics(err)[0];
+  const details = [...cause.details];
+  for (const u of undo.reverse()) {
+    try {
+      await u.run();
+      details.push(`rolled back: ${u.what}`);
+    } catch (e) {
+      details.push(`ROLLBACK FAILED: ${u.what}: ${toDiagnostics(e)[0].message}`);
+    }
+  }
+  return new Diagnostic(
+    cause.code,
+    `creating zone ${name} failed (could not ${stepName}): ${cause.message}`,
+    {
+      details,
+      hint: cause.hint ?? "fix the cause and run the create again",
+      cause: err,
+    },
+  );
+}

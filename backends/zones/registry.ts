@@ -1,0 +1,218 @@
+/**
+ * The zone registry on disk: /etc/zmgr (or --root / ZMGR_ROOT) with
+ * config.kdl and one file per template, pool, zone and publisher. Writes are
+ * atomic (temp file, fsync, rename); read-allocate-reserve runs under an
+ * exclusive lock on ROOT/.lock.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { Diagnostic, didYouMean } from "../../lib/diagnostics.ts";
+import { env, resolveUserPath } from "../../lib/paths.ts";
+import { parseKdl } from "../../lib/zones/kdl.ts";
+import type { KdlFile } from "../../lib/zones/kdl.ts";
+import { validateEntityName, validateZoneName } from "../../lib/zones/names.ts";
+import {
+  type Pool,
+  type Publisher,
+  readConfig,
+  readPool,
+  readPublisher,
+  readTemplate,
+  readZoneEntry,
+  type ZoneConfig,
+  type ZoneEntry,
+  type ZoneTemplate,
+} from "../../lib/zones/schema.ts";
+
+/** The default registry root. */
+export const DEFAULT_ROOT = "/etc/zmgr";
+
+/** Where each kind of registry file lives. */
+export interface Registry {
+  root: string;
+  configFile: string;
+  lockFile: string;
+  dirs: Record<EntityKind, string>;
+}
+
+export type EntityKind = "templates" | "pools" | "zones" | "publishers";
+export const ENTITY_KINDS: EntityKind[] = ["templates", "pools", "zones", "publishers"];
+
+const SINGULAR: Record<EntityKind, string> = {
+  templates: "template",
+  pools: "pool",
+  zones: "zone",
+  publishers: "publisher",
+};
+
+/** Registry root: `--root`, else $ZMGR_ROOT, else /etc/zmgr. */
+export function registryAt(rootFlag?: string): Registry {
+  const raw = rootFlag ?? env("ZMGR_ROOT") ?? DEFAULT_ROOT;
+  const root = resolveUserPath(raw);
+  return {
+    root,
+    configFile: join(root, "config.kdl"),
+    lockFile: join(root, ".lock"),
+    dirs: {
+      templates: join(root, "templates"),
+      pools: join(root, "pools"),
+      zones: join(root, "zones"),
+      publishers: join(root, "publishers"),
+    },
+  };
+}
+
+/** Path of entity `name` of `kind` (the name is validated first). */
+export function entityPath(reg: Registry, kind: EntityKind, name: string): string {
+  if (kind === "zones") validateZoneName(name);
+  else validateEntityName(name, SINGULAR[kind]);
+  return join(reg.dirs[kind], `${name}.kdl`);
+}
+
+/** Read and parse a KDL file; undefined when it does not exist. */
+export async function readKdlFile(path: string): Promise<KdlFile | undefined> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return undefined;
+    throw err;
+  }
+  return parseKdl(text, path);
+}
+
+/** Names of the entities of `kind` (file names without .kdl), sorted. */
+export async function listEntityNames(reg: Registry, kind: EntityKind): Promise<string[]> {
+  const names: string[] = [];
+  try {
+    for await (const e of Deno.readDir(reg.dirs[kind])) {
+      if (e.isFile && e.name.endsWith(".kdl") && !e.name.startsWith(".")) {
+        names.push(e.name.slice(0, -4));
+      }
+    }
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+  return names.sort();
+}
+
+/** config.kdl; a missing one means the registry was never initialised. */
+export async function loadConfig(reg: Registry): Promise<ZoneConfig> {
+  const file = await readKdlFile(reg.configFile);
+  if (!file) {
+    throw new Diagnostic("zmgr::registry::not_initialized", `no zmgr registry at ${reg.root}`, {
+      hint:
+        "run `zmgr init` (or `vmctl zone init`) first, or point --root / ZMGR_ROOT at the registry",
+    });
+  }
+  return readConfig(file);
+}
+
+async function loadEntity<T>(
+  reg: Registry,
+  kind: EntityKind,
+  name: string,
+  read: (f: KdlFile, name: string) => T,
+): Promise<T> {
+  const file = await readKdlFile(entityPath(reg, kind, name));
+  if (!file) {
+    const known = await listEntityNames(reg, kind);
+    const what = SINGULAR[kind];
+    throw new Diagnostic(`zmgr::${what}::not_found`, `no ${what} named ${name}`, {
+      hint: known.length
+        ? didYouMean(name, known)
+        : `create one with \`zmgr ${what === "zone" ? "create" : `${what} create`}\``,
+    });
+  }
+  return read(file, name);
+}
+
+export const loadTemplate = (reg: Registry, name: string): Promise<ZoneTemplate> =>
+  loadEntity(reg, "templates", name, readTemplate);
+export const loadPool = (reg: Registry, name: string): Promise<Pool> =>
+  loadEntity(reg, "pools", name, readPool);
+export const loadPublisher = (reg: Registry, name: string): Promise<Publisher> =>
+  loadEntity(reg, "publishers", name, readPublisher);
+export const loadZone = (reg: Registry, name: string): Promise<ZoneEntry> =>
+  loadEntity(reg, "zones", name, readZoneEntry);
+
+/** Every entity of a kind, strictly read (a broken file stops the command). */
+export async function loadAll<T>(
+  reg: Registry,
+  kind: EntityKind,
+  read: (f: KdlFile, name: string) => T,
+): Promise<T[]> {
+  const names = await listEntityNames(reg, kind);
+  const out: T[] = [];
+  for (const name of names) {
+    const path = join(reg.dirs[kind], `${name}.kdl`);
+    const file = await readKdlFile(path);
+    if (file) out.push(read(file, name));
+  }
+  return out;
+}
+
+/** Every zone entry (the IPAM ledger). */
+export const loadAllZones = (reg: Registry): Promise<ZoneEntry[]> =>
+  loadAll(reg, "zones", readZoneEntry);
+
+/** Write `text` to `path` atomically: temp file in the same directory, fsync, rename. */
+export async function atomicWrite(path: string, text: string, mode = 0o644): Promise<void> {
+  const dir = path.slice(0, path.lastIndexOf("/"));
+  await Deno.mkdir(dir, { recursive: true, mode: 0o755 });
+  const tmp = join(
+    dir,
+    `.${path.slice(dir.length + 1)}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`,
+  );
+  const f = await Deno.open(tmp, { write: true, createNew: true, mode });
+  try {
+    const data = new TextEncoder().encode(text);
+    let off = 0;
+    while (off < data.length) off += await f.write(data.subarray(off));
+    await f.sync();
+  } finally {
+    f.close();
+  }
+  try {
+    await Deno.rename(tmp, path);
+  } catch (err) {
+    await Deno.remove(tmp).catch(() => {});
+    throw err;
+  }
+}
+
+/** Remove a registry file; true when it existed. */
+export async function removeFile(path: string): Promise<boolean> {
+  try {
+    await Deno.remove(path);
+    return true;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return false;
+    throw err;
+  }
+}
+
+/** Run `fn` holding the registry's exclusive lock (flock on ROOT/.lock). */
+export async function withRegistryLock<T>(reg: Registry, fn: () => Promise<T>): Promise<T> {
+  let f: Deno.FsFile;
+  try {
+    f = await Deno.open(reg.lockFile, { read: true, write: true, create: true, mode: 0o600 });
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) {
+      throw new Diagnostic("zmgr::registry::not_initialized", `no zmgr registry at ${reg.root}`, {
+        hint: "run `zmgr init` first, or point --root / ZMGR_ROOT at the registry",
+      });
+    }
+    throw err;
+  }
+  try {
+    await f.lock(true);
+    return await fn();
+  } finally {
+    try {
+      await f.unlock();
+    } catch { /* closing releases it anyway */ }
+    f.close();
+  }
+}

@@ -1,0 +1,358 @@
+/**
+ * Actions of `zmgr init` and the pool/template/publisher commands.
+ *
+ * @module
+ */
+import { Diagnostic } from "../../lib/diagnostics.ts";
+import { formatCidr, formatIp, parseIp } from "../../lib/ipam.ts";
+import { auditLedger, poolUsage } from "../../lib/zones/ledger.ts";
+import { addNode, setNode } from "../../lib/zones/kdl.ts";
+import {
+  readPool,
+  readPublisher,
+  readTemplate,
+  type ZoneTemplate,
+} from "../../lib/zones/schema.ts";
+import {
+  createEntity,
+  editEntity,
+  initRegistry,
+  poolText,
+  publisherText,
+  removeEntity,
+  templateText,
+} from "../../backends/zones/entities.ts";
+import {
+  type EntityKind,
+  loadAll,
+  loadAllZones,
+  loadConfig,
+  loadPool,
+  loadTemplate,
+} from "../../backends/zones/registry.ts";
+import { out, outJson, registry, renderFile, table } from "./common.ts";
+
+interface Common {
+  root?: string;
+  dryRun?: boolean;
+  json?: boolean;
+}
+
+function dryRunFile(path: string, text: string): void {
+  out("dry run: nothing was changed");
+  for (const l of renderFile(path, text)) out(l);
+}
+
+/** `zmgr init`. */
+export async function initCmd(
+  opts: Common & {
+    zonepathRoot?: string;
+    pool?: string;
+    network?: string;
+    gateway?: string;
+    range?: string;
+    stub?: string;
+    dns?: string[];
+  },
+): Promise<void> {
+  if (opts.pool && (!opts.network || !opts.gateway)) {
+    throw new Diagnostic("zmgr::init::pool_incomplete", "--pool needs --network and --gateway", {
+      hint: "e.g. zmgr init --pool default --network 10.0.0.0/24 --gateway 10.0.0.1 --stub igb0",
+      exitCode: 2,
+    });
+  }
+  const reg = registry(opts);
+  const r = await initRegistry(reg, {
+    zonepathRoot: opts.zonepathRoot,
+    pool: opts.pool
+      ? {
+        name: opts.pool,
+        network: opts.network!,
+        gateway: opts.gateway!,
+        range: opts.range,
+        stub: opts.stub,
+        dns: opts.dns,
+      }
+      : undefined,
+  });
+  for (const p of r.written) out(`wrote ${p}`);
+  for (const p of r.kept) out(`kept ${p} (already there)`);
+}
+
+/** `zmgr pool create`. */
+export async function poolCreateCmd(
+  name: string,
+  opts: Common & {
+    network: string;
+    gateway: string;
+    range?: string;
+    stub?: string;
+    dns?: string[];
+    domain?: string;
+  },
+): Promise<void> {
+  const reg = registry(opts);
+  const text = poolText(name, opts);
+  const path = await createEntity(reg, "pools", name, text, !!opts.dryRun);
+  if (opts.dryRun) return dryRunFile(path, text);
+  out(`created pool ${name} (${path})`);
+}
+
+/** `zmgr pool list`. */
+export async function poolListCmd(opts: Common): Promise<void> {
+  const reg = registry(opts);
+  await loadConfig(reg);
+  const pools = await loadAll(reg, "pools", readPool);
+  const zones = await loadAllZones(reg);
+  const rows = pools.map((p) => ({ p, u: poolUsage(p, zones) }));
+  if (opts.json) {
+    return outJson(rows.map(({ p, u }) => ({
+      name: p.name,
+      network: formatCidr(p.network),
+      gateway: p.gateway ? formatIp(p.gateway) : null,
+      stub: p.stub ?? null,
+      size: u.size,
+      used: u.used,
+      free: u.free,
+    })));
+  }
+  out(table(
+    ["NAME", "NETWORK", "GATEWAY", "STUB", "USED", "FREE"],
+    rows.map(({ p, u }) => [
+      p.name,
+      formatCidr(p.network),
+      p.gateway ? formatIp(p.gateway) : "-",
+      p.stub ?? "-",
+      String(u.used),
+      String(u.free),
+    ]),
+  ));
+}
+
+/** `zmgr pool show NAME`: used/free counts, allocations and ledger problems. */
+export async function poolShowCmd(name: string, opts: Common): Promise<void> {
+  const reg = registry(opts);
+  const pool = await loadPool(reg, name);
+  const zones = await loadAllZones(reg);
+  const u = poolUsage(pool, zones);
+  const problems = auditLedger(
+    zones.filter((z) => z.pool === name || u.allocations.some((a) => a.zone === z.name)),
+    [pool],
+  );
+  const info = {
+    name,
+    network: formatCidr(pool.network),
+    gateway: pool.gateway ? formatIp(pool.gateway) : null,
+    range: pool.rangeStart && pool.rangeEnd
+      ? `${formatIp(pool.rangeStart)}-${formatIp(pool.rangeEnd)}`
+      : null,
+    stub: pool.stub ?? null,
+    dns: pool.dns.map(formatIp),
+    domain: pool.domain ?? null,
+    reserved: pool.reserved.map(formatIp),
+    size: u.size,
+    used: u.used,
+    free: u.free,
+    allocations: u.allocations,
+    problems,
+  };
+  if (opts.json) return outJson(info);
+  out(`pool ${name}: ${info.network}, gateway ${info.gateway ?? "-"}, stub ${info.stub ?? "-"}`);
+  if (info.range) out(`range ${info.range}`);
+  if (info.dns.length) {
+    out(`dns ${info.dns.join(" ")}${info.domain ? ` (domain ${info.domain})` : ""}`);
+  }
+  if (info.reserved.length) out(`reserved ${info.reserved.join(" ")}`);
+  out(`used ${u.used}, free ${u.free} of ${u.size}`);
+  if (u.allocations.length) {
+    out(
+      table(["ADDRESS", "ZONE", "STATUS"], u.allocations.map((a) => [a.address, a.zone, a.status])),
+    );
+  }
+  for (const p of problems) out(`problem: ${p}`);
+}
+
+/** `zmgr pool edit NAME`: flag-driven, comment-preserving. */
+export async function poolEditCmd(
+  name: string,
+  opts: Common & {
+    gateway?: string;
+    range?: string;
+    stub?: string;
+    dns?: string[];
+    domain?: string;
+    reserve?: string[];
+    unreserve?: string[];
+  },
+): Promise<void> {
+  const reg = registry(opts);
+  const canon = (s: string, flag: string) => {
+    const a = parseIp(s);
+    if (!a) {
+      throw new Diagnostic(
+        "zmgr::address::invalid",
+        `${flag} ${JSON.stringify(s)} is not an IP address`,
+        {
+          hint: "give a plain address such as 10.0.0.1",
+        },
+      );
+    }
+    return formatIp(a);
+  };
+  const unreserve = new Set((opts.unreserve ?? []).map((u) => canon(u, "--unreserve")));
+  const current = await loadPool(reg, name);
+  const text = await editEntity(
+    reg,
+    "pools",
+    name,
+    (doc) => {
+      if (opts.gateway !== undefined) setNode(doc, "gateway", [opts.gateway]);
+      if (opts.range === "none") setNode(doc, "range", []);
+      else if (opts.range !== undefined) {
+        const parts = opts.range.split("-");
+        if (parts.length !== 2) {
+          throw new Diagnostic(
+            "zmgr::pool::bad_range",
+            `--range ${JSON.stringify(opts.range)} is not START-END`,
+            {
+              hint: "e.g. --range 10.0.0.10-10.0.0.200, or --range none",
+            },
+          );
+        }
+        setNode(doc, "range", parts);
+      }
+      if (opts.stub !== undefined) setNode(doc, "stub", [opts.stub]);
+      if (opts.dns !== undefined) setNode(doc, "dns", opts.dns);
+      if (opts.domain !== undefined) setNode(doc, "domain", [opts.domain]);
+      if (unreserve.size) {
+        const keep = current.reserved.map(formatIp).filter((r) => !unreserve.has(r));
+        setNode(doc, "reserve", keep);
+      }
+      for (const r of opts.reserve ?? []) addNode(doc, "reserve", [canon(r, "--reserve")]);
+    },
+    readPool,
+    !!opts.dryRun,
+  );
+  if (opts.dryRun) return dryRunFile(`pools/${name}.kdl`, text);
+  out(`updated pool ${name}`);
+}
+
+/** `zmgr pool|template|publisher rm NAME`. */
+export async function entityRmCmd(
+  kind: EntityKind,
+  name: string,
+  opts: Common & { force?: boolean },
+): Promise<void> {
+  const reg = registry(opts);
+  await loadConfig(reg);
+  const path = await removeEntity(reg, kind, name, { force: opts.force, dryRun: opts.dryRun });
+  if (opts.dryRun) {
+    out("dry run: nothing was changed");
+    out(`would remove ${path}`);
+    return;
+  }
+  out(`removed ${kind.slice(0, -1)} ${name}`);
+}
+
+/** `zmgr template list`. */
+export async function templateListCmd(opts: Common): Promise<void> {
+  const reg = registry(opts);
+  const config = await loadConfig(reg);
+  const ts = await loadAll(reg, "templates", readTemplate);
+  if (opts.json) {
+    return outJson(ts.map((t) => ({ ...t, default: t.name === config.defaultTemplate })));
+  }
+  out(table(
+    ["NAME", "BRAND", "AUTOBOOT", "POOL", "PUBLISHERS"],
+    ts.map((t) => [
+      t.name + (t.name === config.defaultTemplate ? " (default)" : ""),
+      t.brand,
+      String(t.autoboot),
+      t.pool ?? "-",
+      t.publishers.join(",") || "-",
+    ]),
+  ));
+}
+
+/** `zmgr template show NAME`. */
+export async function templateShowCmd(name: string, opts: Common): Promise<void> {
+  const t = await loadTemplate(registry(opts), name);
+  if (opts.json) return outJson(t);
+  out(`template ${t.name}: brand ${t.brand}, autoboot ${t.autoboot}, ip-type ${t.ipType}`);
+  out(`pool ${t.pool ?? "-"}`);
+  out(`publishers ${t.publishers.join(" ") || "-"}`);
+}
+
+/** `zmgr template create NAME`. */
+export async function templateCreateCmd(
+  name: string,
+  opts: Common & { brand: string; pool?: string; autoboot?: boolean; publisher?: string[] },
+): Promise<void> {
+  const t: ZoneTemplate = {
+    name,
+    brand: opts.brand,
+    autoboot: opts.autoboot !== false,
+    ipType: "exclusive",
+    pool: opts.pool,
+    publishers: opts.publisher ?? [],
+  };
+  const reg = registry(opts);
+  const text = templateText(t);
+  const path = await createEntity(reg, "templates", name, text, !!opts.dryRun);
+  if (opts.dryRun) return dryRunFile(path, text);
+  out(`created template ${name} (${path})`);
+}
+
+/** `zmgr template edit NAME`. */
+export async function templateEditCmd(
+  name: string,
+  opts: Common & { brand?: string; pool?: string; autoboot?: string; publisher?: string[] },
+): Promise<void> {
+  if (opts.autoboot !== undefined && opts.autoboot !== "true" && opts.autoboot !== "false") {
+    throw new Diagnostic(
+      "zmgr::template::bad_autoboot",
+      `--autoboot ${JSON.stringify(opts.autoboot)} is not true or false`,
+      {
+        hint: "use --autoboot true or --autoboot false",
+        exitCode: 2,
+      },
+    );
+  }
+  const text = await editEntity(
+    registry(opts),
+    "templates",
+    name,
+    (doc) => {
+      if (opts.brand !== undefined) setNode(doc, "brand", [opts.brand]);
+      if (opts.pool !== undefined) setNode(doc, "pool", opts.pool === "none" ? [] : [opts.pool]);
+      if (opts.autoboot !== undefined) setNode(doc, "autoboot", [opts.autoboot === "true"]);
+      if (opts.publisher !== undefined) {
+        const pubs = opts.publisher.filter((p) => p !== "none");
+        setNode(doc, "publisher", []);
+        for (const p of pubs) addNode(doc, "publisher", [p]);
+      }
+    },
+    readTemplate,
+    !!opts.dryRun,
+  );
+  if (opts.dryRun) return dryRunFile(`templates/${name}.kdl`, text);
+  out(`updated template ${name}`);
+}
+
+/** `zmgr publisher list`. */
+export async function publisherListCmd(opts: Common): Promise<void> {
+  const reg = registry(opts);
+  await loadConfig(reg);
+  const ps = await loadAll(reg, "publishers", readPublisher);
+  if (opts.json) return outJson(ps);
+  out(table(["NAME", "ORIGIN"], ps.map((p) => [p.name, p.origin])));
+}
+
+/** `zmgr publisher add NAME ORIGIN`. */
+export async function publisherAddCmd(name: string, origin: string, opts: Common): Promise<void> {
+  const reg = registry(opts);
+  const text = publisherText(name, origin);
+  const path = await createEntity(reg, "publishers", name, text, !!opts.dryRun);
+  if (opts.dryRun) return dryRunFile(path, text);
+  out(`added publisher ${name} (${path})`);
+}

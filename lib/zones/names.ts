@@ -1,0 +1,73 @@
+/**
+ * Name rules for zones, VNICs and registry entities. Every name is checked
+ * here before it becomes a file name, a zonecfg value or a command argument.
+ *
+ * @module
+ */
+import { Diagnostic } from "../diagnostics.ts";
+
+/** illumos zone names: alphanumeric first, then `[A-Za-z0-9_.-]`, at most 63 characters. */
+export const ZONE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+
+/** Pool, template and publisher names (file names under the registry). */
+export const ENTITY_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+
+/** dladm link names: letter first, `[A-Za-z0-9_.]`, ends in a digit, at most 30 characters. */
+export const LINK_NAME = /^[A-Za-z][A-Za-z0-9_.]{0,28}[0-9]$/;
+
+/** Throw `zmgr::name::invalid` unless `name` is a usable zone name. */
+export function validateZoneName(name: string): string {
+  if (!ZONE_NAME.test(name) || name === "global" || name.startsWith("SUNW")) {
+    throw new Diagnostic("zmgr::name::invalid", `invalid zone name ${JSON.stringify(name)}`, {
+      hint:
+        "zone names start with a letter or digit, then use letters, digits, '_', '.' or '-' (at most 63); `global` and names starting with SUNW are reserved",
+    });
+  }
+  return name;
+}
+
+/** Throw `zmgr::name::invalid` unless `name` is a usable pool/template/publisher name. */
+export function validateEntityName(name: string, what: string): string {
+  if (!ENTITY_NAME.test(name) || name === "." || name === "..") {
+    throw new Diagnostic("zmgr::name::invalid", `invalid ${what} name ${JSON.stringify(name)}`, {
+      hint:
+        `${what} names start with a letter or digit, then use letters, digits, '_', '.' or '-' (at most 63)`,
+    });
+  }
+  return name;
+}
+
+/** Throw `zmgr::name::invalid_link` unless `name` is a valid dladm link name. */
+export function validateLinkName(name: string, what = "VNIC"): string {
+  if (!LINK_NAME.test(name)) {
+    throw new Diagnostic(
+      "zmgr::name::invalid_link",
+      `invalid ${what} name ${JSON.stringify(name)}`,
+      {
+        hint:
+          "datalink names start with a letter, use letters, digits, '_' or '.', end in a digit and have at most 30 characters",
+      },
+    );
+  }
+  return name;
+}
+
+/** The default VNIC name pattern: the zone name followed by `0`. */
+export const DEFAULT_VNIC_PATTERN = "{name}0";
+
+/**
+ * The VNIC name for `zone` from `pattern` (`{name}` is replaced by the zone
+ * name), made valid for dladm: characters dladm refuses (`-`) become `_`, a
+ * leading digit gets a `z` prefix, the result is cut to 30 characters keeping
+ * the trailing digits, and a `0` is appended if it does not end in a digit.
+ */
+export function vnicNameFor(zone: string, pattern: string = DEFAULT_VNIC_PATTERN): string {
+  let s = pattern.replaceAll("{name}", zone).replace(/[^A-Za-z0-9_.]/g, "_");
+  if (!/^[A-Za-z]/.test(s)) s = `z${s}`;
+  if (!/[0-9]$/.test(s)) s = `${s}0`;
+  if (s.length > 30) {
+    const digits = s.match(/[0-9]+$/)![0].slice(-10);
+    s = s.slice(0, 30 - digits.length) + digits;
+  }
+  return validateLinkName(s);
+}

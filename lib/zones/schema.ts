@@ -1,0 +1,447 @@
+/**
+ * The zone registry's entities (config.kdl, templates/, pools/, zones/,
+ * publishers/): their types, strict readers and writers. The entity name is
+ * the file name without `.kdl`. docs/zones.md documents every node.
+ *
+ * @module
+ */
+import {
+  type Cidr,
+  cidrContains,
+  formatIp,
+  type IpAddr,
+  isNetwork,
+  parseCidr,
+  parseIp,
+} from "../ipam.ts";
+import type { PoolRange } from "../ipam.ts";
+import { buildDocument, type KdlFile, type KdlScalar, type Located, StrictReader } from "./kdl.ts";
+import { LINK_NAME } from "./names.ts";
+
+/** config.kdl */
+export interface ZoneConfig {
+  defaultTemplate: string;
+  zonepathRoot: string;
+  vnicPattern: string;
+  /** Public keys written to root's authorized_keys on first boot. */
+  sshKeys: string[];
+}
+
+/** templates/NAME.kdl */
+export interface ZoneTemplate {
+  name: string;
+  brand: string;
+  autoboot: boolean;
+  ipType: "exclusive";
+  pool?: string;
+  publishers: string[];
+}
+
+/** pools/NAME.kdl */
+export interface Pool extends PoolRange {
+  stub?: string;
+  dns: IpAddr[];
+  domain?: string;
+}
+
+/** Registry entry status: reserved before install, active once created. */
+export type ZoneStatus = "creating" | "active";
+
+/** zones/NAME.kdl: the zone's registry entry, which is also the IPAM ledger. */
+export interface ZoneEntry {
+  name: string;
+  brand: string;
+  template?: string;
+  pool?: string;
+  /** CIDR form, e.g. 10.0.0.5/24. */
+  address?: string;
+  gateway?: string;
+  vnic?: string;
+  zonepath: string;
+  status: ZoneStatus;
+  imported: boolean;
+  created?: string;
+}
+
+/** publishers/NAME.kdl */
+export interface Publisher {
+  name: string;
+  origin: string;
+}
+
+export const CONFIG_NODES = [
+  "default-template",
+  "zonepath-root",
+  "vnic-pattern",
+  "ssh-key",
+] as const;
+export const TEMPLATE_NODES = ["brand", "autoboot", "ip-type", "pool", "publisher"] as const;
+export const POOL_NODES = [
+  "network",
+  "gateway",
+  "range",
+  "stub",
+  "dns",
+  "domain",
+  "reserve",
+] as const;
+export const ZONE_NODES = [
+  "brand",
+  "template",
+  "pool",
+  "address",
+  "gateway",
+  "vnic",
+  "zonepath",
+  "status",
+  "imported",
+  "created",
+] as const;
+export const PUBLISHER_NODES = ["origin"] as const;
+
+/** Brands zmgr knows how to configure (sysding first-boot config applies to ipkg/nlipkg). */
+export const KNOWN_BRANDS = ["ipkg", "nlipkg", "lipkg", "sparse", "pkgsrc", "illumos", "lx"];
+
+const ABS_PATH = /^\/[A-Za-z0-9_.\/-]*$/;
+const BRAND = /^[a-z][a-z0-9_-]{0,31}$/;
+const SSH_KEY =
+  /^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-[a-z0-9@.-]+) [A-Za-z0-9+\/=]+( [ -~]*)?$/;
+const ORIGIN = /^(https?|file):\/\/[A-Za-z0-9._~:\/?#@!$&*+,;=%-]+$/;
+
+function checkPath(r: StrictReader, at: Located<string> | undefined, what: string): void {
+  if (at && (!ABS_PATH.test(at.value) || at.value.split("/").includes(".."))) {
+    r.bad(
+      at,
+      "zmgr::kdl::bad_path",
+      `${what} ${JSON.stringify(at.value)} must be an absolute path`,
+      "use an absolute path of letters, digits, '_', '.', '-' and '/', without '..'",
+    );
+  }
+}
+
+/** Read config.kdl. */
+export function readConfig(file: KdlFile): ZoneConfig {
+  const r = new StrictReader(file, "config.kdl", CONFIG_NODES);
+  const tpl = r.string("default-template");
+  const root = r.string("zonepath-root");
+  const pattern = r.string("vnic-pattern");
+  const keys = r.strings("ssh-key");
+  checkPath(r, root, "zonepath-root");
+  if (pattern && !/^[A-Za-z0-9_.{}]+$/.test(pattern.value)) {
+    r.bad(
+      pattern,
+      "zmgr::kdl::bad_value",
+      `vnic-pattern ${
+        JSON.stringify(pattern.value)
+      } may only use letters, digits, '_', '.' and {name}`,
+      'the default is "{name}0"',
+    );
+  }
+  for (const k of keys) {
+    if (!SSH_KEY.test(k.value)) {
+      r.bad(
+        k,
+        "zmgr::kdl::bad_ssh_key",
+        "ssh-key is not an OpenSSH public key line",
+        "paste one line of ~/.ssh/id_ed25519.pub",
+      );
+    }
+  }
+  r.finish();
+  return {
+    defaultTemplate: tpl?.value ?? "ipkg",
+    zonepathRoot: (root?.value ?? "/zones").replace(/\/+$/, "") || "/zones",
+    vnicPattern: pattern?.value ?? "{name}0",
+    sshKeys: keys.map((k) => k.value),
+  };
+}
+
+/** Read templates/NAME.kdl. */
+export function readTemplate(file: KdlFile, name: string): ZoneTemplate {
+  const r = new StrictReader(file, `template ${name}`, TEMPLATE_NODES);
+  const brand = r.string("brand", true);
+  const autoboot = r.boolean("autoboot");
+  const ipType = r.string("ip-type");
+  const pool = r.string("pool");
+  const pubs = r.strings("publisher");
+  if (brand && !BRAND.test(brand.value)) {
+    r.bad(
+      brand,
+      "zmgr::kdl::bad_value",
+      `invalid brand ${JSON.stringify(brand.value)}`,
+      `known brands: ${KNOWN_BRANDS.join(", ")}`,
+    );
+  }
+  if (ipType && ipType.value !== "exclusive") {
+    r.bad(
+      ipType,
+      "zmgr::template::unsupported_ip_type",
+      `ip-type ${JSON.stringify(ipType.value)} is not supported`,
+      'zmgr manages exclusive-IP zones with their own VNIC: use ip-type "exclusive"',
+    );
+  }
+  for (const at of [pool, ...pubs]) {
+    if (at && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(at.value)) {
+      r.bad(
+        at,
+        "zmgr::name::invalid",
+        `invalid name ${JSON.stringify(at.value)}`,
+        "names use letters, digits, '_', '.' or '-'",
+      );
+    }
+  }
+  r.finish();
+  return {
+    name,
+    brand: brand!.value,
+    autoboot: autoboot?.value ?? true,
+    ipType: "exclusive",
+    pool: pool?.value,
+    publishers: pubs.map((p) => p.value),
+  };
+}
+
+function ip(r: StrictReader, at: Located<string> | undefined, what: string): IpAddr | undefined {
+  if (!at) return undefined;
+  const a = parseIp(at.value);
+  if (!a) {
+    r.bad(
+      at,
+      "zmgr::kdl::bad_address",
+      `${what} ${JSON.stringify(at.value)} is not an IP address`,
+      "write a plain address such as 10.0.0.1 or 2001:db8::1",
+    );
+  }
+  return a;
+}
+
+/** Read pools/NAME.kdl. */
+export function readPool(file: KdlFile, name: string): Pool {
+  const r = new StrictReader(file, `pool ${name}`, POOL_NODES);
+  const netAt = r.string("network", true);
+  const gwAt = r.string("gateway");
+  const range = r.pair("range");
+  const stub = r.string("stub");
+  const dnsAt = r.strings("dns");
+  const domain = r.string("domain");
+  const reserveAt = r.strings("reserve");
+  let network: Cidr | undefined;
+  if (netAt) {
+    network = parseCidr(netAt.value);
+    if (!network) {
+      r.bad(
+        netAt,
+        "zmgr::kdl::bad_network",
+        `network ${JSON.stringify(netAt.value)} is not a CIDR`,
+        'write it as "10.0.0.0/24" or "2001:db8::/64"',
+      );
+    } else if (!isNetwork(network)) {
+      r.bad(
+        netAt,
+        "zmgr::kdl::bad_network",
+        `network ${netAt.value} has host bits set`,
+        "the network address must end in zero host bits, e.g. 10.0.0.0/24",
+      );
+      network = undefined;
+    }
+  }
+  const inNet = (at: Located<string> | undefined, what: string): IpAddr | undefined => {
+    const a = ip(r, at, what);
+    if (a && network && !cidrContains(network, a)) {
+      r.bad(
+        at!,
+        "zmgr::pool::outside_network",
+        `${what} ${formatIp(a)} is outside the pool's network ${netAt!.value}`,
+        "use an address inside the network",
+      );
+      return undefined;
+    }
+    return a;
+  };
+  const gateway = inNet(gwAt, "gateway");
+  const rangeStart = inNet(range?.[0], "range start");
+  const rangeEnd = inNet(range?.[1], "range end");
+  if (rangeStart && rangeEnd && rangeStart.value > rangeEnd.value) {
+    r.bad(
+      range![0],
+      "zmgr::pool::bad_range",
+      "range start is after range end",
+      "write the lower address first",
+    );
+  }
+  const reserved = reserveAt.map((a) => inNet(a, "reserved address")).filter((a): a is IpAddr =>
+    !!a
+  );
+  const dns = dnsAt.map((a) => ip(r, a, "dns server")).filter((a): a is IpAddr => !!a);
+  if (stub && !LINK_NAME.test(stub.value)) {
+    r.bad(
+      stub,
+      "zmgr::name::invalid_link",
+      `stub ${JSON.stringify(stub.value)} is not a valid datalink name`,
+      "datalink names start with a letter and end in a digit, e.g. igb0 or stub0",
+    );
+  }
+  if (domain && !/^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/.test(domain.value)) {
+    r.bad(
+      domain,
+      "zmgr::kdl::bad_value",
+      `domain ${JSON.stringify(domain.value)} is not a DNS domain`,
+      "e.g. example.com",
+    );
+  }
+  r.finish();
+  return {
+    name,
+    network: network!,
+    gateway,
+    rangeStart,
+    rangeEnd,
+    reserved,
+    stub: stub?.value,
+    dns,
+    domain: domain?.value,
+  };
+}
+
+/** Read zones/NAME.kdl. */
+export function readZoneEntry(file: KdlFile, name: string): ZoneEntry {
+  const r = new StrictReader(file, `zone ${name}`, ZONE_NODES);
+  const brand = r.string("brand", true);
+  const template = r.string("template");
+  const pool = r.string("pool");
+  const address = r.string("address");
+  const gateway = r.string("gateway");
+  const vnic = r.string("vnic");
+  const zonepath = r.string("zonepath", true);
+  const status = r.string("status");
+  const imported = r.boolean("imported");
+  const created = r.string("created");
+  checkPath(r, zonepath, "zonepath");
+  if (address && !parseCidr(address.value)) {
+    r.bad(
+      address,
+      "zmgr::kdl::bad_address",
+      `address ${JSON.stringify(address.value)} is not ADDRESS/PREFIX`,
+      'write it as "10.0.0.5/24"',
+    );
+  }
+  if (gateway && !parseIp(gateway.value)) {
+    r.bad(
+      gateway,
+      "zmgr::kdl::bad_address",
+      `gateway ${JSON.stringify(gateway.value)} is not an IP address`,
+      "e.g. 10.0.0.1",
+    );
+  }
+  if (vnic && !LINK_NAME.test(vnic.value)) {
+    r.bad(
+      vnic,
+      "zmgr::name::invalid_link",
+      `vnic ${JSON.stringify(vnic.value)} is not a valid datalink name`,
+      "datalink names start with a letter and end in a digit",
+    );
+  }
+  if (status && status.value !== "creating" && status.value !== "active") {
+    r.bad(
+      status,
+      "zmgr::kdl::bad_value",
+      `unknown status ${JSON.stringify(status.value)}`,
+      'status is "creating" or "active"',
+    );
+  }
+  r.finish();
+  return {
+    name,
+    brand: brand!.value,
+    template: template?.value,
+    pool: pool?.value,
+    address: address?.value,
+    gateway: gateway?.value,
+    vnic: vnic?.value,
+    zonepath: zonepath!.value,
+    status: (status?.value as ZoneStatus) ?? "active",
+    imported: imported?.value ?? false,
+    created: created?.value,
+  };
+}
+
+/** Read publishers/NAME.kdl. */
+export function readPublisher(file: KdlFile, name: string): Publisher {
+  const r = new StrictReader(file, `publisher ${name}`, PUBLISHER_NODES);
+  const origin = r.string("origin", true);
+  if (origin && !ORIGIN.test(origin.value)) {
+    r.bad(
+      origin,
+      "zmgr::kdl::bad_origin",
+      `origin ${JSON.stringify(origin.value)} is not an http(s) or file URL`,
+      "e.g. https://pkg.openindiana.org/hipster",
+    );
+  }
+  r.finish();
+  return { name, origin: origin!.value };
+}
+
+/** Check a publisher origin given on the command line. */
+export function isValidOrigin(origin: string): boolean {
+  return ORIGIN.test(origin);
+}
+
+const opt = (v: string | undefined): KdlScalar[] => (v === undefined ? [] : [v]);
+
+/** Text of a new zone entry file. */
+export function writeZoneEntry(e: ZoneEntry): string {
+  return buildDocument([
+    ["brand", [e.brand]],
+    ["template", opt(e.template)],
+    ["pool", opt(e.pool)],
+    ["address", opt(e.address)],
+    ["gateway", opt(e.gateway)],
+    ["vnic", opt(e.vnic)],
+    ["zonepath", [e.zonepath]],
+    ["status", [e.status]],
+    ["imported", e.imported ? [true] : []],
+    ["created", opt(e.created)],
+  ], `zone ${e.name}: registry entry written by zmgr (also its address reservation)`);
+}
+
+/** Text of a new pool file. */
+export function writePool(p: Pool): string {
+  const lines: [string, KdlScalar[]][] = [
+    ["network", [
+      `${formatIp({ family: p.network.family, value: p.network.addr })}/${p.network.prefix}`,
+    ]],
+    ["gateway", p.gateway ? [formatIp(p.gateway)] : []],
+    ["range", p.rangeStart && p.rangeEnd ? [formatIp(p.rangeStart), formatIp(p.rangeEnd)] : []],
+    ["stub", opt(p.stub)],
+    ["dns", p.dns.map(formatIp)],
+    ["domain", opt(p.domain)],
+    ["reserve", p.reserved.map(formatIp)],
+  ];
+  return buildDocument(lines, `pool ${p.name}`);
+}
+
+/** Text of a new template file. */
+export function writeTemplate(t: ZoneTemplate, comment?: string): string {
+  return buildDocument([
+    ["brand", [t.brand]],
+    ["autoboot", [t.autoboot]],
+    ["ip-type", [t.ipType]],
+    ["pool", opt(t.pool)],
+    ...t.publishers.map((p): [string, KdlScalar[]] => ["publisher", [p]]),
+  ], comment ?? `template ${t.name}`);
+}
+
+/** Text of a new publisher file. */
+export function writePublisher(p: Publisher): string {
+  return buildDocument([["origin", [p.origin]]], `IPS publisher ${p.name}`);
+}
+
+/** Text of a new config.kdl. */
+export function writeConfig(c: ZoneConfig): string {
+  return buildDocument([
+    ["default-template", [c.defaultTemplate]],
+    ["zonepath-root", [c.zonepathRoot]],
+    ["vnic-pattern", [c.vnicPattern]],
+    ...c.sshKeys.map((k): [string, KdlScalar[]] => ["ssh-key", [k]]),
+  ], "zmgr configuration (see docs/zones.md)");
+}
