@@ -9,8 +9,6 @@
 import { join } from "node:path";
 import { validateVmName } from "../names.ts";
 import type { CloudInitSpec } from "../types.ts";
-import { formatPrivateKey, formatPublicKey, generateEd25519 } from "../sshkey/ed25519.ts";
-import { readPublicKeyFile, writeFileAtomic, writeKeyPair } from "../sshkey/files.ts";
 import {
   buildMetaData,
   buildUserData,
@@ -18,6 +16,13 @@ import {
   validateHostname,
   validateUserName,
 } from "./config.ts";
+import {
+  clientKeySteps,
+  commitFiles,
+  knownHostsStep,
+  prepareSeedKeys,
+  type SeedKeys,
+} from "./keys.ts";
 import { readSeedInput, type SeedFiles, writeSeedIso } from "./seed.ts";
 
 export interface VmSeedOptions {
@@ -56,16 +61,6 @@ export function hostKeyAlias(vmName: string): string {
   return `vmctl-${vmName}`;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return false;
-    throw err;
-  }
-}
-
 /**
  * Write keys and seed.iso for a VM into its work dir. Inputs are read and
  * validated before anything is written; if a write fails, the files this
@@ -80,7 +75,6 @@ export async function writeVmSeed(o: VmSeedOptions): Promise<VmSeedResult> {
     ? validateHostname(ci.hostname)
     : defaultHostname(o.vmName);
   const seedIsoPath = join(o.workDir, SEED_ISO);
-  const result: VmSeedResult = { seedIsoPath };
   const files: Partial<SeedFiles> = {
     metaData: enc.encode(buildMetaData({ instanceId: o.instanceId, hostname })),
   };
@@ -89,53 +83,41 @@ export async function writeVmSeed(o: VmSeedOptions): Promise<VmSeedResult> {
   }
   if (ci.vendorDataPath) files.vendorData = await readSeedInput(ci.vendorDataPath, "vendor-data");
 
-  const keyPath = join(o.workDir, GENERATED_KEY);
-  let newClientKey: Awaited<ReturnType<typeof generateEd25519>> | undefined;
-  let knownHosts: string | undefined;
+  let keys: SeedKeys | undefined;
   if (ci.userDataPath) {
     // Raw user-data is the user's own: passed through unchanged, no keys injected.
     files.userData = await readSeedInput(ci.userDataPath, "user-data");
   } else {
     const user = validateUserName(o.sshUser);
-    let authorizedKey: string;
-    if (ci.sshKeyPath) authorizedKey = await readPublicKeyFile(ci.sshKeyPath);
-    else if ((await exists(keyPath)) && (await exists(`${keyPath}.pub`))) {
-      authorizedKey = await readPublicKeyFile(`${keyPath}.pub`);
-      result.generatedPrivateKey = keyPath;
-    } else {
-      newClientKey = await generateEd25519(`vmctl-${o.vmName}`);
-      authorizedKey = formatPublicKey(newClientKey);
-      result.generatedPrivateKey = keyPath;
-    }
-    const hostKey = await generateEd25519(`root@${hostname}`);
-    const hostPublic = formatPublicKey({ ...hostKey, comment: "" });
-    knownHosts = `${hostKeyAlias(o.vmName)} ${hostPublic}\n`;
+    keys = await prepareSeedKeys({
+      sshKeyPath: ci.sshKeyPath,
+      generatedKeyPath: join(o.workDir, GENERATED_KEY),
+      clientComment: hostKeyAlias(o.vmName),
+      hostname,
+      alias: hostKeyAlias(o.vmName),
+    });
     files.userData = enc.encode(buildUserData({
       user,
       hostname,
-      authorizedKey,
-      hostKey: { privatePem: formatPrivateKey(hostKey), publicLine: formatPublicKey(hostKey) },
+      authorizedKey: keys.authorizedKey,
+      hostKey: keys.hostKey,
     }));
   }
 
-  const created: string[] = [];
-  try {
-    if (newClientKey) {
-      created.push(keyPath, `${keyPath}.pub`);
-      await writeKeyPair(keyPath, newClientKey);
-    }
-    if (!(await exists(seedIsoPath))) created.push(seedIsoPath);
-    await writeSeedIso(seedIsoPath, files as SeedFiles, { timestamp: o.timestamp });
-    if (knownHosts !== undefined) {
-      const path = join(o.workDir, KNOWN_HOSTS);
-      if (!(await exists(path))) created.push(path);
-      await writeFileAtomic(path, knownHosts, 0o600);
-      result.knownHostsPath = path;
-      result.hostKeyAlias = hostKeyAlias(o.vmName);
-    }
-  } catch (err) {
-    for (const p of created) await Deno.remove(p).catch(() => {});
-    throw err;
+  const knownHostsPath = join(o.workDir, KNOWN_HOSTS);
+  await commitFiles([
+    ...(keys ? clientKeySteps(keys) : []),
+    {
+      path: seedIsoPath,
+      write: () => writeSeedIso(seedIsoPath, files as SeedFiles, { timestamp: o.timestamp }),
+    },
+    ...(keys ? [knownHostsStep(knownHostsPath, keys)] : []),
+  ]);
+  const result: VmSeedResult = { seedIsoPath };
+  if (keys?.generatedKeyPath) result.generatedPrivateKey = keys.generatedKeyPath;
+  if (keys) {
+    result.knownHostsPath = knownHostsPath;
+    result.hostKeyAlias = hostKeyAlias(o.vmName);
   }
   return result;
 }
