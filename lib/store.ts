@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { Diagnostic, didYouMean } from "./diagnostics.ts";
 import type { DataPaths } from "./paths.ts";
 import type { BackendTag, NetworkConfig, VmRecord, VmState } from "./types.ts";
@@ -61,7 +61,7 @@ export function parseStore(text: string, paths: DataPaths): StoreDoc {
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    const { line, column } = jsonErrorPosition(text);
+    const { line, column } = jsonErrorPosition(text, err);
     throw new Diagnostic("vmctl::store::corrupt", `the VM registry is not valid JSON`, {
       span: { file: paths.storeFile, line, column, source: text },
       details: [err instanceof Error ? err.message : String(err)],
@@ -147,6 +147,7 @@ export async function updateStore<T>(
   });
   try {
     await lock.lock(true);
+    await removeStaleTemps(paths);
     const doc = await readStore(paths);
     const result = await change(doc);
     doc.version = Math.max(doc.version, STORE_VERSION);
@@ -154,6 +155,19 @@ export async function updateStore<T>(
     return result;
   } finally {
     lock.close(); // closing releases the lock
+  }
+}
+
+/**
+ * Temp files of writers that died mid-write (kill -9). Writers hold the lock
+ * while their temp file exists, so under the lock every one is stale.
+ */
+async function removeStaleTemps(paths: DataPaths): Promise<void> {
+  const prefix = `${basename(paths.storeFile)}.tmp-`;
+  for await (const e of Deno.readDir(paths.dataDir)) {
+    if (e.isFile && e.name.startsWith(prefix)) {
+      await Deno.remove(join(paths.dataDir, e.name)).catch(() => {});
+    }
   }
 }
 
@@ -247,17 +261,22 @@ export function processAlive(pid: number): boolean {
 }
 
 /**
- * Where JSON.parse gave up. V8's messages carry no position, so find the
- * shortest prefix that is not a valid JSON prefix (binary search: a prefix of
- * a valid prefix is valid) and report its last character.
+ * Where JSON.parse gave up. V8 names the position for most errors; for
+ * "Unexpected token" it does not, so find the shortest prefix that is not a
+ * valid JSON prefix (binary search: a prefix of a valid prefix is valid).
  */
-function jsonErrorPosition(text: string): { line: number; column: number } {
+function jsonErrorPosition(text: string, err: unknown): { line: number; column: number } {
+  const lc = String((err as Error)?.message).match(/line (\d+) column (\d+)/);
+  if (lc) return { line: Number(lc[1]), column: Number(lc[2]) };
   const validPrefix = (k: number) => {
+    const prefix = text.slice(0, k);
     try {
-      JSON.parse(text.slice(0, k));
+      JSON.parse(prefix);
       return true;
-    } catch (err) {
-      return err instanceof SyntaxError && /end of JSON input/i.test(err.message);
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : "";
+      const pos = msg.match(/at position (\d+)/);
+      return /end of JSON input/i.test(msg) || (pos !== null && Number(pos[1]) >= k);
     }
   };
   let lo = 0; // validPrefix(lo) holds
