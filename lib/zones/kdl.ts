@@ -22,7 +22,12 @@ export function parseKdl(text: string, path: string): KdlFile {
     return { path, text, doc: parse(text, { storeLocations: true }) };
   } catch (err) {
     if (!(err instanceof InvalidKdlError)) throw err;
-    const diags = [...err.flat()].map((e) =>
+    const seen = new Set<string>();
+    const unique = [...err.flat()].filter((e) => {
+      const key = String(e.start?.offset);
+      return seen.has(key) ? false : (seen.add(key), true);
+    });
+    const diags = unique.map((e) =>
       new Diagnostic("zmgr::kdl::syntax", `invalid KDL: ${e.message.replace(/ at \d+:\d+$/, "")}`, {
         span: {
           file: path,
