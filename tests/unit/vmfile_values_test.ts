@@ -175,6 +175,7 @@ Deno.test("an empty cloud-init block or a bare cloud-init node means generated k
 Deno.test("an ssh block defaults the user to vm", () => {
   assertEquals(one("  ssh {\n  }").ssh, { user: "vm" });
   assertEquals(one('  ssh {\n    user "ubuntu"\n  }').ssh, { user: "ubuntu" });
+  assertEquals(one("  ssh").ssh, { user: "vm" });
 });
 
 Deno.test("ssh users that could become ssh options are refused", () => {
