@@ -45,8 +45,8 @@ export async function provisionVm(vm: VmRecord, def: VmDef, o: ProvisionOptions)
   });
   const out = new LineSink(o.prefixOutput ? vm.name : undefined);
   if (o.ctx.runner.dryRun) {
-    for (const [i, step] of steps.entries()) {
-      await o.ctx.runner.run([...sshArgv(target), remoteCommandFor(step, i + 1, "DRYRUN")]);
+    for (const step of steps) {
+      await o.ctx.runner.run([...sshArgv(target), remoteCommandFor(step)]);
     }
     return;
   }
@@ -56,7 +56,6 @@ export async function provisionVm(vm: VmRecord, def: VmDef, o: ProvisionOptions)
   out.info(`SSH ready after ${(ready.elapsedMs / 1000).toFixed(1)} s`);
 
   const logFile = await ProvisionLog.open(join(vm.work_dir, "provision.log"));
-  const runId = crypto.randomUUID().replaceAll("-", "").slice(0, 16);
   try {
     for (const [i, step] of steps.entries()) {
       const n = i + 1;
@@ -64,7 +63,7 @@ export async function provisionVm(vm: VmRecord, def: VmDef, o: ProvisionOptions)
       out.info(`[${n}/${steps.length}] ${label}`);
       await logFile.header(n, steps.length, label);
       const t0 = performance.now();
-      const code = await runStep(target, step, n, runId, out, logFile);
+      const code = await runStep(target, step, out, logFile);
       const secs = ((performance.now() - t0) / 1000).toFixed(2);
       await logFile.footer(n, code.code, secs);
       if (code.code !== 0) throw stepFailed(vm, step, n, steps.length, code, logFile.path);
@@ -88,10 +87,10 @@ function stepKind(step: ProvisionStep): string {
 }
 
 /** The remote command line a step runs (for dry-run records and the script path). */
-function remoteCommandFor(step: ProvisionStep, n: number, runId: string): string {
+function remoteCommandFor(step: ProvisionStep): string {
   if (step.kind === "file") return `upload ${step.source} -> ${step.destination}`;
   if ("inline" in step) return step.inline;
-  return runScriptCommand(`/tmp/vmctl-provision-${runId}-${n}.sh`);
+  return runScriptCommand();
 }
 
 interface StepResult {
@@ -102,8 +101,6 @@ interface StepResult {
 async function runStep(
   t: SshTarget,
   step: ProvisionStep,
-  n: number,
-  runId: string,
   out: LineSink,
   logFile: ProvisionLog,
 ): Promise<StepResult> {
@@ -131,7 +128,7 @@ async function runStep(
     const r = await streamSsh(t, step.inline, { onStdout, onStderr });
     return { code: r.code, stderrTail: r.stderrTail };
   }
-  const r = await streamSsh(t, remoteCommandFor(step, n, runId), {
+  const r = await streamSsh(t, remoteCommandFor(step), {
     stdin: { file: step.script },
     onStdout,
     onStderr,

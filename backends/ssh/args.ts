@@ -121,13 +121,15 @@ export function uploadCommand(dest: string, mode: number): string {
 }
 
 /**
- * Remote command that creates `path` exclusively (noclobber: an existing file
- * or a symlink planted in /tmp makes it fail), fills it from stdin, runs it,
- * and removes it whatever the script's outcome; exits with the script's code.
+ * Remote command that stores stdin as a fresh script and runs it: `mktemp`
+ * creates an unpredictable file exclusively (0600; a file or symlink planted
+ * in /tmp cannot be reused), it becomes 0700, runs, and is removed whatever
+ * its outcome; the command exits with the script's code. `dir` is quoted.
  */
-export function runScriptCommand(path: string): string {
-  const q = shQuote(path);
-  return `umask 077 && set -C && cat > ${q} && chmod 0700 ${q} && { ${q}; rc=$?; rm -f ${q}; exit $rc; }`;
+export function runScriptCommand(dir = "/tmp"): string {
+  const template = shQuote(`${dir.replace(/\/+$/, "")}/vmctl-provision-XXXXXXXXXX`);
+  return `f=$(mktemp ${template}) && cat > "$f" && chmod 0700 "$f" && ` +
+    `{ "$f"; rc=$?; rm -f "$f"; exit $rc; }`;
 }
 
 /** Render an ssh argv for logs and --dry-run (never given to a shell). */
