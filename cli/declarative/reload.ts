@@ -14,6 +14,7 @@ import {
   loadTargets,
   refuseForeign,
   requestFromDef,
+  requireSshBlock,
   sshBudget,
   type TargetOptions,
 } from "./common.ts";
@@ -30,6 +31,8 @@ export async function reloadCommand(o: ReloadOptions): Promise<void> {
   const { file, defs } = await loadTargets(o);
   const ctx = opsContext({ dryRun: o.dryRun });
   const stage = { skip: !o.provision, timeoutMs, prefixOutput: defs.length > 1 };
+  // Provisioners connect over SSH: refuse a definition without an ssh block before booting anything.
+  if (o.provision) { for (const def of defs) if (def.provision.length) requireSshBlock(def); }
   for (const def of defs) {
     const rec = await liveRecord(ctx, def.name);
     if (rec) refuseForeign(rec, file, "vmctl reload");

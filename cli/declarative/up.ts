@@ -26,6 +26,7 @@ import {
   type ProvisionStage,
   provisionStage,
   requestFromDef,
+  requireSshBlock,
   sshBudget,
   type TargetOptions,
 } from "./common.ts";
@@ -46,6 +47,8 @@ export async function upCommand(o: UpOptions): Promise<void> {
     timeoutMs: stageTimeout,
     prefixOutput: defs.length > 1,
   };
+  // Provisioners connect over SSH: refuse a definition without an ssh block before booting anything.
+  if (o.provision) { for (const def of defs) if (def.provision.length) requireSshBlock(def); }
   for (const def of defs) {
     const rec = await liveRecord(ctx, def.name);
     const note = rec ? await mismatch(rec, def, file) : undefined;
