@@ -42,8 +42,20 @@ export function buildProgram(invokedAs: string): Command {
   return program;
 }
 
+/**
+ * The name we were invoked by. `process.argv0` is the symlink name for a
+ * compiled binary (or a launcher using `exec -a zmgr`); under `deno run` it is
+ * `deno`, and a symlinked bundle/script shows up as `process.argv[1]` instead.
+ */
+export function invokedName(
+  argv0: string | undefined,
+  script: string | undefined,
+): "zmgr" | "vmctl" {
+  const names = [argv0, script].map((n) => basename(n || "").replace(/\.(ts|js)$/, ""));
+  return names.includes("zmgr") ? "zmgr" : "vmctl";
+}
+
 if (import.meta.main) {
-  const invokedAs = basename(process.argv0 || "vmctl").replace(/\.(ts|js)$/, "");
-  const program = buildProgram(invokedAs === "zmgr" ? "zmgr" : "vmctl");
+  const program = buildProgram(invokedName(process.argv0, process.argv[1]));
   await runMain(program, Deno.args, CommanderError);
 }
