@@ -42,10 +42,11 @@ export function homeDir(): string {
   return home;
 }
 
-/** Resolve the data directory layout from the environment. */
-export function dataPaths(): DataPaths {
-  const xdg = env("XDG_DATA_HOME");
-  const base = xdg && isAbsolute(xdg) ? xdg : join(homeDir(), ".local", "share");
+/** Resolve the data directory layout from the environment (or `getEnv`, for tests). */
+export function dataPaths(getEnv: (name: string) => string | undefined = env): DataPaths {
+  const xdg = getEnv("XDG_DATA_HOME");
+  const home = () => getEnv("HOME") || homeDir();
+  const base = xdg && isAbsolute(xdg) ? xdg : join(home(), ".local", "share");
   const dataDir = join(base, "vmctl");
   return {
     dataDir,

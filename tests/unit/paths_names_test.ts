@@ -32,26 +32,19 @@ Deno.test("hostile VM names are refused before they become paths", () => {
 });
 
 Deno.test("the data dir follows XDG_DATA_HOME", () => {
-  const old = Deno.env.get("XDG_DATA_HOME");
-  try {
-    Deno.env.set("XDG_DATA_HOME", "/tmp/xdg-test");
-    const p = dataPaths();
-    assertEquals(p.dataDir, "/tmp/xdg-test/vmctl");
-    assertEquals(p.storeFile, "/tmp/xdg-test/vmctl/vms.json");
-    assertEquals(vmWorkDir(p, "web"), "/tmp/xdg-test/vmctl/vms/web");
-  } finally {
-    old === undefined ? Deno.env.delete("XDG_DATA_HOME") : Deno.env.set("XDG_DATA_HOME", old);
-  }
+  const p = dataPaths((n) => ({ XDG_DATA_HOME: "/tmp/xdg-test", HOME: "/home/u" })[n]);
+  assertEquals(p.dataDir, "/tmp/xdg-test/vmctl");
+  assertEquals(p.storeFile, "/tmp/xdg-test/vmctl/vms.json");
+  assertEquals(vmWorkDir(p, "web"), "/tmp/xdg-test/vmctl/vms/web");
+});
+
+Deno.test("without XDG_DATA_HOME the data dir is ~/.local/share/vmctl", () => {
+  assertEquals(dataPaths((n) => ({ HOME: "/home/u" })[n]).dataDir, "/home/u/.local/share/vmctl");
 });
 
 Deno.test("a relative XDG_DATA_HOME is ignored, as the XDG spec requires", () => {
-  const old = Deno.env.get("XDG_DATA_HOME");
-  try {
-    Deno.env.set("XDG_DATA_HOME", "relative/dir");
-    assertEquals(dataPaths().dataDir.startsWith("/"), true);
-  } finally {
-    old === undefined ? Deno.env.delete("XDG_DATA_HOME") : Deno.env.set("XDG_DATA_HOME", old);
-  }
+  const p = dataPaths((n) => ({ XDG_DATA_HOME: "relative/dir", HOME: "/home/u" })[n]);
+  assertEquals(p.dataDir, "/home/u/.local/share/vmctl");
 });
 
 Deno.test("assertInside refuses paths that escape or equal the parent", () => {
