@@ -50,6 +50,24 @@ export async function provisionVm(vm: VmRecord, def: VmDef, o: ProvisionOptions)
     }
     return;
   }
+  await runProvisioners(target, vm, steps, { timeoutMs: o.timeoutMs, out });
+}
+
+/** The VM fields provisioning uses. */
+export type ProvisionVm = Pick<VmRecord, "name" | "work_dir" | "console_log">;
+
+/**
+ * Wait for `target` (budget `timeoutMs`, default 120 s), then run `steps` in
+ * order; throws `vmctl::provision::step_failed` at the first failure. `out`
+ * receives the live output (default: this process's stdout/stderr).
+ */
+export async function runProvisioners(
+  target: SshTarget,
+  vm: ProvisionVm,
+  steps: ProvisionStep[],
+  o: { timeoutMs?: number; out?: LineSink } = {},
+): Promise<void> {
+  const out = o.out ?? new LineSink();
   const timeoutMs = o.timeoutMs ?? PROVISION_READY_TIMEOUT_MS;
   out.info(`Waiting for SSH on ${target.host}:${target.port} (up to ${timeoutMs / 1000} s)...`);
   const ready = await waitForSsh(target, { timeoutMs, consoleLog: vm.console_log ?? undefined });
@@ -158,7 +176,7 @@ async function checkLocalSources(steps: ProvisionStep[]): Promise<void> {
 }
 
 function stepFailed(
-  vm: VmRecord,
+  vm: ProvisionVm,
   step: ProvisionStep,
   n: number,
   total: number,

@@ -1,0 +1,124 @@
+// SSH readiness against a real OpenSSH sshd on 127.0.0.1: fast notice of a
+// late server, and stage-named timeouts (tcp, banner, login) otherwise.
+import { join } from "node:path";
+import { assert, assertEquals, assertStringIncludes } from "../helpers/assert.ts";
+import { Diagnostic } from "../../lib/diagnostics.ts";
+import { waitForSsh } from "../../backends/ssh/readiness.ts";
+import type { SshTarget } from "../../backends/ssh/args.ts";
+import { sshFixture } from "./ssh_fixture.ts";
+
+async function rejects(p: Promise<unknown>): Promise<Diagnostic> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof Diagnostic) return err;
+    throw err;
+  }
+  throw new Error("expected a Diagnostic");
+}
+
+Deno.test("readiness notices an sshd that starts late within 0.3 s of it accepting", async () => {
+  const fx = await sshFixture();
+  try {
+    const port = await fx.freePort();
+    const stagesAt: Record<string, number> = {};
+    const waiting = waitForSsh(fx.target(port), {
+      timeoutMs: 15_000,
+      onStage: (s) => (stagesAt[s] = performance.now()),
+    });
+    await new Promise((r) => setTimeout(r, 1200));
+    const spawnedAt = performance.now();
+    const sshd = await fx.startSshd(port);
+    try {
+      const r = await waiting;
+      // Upper bound: measured from spawning sshd, which includes its own start-up.
+      const noticed = stagesAt.banner - spawnedAt;
+      assert(noticed < 300, `banner noticed ${noticed.toFixed(0)} ms after sshd was spawned`);
+      assert(r.stages.login! >= r.stages.banner!);
+      assertStringIncludes(r.banner, "SSH-2.0-OpenSSH");
+    } finally {
+      await sshd.stop();
+    }
+  } finally {
+    await fx.cleanup();
+  }
+});
+
+Deno.test("a port that accepts TCP but never speaks SSH times out at the banner stage", async () => {
+  const fx = await sshFixture();
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const held: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const c of listener) held.push(c); // accept, then say nothing
+  })();
+  try {
+    const consoleLog = join(fx.dir, "console.log");
+    await Deno.writeTextFile(
+      consoleLog,
+      Array.from({ length: 30 }, (_, i) => `boot line ${i + 1}`).join("\n") + "\n",
+    );
+    const port = (listener.addr as Deno.NetAddr).port;
+    const t0 = performance.now();
+    const d = await rejects(waitForSsh(fx.target(port), { timeoutMs: 1500, consoleLog }));
+    const waited = performance.now() - t0;
+    assertEquals(d.code, "vmctl::ssh::not_ready");
+    assertStringIncludes(d.message, "stage `banner`");
+    assert(waited >= 1400 && waited < 4000, `waited ${waited} ms`);
+    // The console's last 20 lines are shown, the earlier ones are not.
+    assertEquals(d.details.includes("boot line 30"), true);
+    assertEquals(d.details.includes("boot line 11"), true);
+    assertEquals(d.details.includes("boot line 10"), false);
+  } finally {
+    listener.close();
+    await accepting.catch(() => {});
+    for (const c of held) c.close();
+    await fx.cleanup();
+  }
+});
+
+Deno.test("a closed port times out at the tcp stage, naming it", async () => {
+  const fx = await sshFixture();
+  try {
+    const d = await rejects(waitForSsh(fx.target(await fx.freePort()), { timeoutMs: 600 }));
+    assertStringIncludes(d.message, "stage `tcp`");
+  } finally {
+    await fx.cleanup();
+  }
+});
+
+Deno.test("a refused key times out at the login stage, naming it", async () => {
+  const fx = await sshFixture();
+  const port = await fx.freePort();
+  const sshd = await fx.startSshd(port);
+  try {
+    const stranger = await fx.newKey("stranger");
+    const t: SshTarget = { ...fx.target(port), keyPath: stranger };
+    const d = await rejects(waitForSsh(t, { timeoutMs: 2500 }));
+    assertStringIncludes(d.message, "stage `login`");
+    assert(d.details.some((l) => l.includes("Permission denied")), d.details.join("\n"));
+  } finally {
+    await sshd.stop();
+    await fx.cleanup();
+  }
+});
+
+Deno.test("a host key that differs from the VM's known_hosts fails at once, not at the timeout", async () => {
+  const fx = await sshFixture();
+  const port = await fx.freePort();
+  const sshd = await fx.startSshd(port);
+  try {
+    const other = await fx.newKey("other-host");
+    const kh = join(fx.dir, "wrong_known_hosts");
+    const pub = (await Deno.readTextFile(`${other}.pub`)).split(" ").slice(0, 2).join(" ");
+    await Deno.writeTextFile(kh, `vmctl-fixture ${pub}\n`);
+    const t0 = performance.now();
+    const d = await rejects(
+      waitForSsh({ ...fx.target(port), knownHostsPath: kh }, { timeoutMs: 20_000 }),
+    );
+    assertEquals(d.code, "vmctl::ssh::host_key_mismatch");
+    assert(performance.now() - t0 < 10_000, "did not wait for the whole budget");
+  } finally {
+    await sshd.stop();
+    await fx.cleanup();
+  }
+});
