@@ -311,6 +311,15 @@ export function writeIsoFile(L: IsoLayout, path: string, mode = 0o644): void {
     try {
       Deno.removeSync(tmp);
     } catch { /* never created or already gone */ }
-    throw err;
+    throw writeFailed(path, err);
   }
+}
+
+/** I/O failures (disk full, target is a directory, ...) become diagnostics; others pass. */
+function writeFailed(path: string, err: unknown): unknown {
+  if (err instanceof Diagnostic || !(err instanceof Error) || err.name === "NotCapable") return err;
+  return new Diagnostic("vmctl::iso::write_failed", `cannot write ${path}: ${err.message}`, {
+    hint: "check that the path is a writable file location with enough free space",
+    cause: err,
+  });
 }
