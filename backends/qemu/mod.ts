@@ -1,23 +1,350 @@
-// PLACEHOLDER owned by the QEMU issue (#3): replaced by the real backend.
+/**
+ * The QEMU backend (Linux): one daemonized `qemu-system-x86_64` per VM,
+ * driven over QMP. Its files live in the VM's work dir (0700): overlay.qcow2,
+ * seed.iso, efivars.fd, qemu.pid, console.log and, when the path fits in
+ * 107 bytes, qmp.sock and console.sock (else a private runtime dir).
+ *
+ * A PID is signalled only after /proc/PID/cmdline proves it is this VM's
+ * QEMU (it names the VM's pidfile), so a stale pidfile never kills a stranger.
+ *
+ * @module
+ */
+import { join } from "node:path";
 import { Diagnostic } from "../../lib/diagnostics.ts";
-import type { Hypervisor } from "../hypervisor.ts";
+import { log } from "../../lib/log.ts";
+import { env } from "../../lib/paths.ts";
+import { connectQmp, queryVnc } from "../../lib/qmp.ts";
+import type { Accel, VmRecord } from "../../lib/types.ts";
+import type { BackendContext, Hypervisor, StateReport } from "../hypervisor.ts";
+import { buildQemuArgv } from "./argv.ts";
+import { createOverlay } from "./img.ts";
+import {
+  bridgeHelper,
+  chooseAccel,
+  ensureRuntimeDir,
+  findOvmf,
+  freeLoopbackPort,
+  isOurQemu,
+  randomMac,
+  readPidFile,
+  socketDir,
+} from "./host.ts";
+import { discoverTapIp } from "./network.ts";
+import { consoleTail, liveQemu, stopQemu } from "./process.ts";
 
-const unavailable = () =>
-  Promise.reject(
-    new Diagnostic("vmctl::qemu::unavailable", "the QEMU backend is not available yet", {
-      hint: "set VMCTL_BACKEND=noop",
-    }),
-  );
+const pidFileOf = (vm: VmRecord) => join(vm.work_dir, "qemu.pid");
+const ACCELS: readonly Accel[] = ["kvm", "tcg", "auto"];
 
+function requireField(vm: VmRecord, v: string | null | undefined, what: string): string {
+  if (!v) {
+    throw new Diagnostic("vmctl::qemu::incomplete_record", `VM '${vm.name}' has no ${what}`, {
+      hint:
+        `the record was not prepared by the QEMU backend; recreate it (vmctl destroy ${vm.name})`,
+    });
+  }
+  return v;
+}
+
+/** The accelerator to ask for: --accel, then the record (unless auto), then VMCTL_ACCEL, else auto. */
+function wantedAccel(vm: VmRecord, override?: Accel): Accel {
+  if (override) return override;
+  if (vm.accel && vm.accel !== "auto") return vm.accel;
+  const e = env("VMCTL_ACCEL");
+  if (e) {
+    if (!(ACCELS as readonly string[]).includes(e)) {
+      throw new Diagnostic("vmctl::qemu::bad_accel", `VMCTL_ACCEL=${e} is not kvm, tcg or auto`, {
+        hint: "set VMCTL_ACCEL to kvm, tcg or auto",
+      });
+    }
+    return e as Accel;
+  }
+  return "auto";
+}
+
+async function prepare(
+  spec: Parameters<Hypervisor["prepare"]>[0],
+  base: VmRecord,
+  ctx: BackendContext,
+): Promise<VmRecord> {
+  const workDir = base.work_dir;
+  const overlay = join(workDir, "overlay.qcow2");
+  if (!spec.imagePath) {
+    throw new Diagnostic("vmctl::qemu::no_image", "the QEMU backend needs a base image", {
+      hint: "give --image PATH or --image-url URL",
+    });
+  }
+  await createOverlay(ctx.runner, spec.imagePath, overlay, spec.diskGb);
+  let efivars: string | null = null;
+  try {
+    if (spec.uefi) {
+      const fw = findOvmf();
+      efivars = join(workDir, "efivars.fd");
+      await Deno.writeFile(efivars, await Deno.readFile(fw.vars), { mode: 0o600 });
+    }
+    if (spec.network.type === "tap") bridgeHelper(spec.network.bridge);
+    if (spec.network.type === "vnic") {
+      throw new Diagnostic("vmctl::qemu::vnic_unsupported", "vnic networking is illumos-only", {
+        hint: 'on Linux use `network "user"` or `network "tap" bridge="br0"`',
+      });
+    }
+  } catch (err) {
+    await Deno.remove(overlay).catch(() => {});
+    if (efivars) await Deno.remove(efivars).catch(() => {});
+    throw err;
+  }
+  const sockets = socketDir(workDir, base.id);
+  return {
+    ...base,
+    image_path: spec.imagePath,
+    overlay_path: overlay,
+    qmp_socket: join(sockets.dir, "qmp.sock"),
+    console_socket: join(sockets.dir, "console.sock"),
+    console_log: join(workDir, "console.log"),
+    efivars_path: efivars,
+    mac_addr: randomMac(),
+    pid: null,
+    vnc_addr: null,
+    vnc: spec.vnc,
+    ssh_host_port: null,
+    uefi: spec.uefi,
+    accel: spec.accel,
+  };
+}
+
+/** Remove sockets/pidfile a dead QEMU left behind (only ever called with no live QEMU). */
+async function clearLeftovers(vm: VmRecord): Promise<void> {
+  for (const p of [vm.qmp_socket, vm.console_socket, pidFileOf(vm)]) {
+    if (p) await Deno.remove(p).catch(() => {});
+  }
+}
+
+async function start(
+  vm: VmRecord,
+  ctx: BackendContext,
+  opts: { accel?: Accel } = {},
+): Promise<VmRecord> {
+  const overlay = requireField(vm, vm.overlay_path, "overlay disk");
+  const qmpSocket = requireField(vm, vm.qmp_socket, "QMP socket path");
+  const consoleSocket = requireField(vm, vm.console_socket, "console socket path");
+  const pidFile = pidFileOf(vm);
+  const live = await liveQemu(vm, pidFile);
+  if (live) {
+    throw new Diagnostic(
+      "vmctl::qemu::already_running",
+      `VM '${vm.name}' already has a QEMU (pid ${live})`,
+      { hint: `stop it first: vmctl stop ${vm.name}` },
+    );
+  }
+  await clearLeftovers(vm);
+  if (!vm.qmp_socket?.startsWith(vm.work_dir + "/")) {
+    await ensureRuntimeDir(join(qmpSocket, ".."));
+  }
+  const choice = await chooseAccel(wantedAccel(vm, opts.accel), ctx.runner, vm.work_dir);
+  if (choice.notice) log.warn(choice.notice);
+  const firmware = vm.uefi
+    ? { code: findOvmf().code, vars: requireField(vm, vm.efivars_path as string, "UEFI vars") }
+    : undefined;
+  const helper = vm.network.type === "tap" ? bridgeHelper(vm.network.bridge) : undefined;
+
+  let lastErr: Diagnostic | null = null;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const port = vm.network.type === "user" ? freeLoopbackPort() : undefined;
+    const argv = buildQemuArgv({
+      name: vm.name,
+      accel: choice.accel,
+      vcpus: vm.vcpus,
+      memoryMb: vm.memory_mb,
+      overlayPath: overlay,
+      seedIsoPath: vm.seed_iso_path,
+      qmpSocket,
+      consoleSocket,
+      consoleLog: requireField(vm, vm.console_log, "console log path"),
+      pidFile,
+      network: vm.network,
+      mac: requireField(vm, vm.mac_addr, "MAC address"),
+      sshHostPort: port,
+      bridgeHelper: helper,
+      vnc: vm.vnc === true,
+      firmware,
+    });
+    const res = await ctx.runner.run(argv, { check: false, timeoutMs: 60_000 });
+    if (res.recorded) return { ...vm, state: "running", ssh_host_port: port ?? null };
+    if (res.code === 0) return await afterLaunch(vm, ctx, pidFile, port, choice.accel);
+    lastErr = await launchError(vm, res.stderr);
+    await clearLeftovers(vm);
+    // Another process took the port between our probe and QEMU's bind: try a new one.
+    if (!/host forwarding rule|hostfwd/i.test(res.stderr)) break;
+  }
+  throw lastErr!;
+}
+
+async function launchError(vm: VmRecord, stderr: string): Promise<Diagnostic> {
+  const tail = await consoleTail(vm, 10);
+  return new Diagnostic("vmctl::qemu::start_failed", `QEMU could not start VM '${vm.name}'`, {
+    hint: "see QEMU's message above; `vmctl log " + vm.name + " --console` shows the serial log",
+    details: [
+      ...stderr.trim().split("\n").filter(Boolean).slice(-10),
+      ...(tail.length ? ["last console lines:", ...tail] : []),
+    ],
+  });
+}
+
+/** QEMU daemonized: read its PID, check it over QMP, record where things are. */
+async function afterLaunch(
+  vm: VmRecord,
+  ctx: BackendContext,
+  pidFile: string,
+  port: number | undefined,
+  accel: "kvm" | "tcg",
+): Promise<VmRecord> {
+  const pid = await readPidFile(pidFile);
+  try {
+    if (!pid || !(await isOurQemu(pid, pidFile))) {
+      throw await launchError(vm, "QEMU exited right after starting");
+    }
+    const qmp = await connectQmp(vm.qmp_socket!, { retry: true, timeoutMs: 10_000 });
+    let vnc: string | null = null;
+    try {
+      await qmp.execute("query-status");
+      if (vm.vnc) vnc = await queryVnc(qmp);
+    } finally {
+      qmp.close();
+    }
+    return {
+      ...vm,
+      state: "running",
+      state_reason: null,
+      pid,
+      ssh_host_port: port ?? null,
+      vnc_addr: vnc,
+      accel_in_use: accel,
+    };
+  } catch (err) {
+    // never leave an untracked QEMU behind
+    if (pid) await stopQemu(vm, pid, pidFile, 0).catch(() => {});
+    await clearLeftovers(vm);
+    throw err;
+  }
+}
+
+async function stop(vm: VmRecord, timeoutMs: number, _ctx: BackendContext): Promise<VmRecord> {
+  const pidFile = pidFileOf(vm);
+  const pid = await liveQemu(vm, pidFile);
+  if (pid) await stopQemu(vm, pid, pidFile, timeoutMs);
+  await clearLeftovers(vm);
+  return { ...vm, state: "stopped", state_reason: null, pid: null, vnc_addr: null };
+}
+
+async function qmpOnRunning(
+  vm: VmRecord,
+  command: string,
+  need: "running" | "suspended",
+): Promise<void> {
+  const st = await state(vm);
+  if (st.state !== need) {
+    throw new Diagnostic(
+      "vmctl::qemu::wrong_state",
+      `VM '${vm.name}' is ${st.state}, not ${need}${st.reason ? ` (${st.reason})` : ""}`,
+      { hint: need === "running" ? `start it: vmctl start ${vm.name}` : "it is not suspended" },
+    );
+  }
+  const qmp = await connectQmp(vm.qmp_socket!, { timeoutMs: 5_000 });
+  try {
+    await qmp.execute(command);
+  } finally {
+    qmp.close();
+  }
+}
+
+async function state(vm: VmRecord): Promise<StateReport> {
+  const pidFile = pidFileOf(vm);
+  const pid = await liveQemu(vm, pidFile);
+  if (pid) {
+    let status = "unknown";
+    try {
+      const qmp = await connectQmp(vm.qmp_socket!, { timeoutMs: 2_000 });
+      try {
+        status = (await qmp.execute<{ status: string }>("query-status")).status;
+      } finally {
+        qmp.close();
+      }
+    } catch (err) {
+      // QMP serves one client at a time: a busy socket is not a dead VM.
+      const reason = err instanceof Diagnostic ? err.message : String(err);
+      return { state: vm.state === "suspended" ? "suspended" : "running", pid, reason };
+    }
+    if (status === "paused" || status === "suspended") return { state: "suspended", pid };
+    if (["internal-error", "guest-panicked", "io-error", "shutdown"].includes(status)) {
+      return { state: "failed", pid, reason: `QEMU reports the guest ${status}` };
+    }
+    return { state: "running", pid };
+  }
+  if (vm.state !== "running" && vm.state !== "suspended") {
+    return { state: vm.state, pid: null, reason: vm.state_reason ?? undefined };
+  }
+  const stalePid = await readPidFile(pidFile).catch(() => null);
+  if (stalePid !== null) {
+    // QEMU removes its pidfile on a clean exit: one left behind means it was killed or crashed.
+    return {
+      state: "failed",
+      pid: null,
+      reason: `QEMU (pid ${stalePid}) died without vmctl stopping it (killed or crashed)`,
+    };
+  }
+  return { state: "stopped", pid: null, reason: "QEMU exited (the guest powered off)" };
+}
+
+async function destroy(vm: VmRecord, _ctx: BackendContext): Promise<void> {
+  const pidFile = pidFileOf(vm);
+  const pid = await liveQemu(vm, pidFile);
+  // The disk is about to be deleted, so there is nothing to shut down gracefully: quit at once.
+  if (pid) await stopQemu(vm, pid, pidFile, 0, "quit");
+  await clearLeftovers(vm);
+  const sockDir = vm.qmp_socket ? join(vm.qmp_socket, "..") : null;
+  if (sockDir && !sockDir.startsWith(vm.work_dir)) await Deno.remove(sockDir).catch(() => {});
+}
+
+async function guestIp(vm: VmRecord, ctx: BackendContext, timeoutMs = 60_000) {
+  switch (vm.network.type) {
+    case "user": {
+      if (!vm.ssh_host_port) {
+        throw new Diagnostic("vmctl::qemu::not_running", `VM '${vm.name}' is not running`, {
+          hint: `its SSH port is chosen when it starts: vmctl start ${vm.name}`,
+        });
+      }
+      return { host: "127.0.0.1", port: vm.ssh_host_port };
+    }
+    case "tap": {
+      const mac = requireField(vm, vm.mac_addr, "MAC address");
+      return { host: await discoverTapIp(ctx.runner, mac, vm.network.bridge, timeoutMs), port: 22 };
+    }
+    default:
+      throw new Diagnostic("vmctl::qemu::no_network", `VM '${vm.name}' has no network`, {
+        hint: "recreate it with user or tap networking to reach it over SSH",
+      });
+  }
+}
+
+/** The QEMU {@link Hypervisor}. */
 export const qemuBackend: Hypervisor = {
   tag: "qemu",
-  prepare: unavailable,
-  start: unavailable,
-  stop: unavailable,
-  suspend: unavailable,
-  resume: unavailable,
-  destroy: unavailable,
-  state: unavailable,
-  guestIp: unavailable,
-  consoleEndpoint: () => ({ kind: "none", reason: "the QEMU backend is not available yet" }),
+  prepare,
+  start,
+  stop,
+  async suspend(vm) {
+    await qmpOnRunning(vm, "stop", "running");
+    return { ...vm, state: "suspended", state_reason: null };
+  },
+  async resume(vm) {
+    await qmpOnRunning(vm, "cont", "suspended");
+    return { ...vm, state: "running", state_reason: null };
+  },
+  destroy,
+  state: (vm) => state(vm),
+  guestIp,
+  consoleEndpoint(vm) {
+    return vm.console_socket
+      ? { kind: "unix", path: vm.console_socket }
+      : { kind: "none", reason: "the VM record has no console socket" };
+  },
 };
