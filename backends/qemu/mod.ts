@@ -169,7 +169,7 @@ async function start(
     });
     const res = await ctx.runner.run(argv, { check: false, timeoutMs: 60_000 });
     if (res.recorded) return { ...vm, state: "running", ssh_host_port: port ?? null };
-    if (res.code === 0) return await afterLaunch(vm, ctx, pidFile, port, choice.accel);
+    if (res.code === 0) return await afterLaunch(vm, pidFile, port, choice.accel);
     lastErr = await launchError(vm, res.stderr);
     await clearLeftovers(vm);
     // Another process took the port between our probe and QEMU's bind: try a new one.
@@ -192,7 +192,6 @@ async function launchError(vm: VmRecord, stderr: string): Promise<Diagnostic> {
 /** QEMU daemonized: read its PID, check it over QMP, record where things are. */
 async function afterLaunch(
   vm: VmRecord,
-  ctx: BackendContext,
   pidFile: string,
   port: number | undefined,
   accel: "kvm" | "tcg",
