@@ -43,7 +43,7 @@ export const noopBackend: Hypervisor = {
       ...base,
       state: "prepared",
       state_reason: null,
-      image_path: spec.imagePath,
+      image_path: spec.imagePath || null, // a URL image is only recorded (image_source), never fetched
       overlay_path: null,
       pid: null,
       ssh_host_port: null,
