@@ -39,24 +39,6 @@ export async function consoleCommand(name: string): Promise<void> {
     console.log(`Console of VM '${name}' is served at ${ep.url} (connect with a WebSocket client)`);
     return;
   }
-  await (await consoleModule()).attachConsole(ep.path);
-}
-
-/**
- * The QEMU engineer's raw-mode console client. Imported by a computed
- * specifier until backends/qemu/console.ts lands, so the tree type-checks
- * without it; a missing module becomes a diagnostic, not a stack trace.
- */
-async function consoleModule(): Promise<{ attachConsole(path: string): Promise<void> }> {
-  const specifier = "../../backends/qemu/" + "console.ts";
-  try {
-    return await import(specifier);
-  } catch (err) {
-    if (err instanceof TypeError && /Module not found/i.test(err.message)) {
-      throw new Diagnostic("vmctl::console::unavailable", "the console client is not built yet", {
-        hint: "read the boot output with `vmctl log NAME --console`",
-      });
-    }
-    throw err;
-  }
+  const { attachConsole } = await import("../../backends/qemu/console.ts");
+  await attachConsole(ep.path);
 }
