@@ -9,10 +9,11 @@
 import { join } from "node:path";
 import { Diagnostic, didYouMean } from "../../lib/diagnostics.ts";
 import { env, resolveUserPath } from "../../lib/paths.ts";
-import { parseKdl } from "../../lib/zones/kdl.ts";
+import { parseKdl, readKdlText } from "../../lib/zones/kdl.ts";
 import type { KdlFile } from "../../lib/zones/kdl.ts";
 import { validateEntityName, validateZoneName } from "../../lib/zones/names.ts";
 import {
+  fastZoneEntry,
   type Pool,
   type Publisher,
   readConfig,
@@ -137,25 +138,46 @@ export const loadPublisher = (reg: Registry, name: string): Promise<Publisher> =
 export const loadZone = (reg: Registry, name: string): Promise<ZoneEntry> =>
   loadEntity(reg, "zones", name, readZoneEntry);
 
-/** Every entity of a kind, strictly read (a broken file stops the command). */
-export async function loadAll<T>(
+/**
+ * Every entity of a kind, strictly read (a broken file stops the command).
+ * Synchronous reads: with 10,000 small zone files they are several times
+ * faster than awaiting each read.
+ */
+export function loadAll<T>(
   reg: Registry,
   kind: EntityKind,
   read: (f: KdlFile, name: string) => T,
+  fast?: (text: string, name: string) => T | undefined,
 ): Promise<T[]> {
-  const names = await listEntityNames(reg, kind);
   const out: T[] = [];
+  let entries: Deno.DirEntry[];
+  try {
+    entries = [...Deno.readDirSync(reg.dirs[kind])];
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return Promise.resolve(out);
+    throw err;
+  }
+  const names = entries
+    .filter((e) => e.isFile && e.name.endsWith(".kdl") && !e.name.startsWith("."))
+    .map((e) => e.name.slice(0, -4))
+    .sort();
   for (const name of names) {
     const path = join(reg.dirs[kind], `${name}.kdl`);
-    const file = await readKdlFile(path);
-    if (file) out.push(read(file, name));
+    let text: string;
+    try {
+      text = Deno.readTextFileSync(path);
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) continue; // removed meanwhile (no lock held)
+      throw err;
+    }
+    out.push(fast?.(text, name) ?? readKdlText(text, path, (f) => read(f, name)));
   }
-  return out;
+  return Promise.resolve(out);
 }
 
 /** Every zone entry (the IPAM ledger). */
 export const loadAllZones = (reg: Registry): Promise<ZoneEntry[]> =>
-  loadAll(reg, "zones", readZoneEntry);
+  loadAll(reg, "zones", readZoneEntry, fastZoneEntry);
 
 /** Write `text` to `path` atomically: temp file in the same directory, fsync, rename. */
 export async function atomicWrite(path: string, text: string, mode = 0o644): Promise<void> {

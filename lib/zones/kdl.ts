@@ -17,9 +17,9 @@ export interface KdlFile {
 }
 
 /** Parse `text` (from `path`); a syntax error becomes `zmgr::kdl::syntax` with a span. */
-export function parseKdl(text: string, path: string): KdlFile {
+export function parseKdl(text: string, path: string, locations = true): KdlFile {
   try {
-    return { path, text, doc: parse(text, { storeLocations: true }) };
+    return { path, text, doc: parse(text, { storeLocations: locations }) };
   } catch (err) {
     if (!(err instanceof InvalidKdlError)) throw err;
     const seen = new Set<string>();
@@ -39,6 +39,26 @@ export function parseKdl(text: string, path: string): KdlFile {
       })
     );
     throw new DiagnosticList(diags);
+  }
+}
+
+/**
+ * Parse and read `text` with `read`, fast: without source locations first
+ * (2x faster, which matters for 10,000 zone entries); only when `read`
+ * finds a problem is the text parsed again with locations, so the
+ * diagnostics still point at file:line:col.
+ */
+export function readKdlText<T>(text: string, path: string, read: (f: KdlFile) => T): T {
+  let fast: KdlFile;
+  try {
+    fast = parseKdl(text, path, false);
+  } catch {
+    return read(parseKdl(text, path)); // the located parse reports the syntax error
+  }
+  try {
+    return read(fast);
+  } catch {
+    return read(parseKdl(text, path));
   }
 }
 
@@ -219,6 +239,7 @@ export function setNode(doc: Document, name: string, values: KdlScalar[]): void 
   const trailing = first.entries.length ? first.entries[first.entries.length - 1].trailing : "";
   first.entries.splice(0);
   for (const v of values) first.addArgument(v);
+  quoteStrings(first);
   if (trailing) first.entries[first.entries.length - 1].trailing = trailing;
 }
 
@@ -233,7 +254,21 @@ export function addNode(doc: Document, name: string, values: KdlScalar[]): void 
 function makeNode(name: string, values: KdlScalar[]): Node {
   const node = Node.create(name);
   for (const v of values) node.addArgument(v);
+  quoteStrings(node);
   return node;
+}
+
+/**
+ * Write plain string values quoted (`brand "ipkg"`, not the equally valid
+ * `brand ipkg`): files read the same whoever wrote them, and the zone-entry
+ * fast path recognises them. Values needing escapes keep the library's form.
+ */
+function quoteStrings(node: Node): void {
+  for (const e of node.entries) {
+    const v = e.value.value;
+    // deno-lint-ignore no-control-regex
+    if (typeof v === "string" && !/["\\\x00-\x1f\x7f]/.test(v)) e.value.representation = `"${v}"`;
+  }
 }
 
 /** Build a fresh document from `[name, values]` lines, with an optional leading comment. */

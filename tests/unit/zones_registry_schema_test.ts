@@ -2,6 +2,7 @@ import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
 import { DiagnosticList } from "../../lib/diagnostics.ts";
 import { addNode, formatDocument, parseKdl, setNode } from "../../lib/zones/kdl.ts";
 import {
+  fastZoneEntry,
   readConfig,
   readPool,
   readPublisher,
@@ -213,4 +214,43 @@ Deno.test("setting a node to no values removes it", () => {
   const f = file('network "10.0.0.0/24"\nrange "10.0.0.2" "10.0.0.9"\n');
   setNode(f.doc, "range", []);
   assertEquals(formatDocument(f.doc), 'network "10.0.0.0/24"\n');
+});
+
+Deno.test("the zone-entry fast path agrees with the strict reader on files zmgr wrote", () => {
+  const e: ZoneEntry = {
+    name: "db1",
+    brand: "nlipkg",
+    template: "nlipkg",
+    pool: "v6",
+    address: "2001:db8::5/64",
+    gateway: "2001:db8::1",
+    vnic: "db10",
+    zonepath: "/zones/db1",
+    status: "active",
+    imported: true,
+    created: "2026-01-01T00:00:00.000Z",
+  };
+  const text = writeZoneEntry(e);
+  assertEquals(fastZoneEntry(text, "db1"), e);
+  assertEquals(fastZoneEntry(text, "db1"), readZoneEntry(parseKdl(text, "zones/db1.kdl"), "db1"));
+});
+
+Deno.test("the zone-entry fast path declines anything the strict reader must judge", () => {
+  const base = 'brand "ipkg"\nzonepath "/zones/a"\n';
+  for (
+    const text of [
+      base + 'pool "p" // trailing comment\n',
+      base + 'colour "red"\n',
+      base + 'brand "lx"\n',
+      base + 'address "10.0.0.5"\n',
+      base + 'imported "yes"\n',
+      base + 'status "gone"\n',
+      'brand "ipkg"\nzonepath "zones/a"\n',
+      base + "/* block */\n",
+      base + 'vnic "a-b0"\n',
+    ]
+  ) {
+    assertEquals(fastZoneEntry(text, "a"), undefined, text);
+  }
+  assertEquals(fastZoneEntry(base + "// a comment\n", "a")?.zonepath, "/zones/a");
 });
