@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { env } from "../../lib/paths.ts";
 import { Diagnostic, toDiagnostics } from "../../lib/diagnostics.ts";
 import { allocate, checkRequested, formatIp, type IpAddr } from "../../lib/ipam.ts";
 import { log } from "../../lib/log.ts";
@@ -203,8 +204,9 @@ export async function createZone(
 
     if (sysding && sysdingPath && !runner.dryRun) {
       current = "write the first-boot configuration";
-      await Deno.mkdir(join(zonepath, "root", "etc"), { recursive: true });
-      await atomicWrite(sysdingPath, sysding, 0o600);
+      const hostPath = join(zoneAltroot(), sysdingPath);
+      await Deno.mkdir(dirname(hostPath), { recursive: true });
+      await atomicWrite(hostPath, sysding, 0o600);
     }
 
     current = "finalise the registry entry";
@@ -233,6 +235,15 @@ export async function createZone(
     booted: boot,
     dryRun: runner.dryRun,
   };
+}
+
+/**
+ * Host directory the zonepaths are found under: `/`, or $ZMGR_ALTROOT (an
+ * alternate root, like illumos' `-R`; the tests point it at the fake host's
+ * file system).
+ */
+export function zoneAltroot(): string {
+  return env("ZMGR_ALTROOT") || "/";
 }
 
 function undoCmd(runner: Runner, argv: string[]): Undo {

@@ -1,0 +1,99 @@
+/**
+ * Shared setup for the zone CLI tests: a fake illumos host (fixtures/illumos)
+ * on PATH, a temporary registry (--root), and a runner for
+ * `deno run -A main.ts zone ...` as a real child process.
+ *
+ * @module
+ */
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createFakeIllumos, type FakeIllumos } from "../../fixtures/illumos/mod.ts";
+
+export const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const MAIN = join(REPO, "main.ts");
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface ZoneTestEnv {
+  fake: FakeIllumos;
+  root: string;
+  /** Run `main.ts zone ARGS --root ROOT` with the fake's environment (plus `extra`). */
+  zone(args: string[], extra?: Record<string, string>): Promise<CliResult>;
+  /** Like zone() but fails the test on a non-zero exit. */
+  ok(args: string[], extra?: Record<string, string>): Promise<string>;
+  cleanup(): Promise<void>;
+}
+
+/** A fake host plus an initialised registry with pool `default` (10.0.0.0/24 over igb0). */
+export async function zoneTestEnv(
+  opts: { flavor?: "illumos" | "omnios"; init?: boolean } = {},
+): Promise<ZoneTestEnv> {
+  const fake = await createFakeIllumos({ flavor: opts.flavor });
+  const root = await Deno.makeTempDir({ prefix: "zmgr-reg-" });
+  const env = {
+    ...fake.env,
+    HOME: Deno.env.get("HOME") ?? "/root",
+    NO_COLOR: "1",
+    ZMGR_ALTROOT: join(fake.stateDir, "fs"),
+  };
+  const zone = async (args: string[], extra: Record<string, string> = {}): Promise<CliResult> => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", MAIN, "zone", ...args, "--root", root],
+      env: { ...env, ...extra },
+      clearEnv: true,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const dec = new TextDecoder();
+    return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  };
+  const ok = async (args: string[], extra?: Record<string, string>) => {
+    const r = await zone(args, extra);
+    if (r.code !== 0) {
+      throw new Error(`zone ${args.join(" ")} exited ${r.code}\n${r.stderr}\n${r.stdout}`);
+    }
+    return r.stdout;
+  };
+  if (opts.init !== false) {
+    await ok([
+      "init",
+      "--pool",
+      "default",
+      "--network",
+      "10.0.0.0/24",
+      "--gateway",
+      "10.0.0.1",
+      "--stub",
+      "igb0",
+      "--dns",
+      "10.0.0.53",
+    ]);
+  }
+  return {
+    fake,
+    root,
+    zone,
+    ok,
+    async cleanup() {
+      await fake.cleanup();
+      await Deno.remove(root, { recursive: true });
+    },
+  };
+}
+
+/** Names of the registry's zone entries. */
+export async function registeredZones(root: string): Promise<string[]> {
+  const names: string[] = [];
+  try {
+    for await (const e of Deno.readDir(join(root, "zones"))) {
+      if (e.name.endsWith(".kdl")) names.push(e.name.slice(0, -4));
+    }
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+  return names.sort();
+}
