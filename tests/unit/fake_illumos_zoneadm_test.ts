@@ -79,13 +79,29 @@ Deno.test("zoneadm refuses wrong-state operations with the real texts", async ()
     await fake.addZone({ name: "r1", brand: "ipkg", state: "running" });
     const cases: [string[], number, string][] = [
       [["-z", "c1", "boot"], 1, "zoneadm: zone 'c1': must be installed before boot.\n"],
-      [["-z", "c1", "uninstall", "-F"], 1, "zoneadm: zone 'c1': is already in state 'configured'.\n"],
+      [
+        ["-z", "c1", "uninstall", "-F"],
+        1,
+        "zoneadm: zone 'c1': is already in state 'configured'.\n",
+      ],
       [["-z", "c1", "halt"], 1, "zone 'c1': cannot manage a zone which is in state 'configured'\n"],
-      [["-z", "r1", "uninstall", "-F"], 1, "zoneadm: zone 'r1': uninstall operation is invalid for running zones.\n"],
-      [["-z", "r1", "install"], 1, "zoneadm: zone 'r1': install operation is invalid for running zones.\n"],
+      [
+        ["-z", "r1", "uninstall", "-F"],
+        1,
+        "zoneadm: zone 'r1': uninstall operation is invalid for running zones.\n",
+      ],
+      [
+        ["-z", "r1", "install"],
+        1,
+        "zoneadm: zone 'r1': install operation is invalid for running zones.\n",
+      ],
       [["-z", "r1", "boot"], 0, "zone 'r1': zone is already booted\n"],
       [["-z", "nope", "boot"], 1, "zoneadm: nope: No such zone configured\n"],
-      [["-z", "global", "halt"], 1, "zoneadm: zone 'global': halt operation is invalid for the global zone.\n"],
+      [
+        ["-z", "global", "halt"],
+        1,
+        "zoneadm: zone 'global': halt operation is invalid for the global zone.\n",
+      ],
     ];
     for (const [args, code, err] of cases) {
       const r = await fake.run("zoneadm", args);
@@ -110,7 +126,9 @@ Deno.test("an injected install fault changes nothing; install-brand leaves the z
   try {
     await fake.addZone({ name: "f1", brand: "lipkg" });
     const before = await fake.snapshot();
-    const r = await fake.run("zoneadm", ["-z", "f1", "install"], { env: { FAKE_ILLUMOS_FAIL: "zoneadm:install" } });
+    const r = await fake.run("zoneadm", ["-z", "f1", "install"], {
+      env: { FAKE_ILLUMOS_FAIL: "zoneadm:install" },
+    });
     assertEquals(r.code, 1);
     assertMatch(r.stderr, /zoneadm: zone f1 failed to verify\n$/);
     assertEquals(await fake.snapshot(), before);
@@ -129,7 +147,12 @@ Deno.test("an injected install fault changes nothing; install-brand leaves the z
 Deno.test("boot fails verification when an exclusive zone's VNIC does not exist", async () => {
   const fake = await createFakeIllumos();
   try {
-    await fake.addZone({ name: "n1", brand: "ipkg", state: "installed", net: [{ physical: "n1net0" }] });
+    await fake.addZone({
+      name: "n1",
+      brand: "ipkg",
+      state: "installed",
+      net: [{ physical: "n1net0" }],
+    });
     const r = await fake.run("zoneadm", ["-z", "n1", "boot"]);
     assertEquals(r.code, 1);
     assertMatch(r.stderr, /zoneadm: zone n1 failed to verify\n$/);
