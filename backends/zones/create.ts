@@ -198,7 +198,7 @@ export async function createZone(
     await step(
       runner,
       ["zoneadm", "-z", name, "install", ...installArgs],
-      "see the installer output above; the zone was rolled back",
+      "the installer's error is shown above; the zone was rolled back, so fix the cause and create it again",
       { timeoutMs: INSTALL_TIMEOUT_MS },
     );
 

@@ -43,14 +43,16 @@ export function registry(opts: { root?: string }): Registry {
 
 /** Print a line to stdout. */
 export function out(line = ""): void {
-  console.log(line);
+  const data = encoder.encode(line + "\n");
+  let off = 0;
+  while (off < data.length) off += Deno.stdout.writeSync(data.subarray(off));
 }
+
+const encoder = new TextEncoder();
 
 /** Print JSON (bigints as strings). */
 export function outJson(value: unknown): void {
-  console.log(
-    JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2),
-  );
+  out(JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2));
 }
 
 /** Render rows as an aligned table with a header. */
