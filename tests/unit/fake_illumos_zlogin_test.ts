@@ -1,4 +1,4 @@
-import { assertEquals, assertMatch } from "../helpers/assert.ts";
+import { assertEquals, assertStringIncludes } from "../helpers/assert.ts";
 import { createFakeIllumos } from "../../fixtures/illumos/mod.ts";
 
 Deno.test("zlogin writes a sysding.conf from stdin into the zone's root", async () => {
@@ -66,7 +66,7 @@ Deno.test("zone install copies the global publishers and pkg -R shows them per i
       "-P",
       "extra=https://pkg.example.org/x/",
     ]);
-    assertMatch(inst.stdout, /   Publisher: Using extra \(https:\/\/pkg\.example\.org\/x\/\)\.\n/);
+    assertStringIncludes(inst.stdout, "   Publisher: Using extra (https://pkg.example.org/x/).\n");
     const zone = await fake.run("pkg", ["-R", "/zones/p1/root", "publisher", "-H", "-F", "tsv"]);
     assertEquals(
       zone.stdout,
