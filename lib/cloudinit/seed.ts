@@ -43,14 +43,17 @@ export function planSeed(
   });
 }
 
-/** Write a seed ISO to `path` atomically, mode 0600 (it may hold a private host key). */
+/**
+ * Write a seed ISO to `path` atomically, mode 0600 (it may hold a private
+ * host key). `sync: false` skips the fsync (see docs/seed.md).
+ */
 export async function writeSeedIso(
   path: string,
   f: SeedFiles,
-  opts: { timestamp?: Date; extra?: IsoEntry[] } = {},
+  opts: { timestamp?: Date; extra?: IsoEntry[]; sync?: boolean } = {},
 ): Promise<IsoLayout> {
   const layout = await planSeed(f, opts);
-  writeIsoFile(layout, path, 0o600);
+  writeIsoFile(layout, path, { mode: 0o600, sync: opts.sync });
   return layout;
 }
 

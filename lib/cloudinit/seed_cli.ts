@@ -3,6 +3,8 @@
  * the files are packed as given; otherwise the same cloud-config as a VM
  * gets is generated, with a host key and, when no --ssh-key is given, a
  * client key pair next to OUTPUT (`<stem>_ed25519`, reused when present).
+ * The ISO replaces OUTPUT atomically but is not fsynced, like genisoimage's
+ * output: it is an artifact the user can rebuild, not vmctl state.
  *
  * @module
  */
@@ -136,7 +138,7 @@ export async function runSeedCommand(o: SeedCommandOptions): Promise<SeedCommand
       path: o.output,
       write:
         async () => (sectors =
-          (await writeSeedIso(o.output, files as SeedFiles, { extra })).totalSectors),
+          (await writeSeedIso(o.output, files as SeedFiles, { extra, sync: false })).totalSectors),
     },
     ...(keys ? [knownHostsStep(knownHosts, keys)] : []),
   ]);

@@ -276,12 +276,20 @@ export function streamIso(L: IsoLayout, out: Deno.FsFile): void {
   flush();
 }
 
+export interface WriteIsoOptions {
+  /** File mode at creation (default 0644; 0600 for a seed holding a private host key). */
+  mode?: number;
+  /** fsync before the rename (default true). */
+  sync?: boolean;
+}
+
 /**
  * Write the image to `path` atomically: a temp file in the same directory
- * (created with `mode`, so a seed holding a private host key is never readable
- * by others), fsync, rename. On any failure the temp file is removed.
+ * (created with its final mode, so a seed holding a private host key is never
+ * readable by others), fsync, rename. On any failure the temp file is removed.
  */
-export function writeIsoFile(L: IsoLayout, path: string, mode = 0o644): void {
+export function writeIsoFile(L: IsoLayout, path: string, opts: WriteIsoOptions = {}): void {
+  const mode = opts.mode ?? 0o644;
   const tmp = `${path}.tmp-${crypto.randomUUID().slice(0, 8)}`;
   let file: Deno.FsFile;
   try {
@@ -301,7 +309,7 @@ export function writeIsoFile(L: IsoLayout, path: string, mode = 0o644): void {
   }
   try {
     streamIso(L, file);
-    file.syncSync();
+    if (opts.sync ?? true) file.syncSync();
     file.close();
     Deno.renameSync(tmp, path);
   } catch (err) {
