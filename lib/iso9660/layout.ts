@@ -185,8 +185,9 @@ export function buildTree(entries: IsoEntry[]): DirNode {
     const parts = e.path.split("/");
     for (const p of parts) validateEntryName(p, e.path);
     let dir = root;
+    let key = "";
     for (let i = 0; i < parts.length; i++) {
-      const key = parts.slice(0, i + 1).join("/");
+      key = i === 0 ? parts[0] : `${key}/${parts[i]}`;
       const last = i === parts.length - 1;
       const existing = index.get(key);
       if (last && !e.directory) {
