@@ -5,7 +5,9 @@ async function registrySnapshot(root: string): Promise<string> {
   const out: string[] = [];
   for (const dir of ["", "zones", "pools", "templates", "publishers"]) {
     for await (const e of Deno.readDir(`${root}/${dir}`)) {
-      if (e.isFile && e.name !== ".lock") out.push(`${dir}/${e.name}:${await Deno.readTextFile(`${root}/${dir}/${e.name}`)}`);
+      if (e.isFile && e.name !== ".lock") {
+        out.push(`${dir}/${e.name}:${await Deno.readTextFile(`${root}/${dir}/${e.name}`)}`);
+      }
     }
   }
   return out.sort().join("\n");
@@ -22,7 +24,10 @@ Deno.test("create --dry-run prints the commands and zonecfg script and changes n
     assertStringIncludes(out, "  dladm create-vnic -l igb0 dry10\n");
     assertStringIncludes(out, "  zonecfg -z dry1 -f -");
     assertStringIncludes(out, "      set allowed-address=10.0.0.2/24\n");
-    assertStringIncludes(out, "  zoneadm -z dry1 install -P openindiana.org=https://pkg.openindiana.org/hipster\n");
+    assertStringIncludes(
+      out,
+      "  zoneadm -z dry1 install -P openindiana.org=https://pkg.openindiana.org/hipster\n",
+    );
     assertStringIncludes(out, "would write /zones/dry1/root/etc/sysding.conf:");
     assertStringIncludes(out, "then run:\n  zoneadm -z dry1 boot");
     assertEquals(await t.fake.snapshot(), host, "fake state untouched");
@@ -43,11 +48,29 @@ Deno.test("destroy, boot and pool edit honour --dry-run", async () => {
     const host = await t.fake.snapshot();
     const reg = await registrySnapshot(t.root);
     const d = await t.ok(["destroy", "dd1", "--dry-run"]);
-    assertStringIncludes(d, "  zoneadm -z dd1 halt\n  zoneadm -z dd1 uninstall -F\n  zonecfg -z dd1 delete -F\n  dladm delete-vnic dd10\n");
+    assertStringIncludes(
+      d,
+      "  zoneadm -z dd1 halt\n  zoneadm -z dd1 uninstall -F\n  zonecfg -z dd1 delete -F\n  dladm delete-vnic dd10\n",
+    );
     assertStringIncludes(d, "would remove");
     assertStringIncludes(await t.ok(["halt", "dd1", "--dry-run"]), "zoneadm -z dd1 halt");
-    assertStringIncludes(await t.ok(["pool", "edit", "default", "--gateway", "10.0.0.254", "--dry-run"]), 'gateway "10.0.0.254"');
-    assertStringIncludes(await t.ok(["pool", "create", "p2", "--network", "10.1.0.0/24", "--gateway", "10.1.0.1", "--dry-run"]), "would write");
+    assertStringIncludes(
+      await t.ok(["pool", "edit", "default", "--gateway", "10.0.0.254", "--dry-run"]),
+      'gateway "10.0.0.254"',
+    );
+    assertStringIncludes(
+      await t.ok([
+        "pool",
+        "create",
+        "p2",
+        "--network",
+        "10.1.0.0/24",
+        "--gateway",
+        "10.1.0.1",
+        "--dry-run",
+      ]),
+      "would write",
+    );
     assertEquals(await t.fake.snapshot(), host);
     assertEquals(await registrySnapshot(t.root), reg);
   } finally {
@@ -87,7 +110,11 @@ Deno.test("import registers ipkg and lipkg zones, skips bhyve, reports the unmat
       "default",
       "10.0.0.7/24",
     ]);
-    assertEquals([by.web2.action, by.web2.template, by.web2.pool], ["imported", "lipkg", undefined]);
+    assertEquals([by.web2.action, by.web2.template, by.web2.pool], [
+      "imported",
+      "lipkg",
+      undefined,
+    ]);
     assertStringIncludes(by.web2.reason, "no pool contains 192.168.9.9/24");
     assertEquals(by.vm1.action, "skipped");
     assertEquals(by.linux1.action, "unmatched");
@@ -103,6 +130,32 @@ Deno.test("import registers ipkg and lipkg zones, skips bhyve, reports the unmat
     assertEquals(again.filter((o: { action: string }) => o.action === "imported"), []);
     const list = JSON.parse(await t.ok(["list", "--json"]));
     assertEquals(list.find((z: { name: string }) => z.name === "old1").state, "running");
+  } finally {
+    await t.cleanup();
+  }
+});
+
+Deno.test("import reads OmniOS zonecfg info (different net property order)", async () => {
+  const t = await zoneTestEnv({ flavor: "omnios" });
+  try {
+    await t.ok(["template", "create", "sparse", "--brand", "sparse"]);
+    await t.fake.addZone({
+      name: "om1",
+      brand: "sparse",
+      state: "installed",
+      net: [{ physical: "om1net0", allowedAddress: "10.0.0.40/24", defrouter: "10.0.0.1" }],
+    });
+    const res = JSON.parse(await t.ok(["import", "--json"]));
+    assertEquals(
+      res.map((o: { name: string; action: string; pool?: string }) => [o.name, o.action, o.pool]),
+      [
+        ["om1", "imported", "default"],
+      ],
+    );
+    const entry = await Deno.readTextFile(`${t.root}/zones/om1.kdl`);
+    assertStringIncludes(entry, 'vnic "om1net0"');
+    assertStringIncludes(entry, 'gateway "10.0.0.1"');
+    assertStringIncludes(entry, "imported #true");
   } finally {
     await t.cleanup();
   }

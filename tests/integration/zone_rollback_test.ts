@@ -129,3 +129,23 @@ Deno.test("failing to write the first-boot configuration rolls the create back",
     await t.cleanup();
   }
 });
+
+Deno.test("destroy cleans up the reservation a crashed create left behind", async () => {
+  const t = await zoneTestEnv();
+  try {
+    await Deno.writeTextFile(
+      `${t.root}/zones/crashed.kdl`,
+      'brand "ipkg"\naddress "10.0.0.2/24"\nvnic "crashed0"\nzonepath "/zones/crashed"\nstatus "creating"\n',
+    );
+    const list = JSON.parse(await t.ok(["list", "--json"]));
+    assertEquals([list[0].state, list[0].status], ["absent", "creating"]);
+    assertStringIncludes(await t.ok(["create", "next", "--no-boot"]), "10.0.0.3/24");
+    assertStringIncludes(
+      await t.ok(["destroy", "crashed"]),
+      "removed the registry entry (freed 10.0.0.2/24)",
+    );
+    assertEquals(await registeredZones(t.root), ["next"]);
+  } finally {
+    await t.cleanup();
+  }
+});
