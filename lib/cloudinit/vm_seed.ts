@@ -71,9 +71,11 @@ export function hostKeyAlias(vmName: string): string {
 export async function writeVmSeed(o: VmSeedOptions): Promise<VmSeedResult> {
   validateVmName(o.vmName);
   const ci = o.cloudInit;
-  const hostname = ci.hostname !== undefined
-    ? validateHostname(ci.hostname)
-    : defaultHostname(o.vmName);
+  // Callers fill in the VM name as the hostname when none was given; a VM name is not always
+  // a valid host name (`my_vm`), so that default is made valid rather than refused.
+  const hostname = ci.hostname === undefined || ci.hostname === o.vmName
+    ? defaultHostname(o.vmName)
+    : validateHostname(ci.hostname);
   const seedIsoPath = join(o.workDir, SEED_ISO);
   const files: Partial<SeedFiles> = {
     metaData: enc.encode(buildMetaData({ instanceId: o.instanceId, hostname })),
