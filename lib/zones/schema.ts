@@ -15,7 +15,7 @@ import {
   parseIp,
 } from "../ipam.ts";
 import type { PoolRange } from "../ipam.ts";
-import { buildDocument, type KdlFile, type KdlScalar, type Located, StrictReader } from "./kdl.ts";
+import { type KdlFile, type Located, StrictReader } from "./kdl.ts";
 import { LINK_NAME } from "./names.ts";
 
 /** config.kdl */
@@ -102,7 +102,8 @@ export const PUBLISHER_NODES = ["origin"] as const;
 /** Brands zmgr knows how to configure (sysding first-boot config applies to ipkg/nlipkg). */
 export const KNOWN_BRANDS = ["ipkg", "nlipkg", "lipkg", "sparse", "pkgsrc", "illumos", "lx"];
 
-const ABS_PATH = /^\/[A-Za-z0-9_.\/-]*$/;
+/** Absolute paths zmgr accepts (zonepaths, zonepath roots). */
+export const ABS_PATH = /^\/[A-Za-z0-9_.\/-]*$/;
 const BRAND = /^[a-z][a-z0-9_-]{0,31}$/;
 const SSH_KEY =
   /^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-[a-z0-9@.-]+) [A-Za-z0-9+\/=]+( [ -~]*)?$/;
@@ -386,110 +387,5 @@ export function isValidOrigin(origin: string): boolean {
   return ORIGIN.test(origin);
 }
 
-const opt = (v: string | undefined): KdlScalar[] => (v === undefined ? [] : [v]);
-
-/** Text of a new zone entry file. */
-export function writeZoneEntry(e: ZoneEntry): string {
-  return buildDocument([
-    ["brand", [e.brand]],
-    ["template", opt(e.template)],
-    ["pool", opt(e.pool)],
-    ["address", opt(e.address)],
-    ["gateway", opt(e.gateway)],
-    ["vnic", opt(e.vnic)],
-    ["zonepath", [e.zonepath]],
-    ["status", [e.status]],
-    ["imported", e.imported ? [true] : []],
-    ["created", opt(e.created)],
-  ], `zone ${e.name}: registry entry written by zmgr (also its address reservation)`);
-}
-
-/** Text of a new pool file. */
-export function writePool(p: Pool): string {
-  const lines: [string, KdlScalar[]][] = [
-    ["network", [
-      `${formatIp({ family: p.network.family, value: p.network.addr })}/${p.network.prefix}`,
-    ]],
-    ["gateway", p.gateway ? [formatIp(p.gateway)] : []],
-    ["range", p.rangeStart && p.rangeEnd ? [formatIp(p.rangeStart), formatIp(p.rangeEnd)] : []],
-    ["stub", opt(p.stub)],
-    ["dns", p.dns.map(formatIp)],
-    ["domain", opt(p.domain)],
-    ["reserve", p.reserved.map(formatIp)],
-  ];
-  return buildDocument(lines, `pool ${p.name}`);
-}
-
-/** Text of a new template file. */
-export function writeTemplate(t: ZoneTemplate, comment?: string): string {
-  return buildDocument([
-    ["brand", [t.brand]],
-    ["autoboot", [t.autoboot]],
-    ["ip-type", [t.ipType]],
-    ["pool", opt(t.pool)],
-    ...t.publishers.map((p): [string, KdlScalar[]] => ["publisher", [p]]),
-  ], comment ?? `template ${t.name}`);
-}
-
-/** Text of a new publisher file. */
-export function writePublisher(p: Publisher): string {
-  return buildDocument([["origin", [p.origin]]], `IPS publisher ${p.name}`);
-}
-
-/** Text of a new config.kdl. */
-export function writeConfig(c: ZoneConfig): string {
-  return buildDocument([
-    ["default-template", [c.defaultTemplate]],
-    ["zonepath-root", [c.zonepathRoot]],
-    ["vnic-pattern", [c.vnicPattern]],
-    ...c.sshKeys.map((k): [string, KdlScalar[]] => ["ssh-key", [k]]),
-  ], "zmgr configuration (see docs/zones.md)");
-}
-
-const FAST_LINE = /^([a-z-]+) (?:"([^"\\]*)"|(#true|#false))$/;
-
-/**
- * Fast path for zone entries in the exact layout zmgr writes (one
- * `node "plain string"` per line, whole-line `//` comments): returns the
- * entry only when the strict reader would accept the file with the same
- * result, otherwise undefined (the caller then reads it strictly, which also
- * produces the located diagnostics). Reading 10,000 entries this way is
- * several times faster than a full KDL parse.
- */
-export function fastZoneEntry(text: string, name: string): ZoneEntry | undefined {
-  const v = new Map<string, string | boolean>();
-  for (const raw of text.split("\n")) {
-    const line = raw.trimEnd();
-    if (line === "" || (line.startsWith("//") && !line.includes("*/"))) continue;
-    const m = FAST_LINE.exec(line);
-    if (!m || v.has(m[1]) || !(ZONE_NODES as readonly string[]).includes(m[1])) return undefined;
-    v.set(m[1], m[2] ?? m[3] === "#true");
-  }
-  const str = (k: string): string | undefined => {
-    const x = v.get(k);
-    return typeof x === "string" ? x : undefined;
-  };
-  for (const [k, x] of v) if ((k === "imported") !== (typeof x === "boolean")) return undefined;
-  const brand = str("brand"), zonepath = str("zonepath"), address = str("address");
-  const gateway = str("gateway"), vnic = str("vnic"), status = str("status") ?? "active";
-  if (!brand || !zonepath || !ABS_PATH.test(zonepath) || zonepath.split("/").includes("..")) {
-    return undefined;
-  }
-  if (address !== undefined && !parseCidr(address)) return undefined;
-  if (gateway !== undefined && !parseIp(gateway)) return undefined;
-  if (vnic !== undefined && !LINK_NAME.test(vnic)) return undefined;
-  if (status !== "creating" && status !== "active") return undefined;
-  return {
-    name,
-    brand,
-    template: str("template"),
-    pool: str("pool"),
-    address,
-    gateway,
-    vnic,
-    zonepath,
-    status,
-    imported: v.get("imported") === true,
-    created: str("created"),
-  };
-}
+export { writeConfig, writePool, writePublisher, writeTemplate, writeZoneEntry } from "./write.ts";
+export { fastZoneEntry } from "./fast_entry.ts";
