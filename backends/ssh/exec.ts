@@ -11,7 +11,7 @@
 import { Diagnostic } from "../../lib/diagnostics.ts";
 import { log } from "../../lib/log.ts";
 import { execCommand, formatArgv, spawnError } from "../exec.ts";
-import { sshArgv, type SshTarget, uploadCommand } from "./args.ts";
+import { closeMasterArgv, sshArgv, type SshTarget, uploadCommand } from "./args.ts";
 
 /** Exit status ssh uses for its own failures (connection, authentication, host key). */
 export const SSH_ERROR_EXIT = 255;
@@ -154,4 +154,11 @@ export async function sshUpload(
       },
     );
   }
+}
+
+/** Stop `t`'s connection-sharing master, if one runs (tests, `vmctl down`). Never throws. */
+export async function closeMaster(t: SshTarget): Promise<void> {
+  const argv = closeMasterArgv(t);
+  if (!argv) return;
+  await execCommand(argv, { timeoutMs: 5000, check: false }).catch(() => {});
 }

@@ -7,12 +7,13 @@
  *
  * @module
  */
+import { join } from "node:path";
 import { Diagnostic } from "../../lib/diagnostics.ts";
 import { log } from "../../lib/log.ts";
 import type { VmRecord } from "../../lib/types.ts";
 import type { BackendContext } from "../hypervisor.ts";
 import { backendFor } from "../router.ts";
-import type { SshTarget } from "./args.ts";
+import { MAX_CONTROL_PATH, type SshTarget } from "./args.ts";
 import { hostKeyPolicy, type KeySource, resolveSshKey, resolveSshUser } from "./resolve.ts";
 
 export { describeTarget, shJoin, shQuote, sshArgv, type SshTarget } from "./args.ts";
@@ -68,8 +69,10 @@ export async function sshTargetFor(
       `note: vmctl did not inject a host key for '${vm.name}' (raw user-data): trusting the first key it presents, recorded in ${hk.knownHostsPath}`,
     );
   }
+  const controlPath = join(vm.work_dir, "ssh.mux");
   return {
     target: {
+      controlPath: controlPath.length <= MAX_CONTROL_PATH ? controlPath : undefined,
       host: ep.host,
       port: ep.port,
       user,

@@ -2,7 +2,7 @@
 import { join } from "node:path";
 import { assert, assertEquals, assertStringIncludes } from "../helpers/assert.ts";
 import { Diagnostic } from "../../lib/diagnostics.ts";
-import { sshUpload, streamSsh } from "../../backends/ssh/exec.ts";
+import { closeMaster, sshUpload, streamSsh } from "../../backends/ssh/exec.ts";
 import { shJoin } from "../../backends/ssh/args.ts";
 import { type RunningSshd, type SshFixture, sshFixture } from "./ssh_fixture.ts";
 
@@ -129,3 +129,26 @@ Deno.test("remote words quoted with shJoin reach the program unchanged", () =>
     assertEquals(r.code, 0);
     assertEquals(text(out).split("\0").slice(0, -1), words);
   }));
+
+Deno.test("a shared connection serves later commands without a new login", async () => {
+  const fx = await sshFixture();
+  try {
+    const sshd = await fx.startSshd(await fx.freePort());
+    const t = { ...fx.target(sshd.port), controlPath: join(fx.dir, "ssh.mux") };
+    try {
+      assertEquals((await streamSsh(t, "true")).code, 0);
+      assert((await Deno.stat(t.controlPath)).isSocket, "master socket created");
+      // A new connection could not log in any more: only the shared one can serve.
+      await Deno.rename(fx.clientKey, `${fx.clientKey}.moved`);
+      const out: Uint8Array[] = [];
+      const r = await streamSsh(t, "echo still-here", { onStdout: (c) => out.push(c) });
+      assertEquals(r.code, 0);
+      assertEquals(text(out), "still-here\n");
+    } finally {
+      await closeMaster(t);
+    }
+    assertEquals(await Deno.stat(t.controlPath).then(() => true, () => false), false);
+  } finally {
+    await fx.cleanup();
+  }
+});
