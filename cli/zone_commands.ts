@@ -28,6 +28,11 @@ export function registerZoneCommands(program: Command<any, any, any>): void {
     .option("--range <start-end>", "the first pool's allocation range")
     .option("--stub <link>", "the link VNICs of the first pool are created over")
     .option("--dns <ip>", "DNS server for the first pool (repeatable)", collect)
+    .option(
+      "--ssh-key <pubfile>",
+      "authorise this public key for root in new zones (repeatable)",
+      collect,
+    )
     .action(async (opts) => (await import("./zone/registry_cmds.ts")).initCmd(opts));
 
   program

@@ -115,11 +115,11 @@ export interface InitResult {
 /** Write the registry skeleton; existing files are kept, so init is idempotent. */
 export async function initRegistry(
   reg: Registry,
-  opts: { zonepathRoot?: string; pool?: { name: string } & PoolFlags },
+  opts: { zonepathRoot?: string; sshKeys?: string[]; pool?: { name: string } & PoolFlags },
 ): Promise<InitResult> {
   const zonepathRoot = (opts.zonepathRoot ?? "/zones").replace(/\/+$/, "") || "/";
-  const config = defaultConfigText(zonepathRoot);
-  readConfig(parseKdl(config, "config.kdl")); // validates --zonepath-root
+  const config = defaultConfigText(zonepathRoot, "ipkg", opts.sshKeys ?? []);
+  readConfig(parseKdl(config, "config.kdl")); // validates --zonepath-root and --ssh-key
   const files: [string, string][] = [[reg.configFile, config]];
   files.push([
     entityPath(reg, "publishers", DEFAULT_PUBLISHER.name),

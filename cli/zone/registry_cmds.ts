@@ -4,6 +4,7 @@
  * @module
  */
 import { Diagnostic } from "../../lib/diagnostics.ts";
+import { resolveUserPath } from "../../lib/paths.ts";
 import { formatCidr, formatIp, parseIp } from "../../lib/ipam.ts";
 import { auditLedger, poolUsage } from "../../lib/zones/ledger.ts";
 import { addNode, setNode } from "../../lib/zones/kdl.ts";
@@ -53,8 +54,23 @@ export async function initCmd(
     range?: string;
     stub?: string;
     dns?: string[];
+    sshKey?: string[];
   },
 ): Promise<void> {
+  const sshKeys: string[] = [];
+  for (const f of opts.sshKey ?? []) {
+    const path = resolveUserPath(f);
+    let text: string;
+    try {
+      text = await Deno.readTextFile(path);
+    } catch (err) {
+      throw new Diagnostic("zmgr::init::ssh_key_unreadable", `cannot read --ssh-key ${path}`, {
+        hint: "give the public key file, e.g. ~/.ssh/id_ed25519.pub",
+        cause: err,
+      });
+    }
+    sshKeys.push(...text.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#")));
+  }
   if (opts.pool && (!opts.network || !opts.gateway)) {
     throw new Diagnostic("zmgr::init::pool_incomplete", "--pool needs --network and --gateway", {
       hint: "e.g. zmgr init --pool default --network 10.0.0.0/24 --gateway 10.0.0.1 --stub igb0",
@@ -64,6 +80,7 @@ export async function initCmd(
   const reg = registry(opts);
   const r = await initRegistry(reg, {
     zonepathRoot: opts.zonepathRoot,
+    sshKeys,
     pool: opts.pool
       ? {
         name: opts.pool,

@@ -7,7 +7,11 @@
  */
 
 /** config.kdl with the given default template and zonepath root. */
-export function defaultConfigText(zonepathRoot: string, defaultTemplate = "ipkg"): string {
+export function defaultConfigText(
+  zonepathRoot: string,
+  defaultTemplate = "ipkg",
+  sshKeys: string[] = [],
+): string {
   return [
     "// zmgr configuration. Strict KDL v2: unknown nodes are errors. See docs/zones.md.",
     "",
@@ -18,7 +22,9 @@ export function defaultConfigText(zonepathRoot: string, defaultTemplate = "ipkg"
     "// VNIC name; {name} is the zone name. Made valid for dladm (ends in a digit, <= 30 chars).",
     'vnic-pattern "{name}0"',
     "// public keys written to root's authorized_keys on first boot (repeat the node for more)",
-    '// ssh-key "ssh-ed25519 AAAA... you@host"',
+    ...(sshKeys.length
+      ? sshKeys.map((k) => `ssh-key ${JSON.stringify(k)}`)
+      : ['// ssh-key "ssh-ed25519 AAAA... you@host"']),
     "",
   ].join("\n");
 }

@@ -240,3 +240,33 @@ Deno.test("a bundle symlinked as zmgr runs the zone commands at the top level", 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("init --ssh-key authorises the key for root in new zones via sysding", async () => {
+  const t = await zoneTestEnv({ init: false });
+  const keyFile = await Deno.makeTempFile({ suffix: ".pub" });
+  try {
+    const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDwfH2bTqX0P5m0 ops@example";
+    await Deno.writeTextFile(keyFile, `${key}\n`);
+    await t.ok([
+      "init",
+      "--ssh-key",
+      keyFile,
+      "--pool",
+      "default",
+      "--network",
+      "10.0.0.0/24",
+      "--gateway",
+      "10.0.0.1",
+      "--stub",
+      "igb0",
+    ]);
+    await t.ok(["create", "k1", "--no-boot"]);
+    const conf = (await t.fake.zoneFile("k1", "/etc/sysding.conf"))!;
+    assertStringIncludes(conf, `printf '%s\\n' '${key}' >> /root/.ssh/authorized_keys`);
+    const bad = await t.zone(["init", "--ssh-key", "/nonexistent.pub"]);
+    assertStringIncludes(bad.stderr, "zmgr::init::ssh_key_unreadable");
+  } finally {
+    await Deno.remove(keyFile);
+    await t.cleanup();
+  }
+});
