@@ -57,12 +57,14 @@ export const DEFAULT_VNIC_PATTERN = "{name}0";
 
 /**
  * The VNIC name for `zone` from `pattern` (`{name}` is replaced by the zone
- * name), made valid for dladm: characters dladm refuses (`-`) become `_`, a
+ * name), made valid for any dladm: characters other than letters, digits
+ * and `_` (`-`, and `.` which older libdladm refuses) become `_`, a
  * leading digit gets a `z` prefix, the result is cut to 30 characters keeping
  * the trailing digits, and a `0` is appended if it does not end in a digit.
  */
 export function vnicNameFor(zone: string, pattern: string = DEFAULT_VNIC_PATTERN): string {
-  let s = pattern.replaceAll("{name}", zone).replace(/[^A-Za-z0-9_.]/g, "_");
+  // Only [A-Za-z0-9_]: older libdladm refuses '.' in link names.
+  let s = pattern.replaceAll("{name}", zone).replace(/[^A-Za-z0-9_]/g, "_");
   if (!/^[A-Za-z]/.test(s)) s = `z${s}`;
   if (!/[0-9]$/.test(s)) s = `${s}0`;
   if (s.length > 30) {

@@ -159,6 +159,7 @@ Deno.test("VNIC names must be valid dladm link names", () => {
 Deno.test("the VNIC pattern yields a valid dladm name for any zone name", () => {
   assertEquals(vnicNameFor("web01"), "web010");
   assertEquals(vnicNameFor("db-primary"), "db_primary0");
+  assertEquals(vnicNameFor("web.01"), "web_010");
   assertEquals(vnicNameFor("1zone"), "z1zone0");
   assertEquals(vnicNameFor("web", "{name}net"), "webnet0");
   const long = vnicNameFor("a".repeat(63));
