@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { cidrContains, parseCidr } from "../../lib/ipam.ts";
+import { cidrContains, formatIp, parseCidr, parseIp } from "../../lib/ipam.ts";
 import { log } from "../../lib/log.ts";
 import { LINK_NAME, ZONE_NAME } from "../../lib/zones/names.ts";
 import { readPool, readTemplate, writeZoneEntry, type ZoneEntry } from "../../lib/zones/schema.ts";
@@ -76,10 +76,16 @@ export async function importZones(reg: Registry, runner: Runner): Promise<Import
       continue;
     }
     const info = await zonecfgInfo(runner, z.name);
-    const net = info.nets.find((n) => n.allowedAddress) ?? info.nets[0];
-    const cidr = net?.allowedAddress ? parseCidr(net.allowedAddress) : undefined;
-    const pool = cidr
-      ? pools.find((p) => cidrContains(p.network, { family: cidr.family, value: cidr.addr }))
+    // Exclusive-IP zones carry allowed-address; shared-IP zones carry address
+    // (possibly without a prefix: the containing pool's prefix is used).
+    const net = info.nets.find((n) => n.allowedAddress || n.address) ?? info.nets[0];
+    const rawAddress = net?.allowedAddress ?? net?.address;
+    const ip = rawAddress ? parseIp(rawAddress.split("/")[0]) : undefined;
+    const pool = ip ? pools.find((p) => cidrContains(p.network, ip)) : undefined;
+    const cidr = rawAddress?.includes("/")
+      ? parseCidr(rawAddress)
+      : ip && pool
+      ? parseCidr(`${rawAddress}/${pool.network.prefix}`)
       : undefined;
     const zonepath = info.zonepath ?? z.zonepath;
     if (!/^\/[A-Za-z0-9_.\/-]*$/.test(zonepath)) {
@@ -95,8 +101,10 @@ export async function importZones(reg: Registry, runner: Runner): Promise<Import
       brand: z.brand,
       template: template.name,
       pool: pool?.name,
-      address: cidr ? net!.allowedAddress : undefined,
-      gateway: net?.defrouter,
+      address: cidr
+        ? `${formatIp({ family: cidr.family, value: cidr.addr })}/${cidr.prefix}`
+        : undefined,
+      gateway: net?.defrouter && parseIp(net.defrouter) ? net.defrouter : undefined,
       vnic: net?.physical && LINK_NAME.test(net.physical) ? net.physical : undefined,
       zonepath,
       status: "active",
@@ -104,11 +112,13 @@ export async function importZones(reg: Registry, runner: Runner): Promise<Import
       created: new Date().toISOString(),
     };
     const reason = !cidr
-      ? "no allowed-address in its net resource: registered without an address"
+      ? rawAddress
+        ? `address ${
+          JSON.stringify(rawAddress)
+        } matches no pool and has no prefix: registered without an address`
+        : "no address in its net resource: registered without an address"
       : !pool
-      ? `no pool contains ${
-        net!.allowedAddress
-      }: registered without a pool (the address still counts as used)`
+      ? `no pool contains ${rawAddress}: registered without a pool (the address still counts as used)`
       : undefined;
     out.push({
       name: z.name,

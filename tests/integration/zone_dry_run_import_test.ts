@@ -160,3 +160,27 @@ Deno.test("import reads OmniOS zonecfg info (different net property order)", asy
     await t.cleanup();
   }
 });
+
+Deno.test("import records a shared-IP zone's address with its pool's prefix", async () => {
+  const t = await zoneTestEnv();
+  try {
+    await t.fake.addZone({
+      name: "sh1",
+      brand: "ipkg",
+      state: "installed",
+      ipType: "shared",
+      net: [{ physical: "igb0", address: "10.0.0.9" }],
+    });
+    const res = JSON.parse(await t.ok(["import", "--json"]));
+    assertEquals([res[0].action, res[0].pool, res[0].address], [
+      "imported",
+      "default",
+      "10.0.0.9/24",
+    ]);
+    // The registry stays readable and the address is in use.
+    const show = JSON.parse(await t.ok(["pool", "show", "default", "--json"]));
+    assertEquals(show.allocations.map((a: { zone: string }) => a.zone), ["sh1"]);
+  } finally {
+    await t.cleanup();
+  }
+});
