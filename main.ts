@@ -6,10 +6,10 @@
  *
  * @module
  */
-import process from "node:process";
-import { basename } from "node:path";
-import { Command, CommanderError } from "@commander-js/extra-typings";
+import type { Command } from "@commander-js/extra-typings";
+import { basename } from "./lib/posix_path.ts";
 import { runMain } from "./cli/run.ts";
+import { fastPath, runFast } from "./cli/vm/fast.ts";
 import { registerVmCommands } from "./cli/vm_commands.ts";
 import { registerDeclarativeCommands } from "./cli/declarative_commands.ts";
 import { registerImageCommands } from "./cli/image_commands.ts";
@@ -20,8 +20,12 @@ import { registerZoneCommands } from "./cli/zone_commands.ts";
 
 export const VERSION = "0.1.0";
 
-/** Build the command tree for the name we were invoked by. */
-export function buildProgram(invokedAs: string): Command {
+/**
+ * Build the command tree for the name we were invoked by. commander is
+ * imported here, not at the top: `vmctl list` skips it (cli/vm/fast.ts).
+ */
+export async function buildProgram(invokedAs: string): Promise<Command> {
+  const { Command } = await import("@commander-js/extra-typings");
   if (invokedAs === "zmgr") {
     const zmgr = new Command("zmgr").version(VERSION).description(
       "manage illumos zones from KDL templates with automatic address allocation",
@@ -56,6 +60,10 @@ export function invokedName(
 }
 
 if (import.meta.main) {
-  const program = buildProgram(invokedName(process.argv0, process.argv[1]));
+  const fast = fastPath(Deno.args);
+  if (fast) await runFast(fast);
+  const { default: process } = await import("node:process");
+  const { CommanderError } = await import("@commander-js/extra-typings");
+  const program = await buildProgram(invokedName(process.argv0, process.argv[1]));
   await runMain(program, Deno.args, CommanderError);
 }

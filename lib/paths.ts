@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { isAbsolute, join, normalize, resolve, sep } from "node:path";
+// Not node:path: booting the Node layer costs ~5 ms of every start-up (see lib/posix_path.ts).
+import { isAbsolute, join, normalize, resolve, sep } from "./posix_path.ts";
 import { Diagnostic } from "./diagnostics.ts";
 import { validateVmName } from "./names.ts";
 

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join } from "./posix_path.ts";
 import { Diagnostic, didYouMean } from "./diagnostics.ts";
 import type { DataPaths } from "./paths.ts";
 import type { BackendTag, NetworkConfig, VmRecord, VmState } from "./types.ts";

@@ -4,9 +4,10 @@
  * own table and says how to read it; results go into docs/benchmarks.md by hand,
  * with the machine and the method.
  */
-import { basename, dirname, fromFileUrl, join } from "node:path";
+import { basename, dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 
-const dir = join(dirname(fromFileUrl(import.meta.url)), "bench");
+const dir = join(dirname(fileURLToPath(import.meta.url)), "bench");
 const available = [...Deno.readDirSync(dir)]
   .filter((e) => e.isFile && e.name.endsWith(".ts"))
   .map((e) => basename(e.name, ".ts"))

@@ -127,3 +127,10 @@ Deno.test("status shows an interrupted create honestly", async () => {
     await vmctlOk(home, ["destroy", "i"]);
   });
 });
+
+Deno.test("list takes the fast path but --help still reaches the full command tree", async () => {
+  await withHome(async (home) => {
+    assertStringIncludes(await vmctlOk(home, ["list"]), "No VMs");
+    assertStringIncludes(await vmctlOk(home, ["list", "--help"]), "--json");
+  });
+});
