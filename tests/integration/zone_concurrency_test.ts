@@ -1,4 +1,4 @@
-import { assertEquals } from "../helpers/assert.ts";
+import { assert, assertEquals } from "../helpers/assert.ts";
 import { registeredZones, zoneTestEnv } from "./zone_harness.ts";
 
 // 50 real `deno run main.ts zone create` processes at once, each running its
@@ -25,6 +25,27 @@ Deno.test(`${N} concurrent creates get ${N} distinct addresses and lose no entry
     assertEquals(list.filter((z: { status: string }) => z.status === "active").length, N);
     const s = await t.fake.state();
     assertEquals(s.zones.filter((z) => z.state === "installed").length, N);
+  } finally {
+    await t.cleanup();
+  }
+});
+
+Deno.test("concurrent creates of one name: exactly one wins, the others are refused cleanly", async () => {
+  const t = await zoneTestEnv();
+  try {
+    const results = await Promise.all(
+      Array.from({ length: 5 }, () => t.zone(["create", "same", "--no-boot"])),
+    );
+    const winners = results.filter((r) => r.code === 0);
+    assertEquals(winners.length, 1, results.map((r) => r.stderr).join("\n"));
+    for (const r of results.filter((r) => r.code !== 0)) {
+      assertEquals(r.code, 1);
+      assert(/zmgr::zone::(registered|exists)/.test(r.stderr), r.stderr);
+    }
+    assertEquals(await registeredZones(t.root), ["same"]);
+    const s = await t.fake.state();
+    assertEquals(s.zones.filter((z) => z.name === "same").map((z) => z.state), ["installed"]);
+    assertEquals(s.links.filter((l) => l.name === "same0").length, 1);
   } finally {
     await t.cleanup();
   }
