@@ -151,7 +151,7 @@ export function readConfig(file: KdlFile): ZoneConfig {
   r.finish();
   return {
     defaultTemplate: tpl?.value ?? "ipkg",
-    zonepathRoot: (root?.value ?? "/zones").replace(/\/+$/, "") || "/zones",
+    zonepathRoot: (root?.value ?? "/zones").replace(/\/+$/, "") || "/",
     vnicPattern: pattern?.value ?? "{name}0",
     sshKeys: keys.map((k) => k.value),
   };

@@ -270,3 +270,23 @@ Deno.test("init --ssh-key authorises the key for root in new zones via sysding",
     await t.cleanup();
   }
 });
+
+Deno.test("ZMGR_ROOT chooses the registry when --root is not given", async () => {
+  const root = await Deno.makeTempDir({ prefix: "zmgr-env-" });
+  try {
+    const run = (args: string[]) =>
+      new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", MAIN, "zone", ...args],
+        env: { ZMGR_ROOT: root, NO_COLOR: "1" },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+    assertEquals((await run(["init"])).code, 0);
+    const list = await run(["publisher", "list", "--json"]);
+    assertEquals(list.code, 0);
+    assertEquals(JSON.parse(new TextDecoder().decode(list.stdout))[0].name, "openindiana.org");
+    await Deno.stat(join(root, "config.kdl"));
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
