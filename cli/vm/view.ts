@@ -146,6 +146,8 @@ export function statusText(rec: VmRecord): string {
       rec.ssh_host_port ? `127.0.0.1:${rec.ssh_host_port} (user ${rec.ssh_user ?? "vm"})` : null,
     ],
     ["MAC", v.mac],
+    ["SSH key", v.ssh_private_key],
+    ["KnownHosts", v.known_hosts],
     ["VMFile", v.vmfile],
     ["Created", v.created_at],
   ];

@@ -22,7 +22,7 @@ const RUNS = 40;
 const VMS = 200;
 
 const task = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json"))).tasks.vmctl as string;
-const perms = task.split(" ").filter((a) => a.startsWith("--allow-"));
+const perms = task.split(" ").filter((a) => a === "-q" || a.startsWith("--allow-"));
 
 const tmp = await Deno.makeTempDir({ prefix: "vmctl-bench-list-" });
 try {
