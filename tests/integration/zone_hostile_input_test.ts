@@ -16,8 +16,21 @@ Deno.test("hostile zone, VNIC, pool and template names never reach a command or 
       [["create", "ok1", "--template", "/etc/passwd"], "zmgr::name::invalid"],
       [["create", "ok1", "--address", "10.0.0.9\nadd fs"], "zmgr::address::invalid"],
       [["create", "ok1", "--address", "10.1.0.9"], "zmgr::address::outside_pool"],
-      [["pool", "create", "x/y", "--network", "10.9.0.0/24", "--gateway", "10.9.0.1"], "zmgr::name::invalid"],
-      [["pool", "create", "p9", "--network", "10.9.0.0/24", "--gateway", "10.9.0.1", "--stub", "igb0;x"], "zmgr::name::invalid_link"],
+      [
+        ["pool", "create", "x/y", "--network", "10.9.0.0/24", "--gateway", "10.9.0.1"],
+        "zmgr::name::invalid",
+      ],
+      [[
+        "pool",
+        "create",
+        "p9",
+        "--network",
+        "10.9.0.0/24",
+        "--gateway",
+        "10.9.0.1",
+        "--stub",
+        "igb0;x",
+      ], "zmgr::name::invalid_link"],
       [["publisher", "add", "evil", 'https://x/"; rm -rf /'], "zmgr::publisher::bad_origin"],
       [["template", "create", "t1", "--brand", "ipkg;reboot"], "zmgr::kdl::bad_value"],
     ];
@@ -63,7 +76,10 @@ Deno.test("hand-edited duplicate and out-of-pool addresses are reported and not 
     );
     const show = await t.ok(["pool", "show", "default"]);
     assertStringIncludes(show, "problem: zones h1 and h2 both hold address 10.0.0.2");
-    assertStringIncludes(show, "problem: zone h3 holds 10.7.0.9, which is outside its pool default");
+    assertStringIncludes(
+      show,
+      "problem: zone h3 holds 10.7.0.9, which is outside its pool default",
+    );
     const r = await t.zone(["create", "h4", "--no-boot"]);
     assertEquals(r.code, 0, r.stderr);
     assertStringIncludes(r.stdout, "10.0.0.3/24");
@@ -76,11 +92,24 @@ Deno.test("hand-edited duplicate and out-of-pool addresses are reported and not 
 Deno.test("an exhausted pool is a diagnostic with its size and a hint", async () => {
   const t = await zoneTestEnv();
   try {
-    await t.ok(["pool", "create", "tiny", "--network", "10.5.0.0/30", "--gateway", "10.5.0.1", "--stub", "igb0"]);
+    await t.ok([
+      "pool",
+      "create",
+      "tiny",
+      "--network",
+      "10.5.0.0/30",
+      "--gateway",
+      "10.5.0.1",
+      "--stub",
+      "igb0",
+    ]);
     await t.ok(["create", "e1", "--pool", "tiny", "--no-boot"]);
     const r = await t.zone(["create", "e2", "--pool", "tiny", "--no-boot"]);
     assertEquals(r.code, 1);
-    assertStringIncludes(r.stderr, "error[zmgr::pool::exhausted]: pool tiny (10.5.0.0/30) is exhausted: all 1 addresses");
+    assertStringIncludes(
+      r.stderr,
+      "error[zmgr::pool::exhausted]: pool tiny (10.5.0.0/30) is exhausted: all 1 addresses",
+    );
     assertStringIncludes(r.stderr, "hint:");
   } finally {
     await t.cleanup();
