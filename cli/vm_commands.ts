@@ -67,7 +67,7 @@ export function registerVmCommands(program: Command<any, any, any>): void {
     .command("destroy")
     .description("stop a VM if it runs, remove its files and unregister it")
     .argument("<name>", "VM name")
-    .option("--timeout <seconds>", "graceful shutdown timeout when it is running", "30")
+    .option("--timeout <seconds>", "graceful shutdown timeout when it is running", "5")
     .action(async (name, opts) => {
       const { destroyCommand } = await import("./vm/lifecycle.ts");
       await destroyCommand(name, opts);
