@@ -17,6 +17,7 @@ import { readStore } from "../../lib/store.ts";
 import { refreshRecords } from "../vm/view.ts";
 import { type CreateRequest, createVm } from "../vm/create_flow.ts";
 import { transition } from "../vm/transitions.ts";
+import { keptAfterFailedStart } from "../vm/create.ts";
 
 /** `--file` / `--name` as given. */
 export interface TargetOptions {
@@ -180,7 +181,11 @@ export async function createAndStart(
   const req = await requestFromDef(def, file);
   const [created, tc] = await timed(() => createVm(ctx, req));
   ctx.say(`    created (${created.backend}, id ${created.id}) in ${formatDuration(tc)}`);
-  const [running, ts] = await timed(() => transition(ctx, def.name, "start"));
+  const [running, ts] = await timed(() =>
+    transition(ctx, def.name, "start").catch((err) => {
+      throw keptAfterFailedStart(def.name, err);
+    })
+  );
   ctx.say(`    started in ${formatDuration(ts)}`);
   await provisionStage(ctx, running, def, stage);
   return running;

@@ -211,7 +211,19 @@ export async function createCommand(o: CreateOptions): Promise<void> {
   const rec = await createVm(ctx, req);
   ctx.say(`VM '${rec.name}' created (id: ${rec.id})`);
   if (o.start) {
-    await transition(ctx, rec.name, "start");
+    await transition(ctx, rec.name, "start").catch((err) => {
+      throw keptAfterFailedStart(rec.name, err);
+    });
     ctx.say(`VM '${rec.name}' started`);
   }
+}
+
+/** A start that fails after a create keeps the VM (state failed); say so under the error. */
+export function keptAfterFailedStart(name: string, err: unknown): unknown {
+  if (err instanceof Diagnostic) {
+    err.details.push(
+      `VM '${name}' was created but did not start: \`vmctl start ${name}\` retries, \`vmctl destroy ${name}\` removes it`,
+    );
+  }
+  return err;
 }

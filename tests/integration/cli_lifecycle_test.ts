@@ -197,3 +197,14 @@ Deno.test("an unknown VMCTL_BACKEND is named with a suggestion", async () => {
     assertStringIncludes(r.stderr, "qemu");
   });
 });
+
+Deno.test("create --start whose start fails keeps the VM, failed, and says how to go on", async () => {
+  await withHome(async (home, image) => {
+    const r = await vmctl(home, ["create", "--name", "k", "--image", image, "--start"], {
+      env: { VMCTL_NOOP_FAIL: "start" },
+    });
+    assertEquals(r.code, 1);
+    assertStringIncludes(r.stderr, "`vmctl start k` retries");
+    assertEquals(await stateOf(home, "k"), "failed");
+  });
+});
