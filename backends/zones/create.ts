@@ -135,26 +135,6 @@ export async function createZone(
   };
   const entry = runner.dryRun ? await reserve() : await withRegistryLock(reg, reserve);
 
-  const script = buildZonecfgScript({
-    brand: template.brand,
-    zonepath,
-    autoboot: template.autoboot,
-    vnic,
-    allowedAddress: entry.address!,
-    defrouter: entry.gateway,
-  });
-  const sysding = SYSDING_BRANDS.includes(template.brand)
-    ? buildSysdingConf({
-      hostname: name,
-      iface: vnic,
-      address: entry.address!,
-      gateway: entry.gateway,
-      dns: pool.dns.map(formatIp),
-      domain: pool.domain,
-      sshKeys: config.sshKeys,
-    })
-    : undefined;
-  const sysdingPath = sysding ? join(zonepath, "root", "etc", "sysding.conf") : undefined;
   const boot = template.autoboot && !req.noBoot;
   const entryPath = entityPath(reg, "zones", name);
 
@@ -166,7 +146,36 @@ export async function createZone(
     });
   }
   let current = "";
+  let script = "";
+  let sysding: string | undefined;
+  let sysdingPath: string | undefined;
+  // A Ctrl-C or SIGTERM while a step runs must not leave half a zone behind:
+  // the signal is noted, the running step finishes (or fails), then the
+  // create rolls back like any other failure.
+  const stop = runner.dryRun ? undefined : trapSignals();
   try {
+    current = "prepare the zone configuration";
+    script = buildZonecfgScript({
+      brand: template.brand,
+      zonepath,
+      autoboot: template.autoboot,
+      vnic,
+      allowedAddress: entry.address!,
+      defrouter: entry.gateway,
+    });
+    if (SYSDING_BRANDS.includes(template.brand)) {
+      sysding = buildSysdingConf({
+        hostname: name,
+        iface: vnic,
+        address: entry.address!,
+        gateway: entry.gateway,
+        dns: pool.dns.map(formatIp),
+        domain: pool.domain,
+        sshKeys: config.sshKeys,
+      });
+      sysdingPath = join(zonepath, "root", "etc", "sysding.conf");
+    }
+
     current = "create the VNIC";
     await step(
       runner,
@@ -174,6 +183,7 @@ export async function createZone(
       `check that link ${pool.stub} exists (dladm show-link) and that ${vnic} is free`,
     );
     undo.push(undoCmd(runner, ["dladm", "delete-vnic", vnic]));
+    stop?.check();
 
     current = "configure the zone";
     await step(
@@ -183,6 +193,7 @@ export async function createZone(
       { stdin: script },
     );
     undo.push(undoCmd(runner, ["zonecfg", "-z", name, "delete", "-F"]));
+    stop?.check();
 
     current = "install the zone";
     const installArgs = publishers.flatMap((p) => ["-P", `${p.name}=${p.origin}`]);
@@ -201,12 +212,14 @@ export async function createZone(
       "the installer's error is shown above; the zone was rolled back, so fix the cause and create it again",
       { timeoutMs: INSTALL_TIMEOUT_MS },
     );
+    stop?.check();
 
     if (sysding && sysdingPath && !runner.dryRun) {
       current = "write the first-boot configuration";
       const hostPath = join(zoneAltroot(), sysdingPath);
       await Deno.mkdir(dirname(hostPath), { recursive: true });
       await atomicWrite(hostPath, sysding, 0o600);
+      stop?.check();
     }
 
     current = "finalise the registry entry";
@@ -223,9 +236,12 @@ export async function createZone(
         ["zoneadm", "-z", name, "boot"],
         `inspect the zone with \`zoneadm -z ${name} list -v\``,
       );
+      stop?.check();
     }
   } catch (err) {
     throw await rollback(name, current, err, undo);
+  } finally {
+    stop?.release();
   }
   return {
     entry,
@@ -234,6 +250,36 @@ export async function createZone(
     sysdingPath,
     booted: boot,
     dryRun: runner.dryRun,
+  };
+}
+
+/** Signals noted while a create runs; `check()` throws once one arrived. */
+interface SignalTrap {
+  check(): void;
+  release(): void;
+}
+
+function trapSignals(): SignalTrap {
+  let caught: string | undefined;
+  const handlers = (["SIGINT", "SIGTERM"] as const).map((sig) => {
+    const h = () => {
+      caught = sig;
+    };
+    Deno.addSignalListener(sig, h);
+    return [sig, h] as const;
+  });
+  return {
+    check() {
+      if (caught) {
+        throw new Diagnostic("zmgr::create::interrupted", `interrupted by ${caught}`, {
+          hint: "the create was rolled back; run it again when you are ready",
+          exitCode: 130,
+        });
+      }
+    },
+    release() {
+      for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
+    },
   };
 }
 
@@ -282,13 +328,13 @@ async function rollback(
       details.push(`ROLLBACK FAILED: ${u.what}: ${toDiagnostics(e)[0].message}`);
     }
   }
-  return new Diagnostic(
-    cause.code,
-    `creating zone ${name} failed (could not ${stepName}): ${cause.message}`,
-    {
-      details,
-      hint: cause.hint ?? "fix the cause and run the create again",
-      cause: err,
-    },
-  );
+  const message = cause.code === "zmgr::create::interrupted"
+    ? `creating zone ${name} was ${cause.message} (after: ${stepName})`
+    : `creating zone ${name} failed (could not ${stepName}): ${cause.message}`;
+  return new Diagnostic(cause.code, message, {
+    details,
+    hint: cause.hint ?? "fix the cause and run the create again",
+    exitCode: cause.exitCode,
+    cause: err,
+  });
 }

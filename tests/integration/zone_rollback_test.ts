@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertStringIncludes } from "../helpers/assert.ts";
-import { registeredZones, type ZoneTestEnv, zoneTestEnv } from "./zone_harness.ts";
+import { MAIN, registeredZones, type ZoneTestEnv, zoneTestEnv } from "./zone_harness.ts";
 
 /** What the system holds (counters like the next debug id legitimately move on). */
 async function hostContents(t: ZoneTestEnv): Promise<string> {
@@ -145,6 +145,43 @@ Deno.test("destroy cleans up the reservation a crashed create left behind", asyn
       "removed the registry entry (freed 10.0.0.2/24)",
     );
     assertEquals(await registeredZones(t.root), ["next"]);
+  } finally {
+    await t.cleanup();
+  }
+});
+
+Deno.test("SIGINT during the install rolls the create back and exits 130", async () => {
+  const t = await zoneTestEnv();
+  try {
+    const before = await hostContents(t);
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", MAIN, "zone", "create", "int1", "--root", t.root],
+      env: {
+        ...t.fake.env,
+        ZMGR_ALTROOT: `${t.fake.stateDir}/fs`,
+        FAKE_ILLUMOS_DELAY_MS: "2500",
+        NO_COLOR: "1",
+      },
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    // Wait until the install is running (the zone is incomplete), then interrupt.
+    for (let i = 0; i < 200; i++) {
+      const z = (await t.fake.state()).zones.find((x) => x.name === "int1");
+      if (z?.state === "incomplete") break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    child.kill("SIGINT");
+    const out = await child.output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assertEquals(out.code, 130, stderr);
+    assertStringIncludes(
+      stderr,
+      "creating zone int1 was interrupted by SIGINT (after: install the zone)",
+    );
+    assertStringIncludes(stderr, "rolled back: zoneadm -z int1 uninstall -F");
+    assertEquals(await hostContents(t), before);
+    assertEquals(await registeredZones(t.root), []);
   } finally {
     await t.cleanup();
   }
