@@ -11,6 +11,7 @@ import {
   formatPublicKey,
   generateEd25519,
 } from "../sshkey/ed25519.ts";
+import { Diagnostic } from "../diagnostics.ts";
 import { readPublicKeyFile, writeFileAtomic, writeKeyPair } from "../sshkey/files.ts";
 
 export interface SeedKeys {
@@ -54,7 +55,23 @@ export async function prepareSeedKeys(o: {
   if (o.sshKeyPath) authorizedKey = await readPublicKeyFile(o.sshKeyPath);
   else {
     generatedKeyPath = o.generatedKeyPath;
-    if ((await exists(o.generatedKeyPath)) && (await exists(`${o.generatedKeyPath}.pub`))) {
+    const havePrivate = await exists(o.generatedKeyPath);
+    const havePublic = await exists(`${o.generatedKeyPath}.pub`);
+    if (havePrivate !== havePublic) {
+      // Half a pair is someone's file: never overwrite it.
+      const [have, missing] = havePrivate
+        ? [o.generatedKeyPath, `${o.generatedKeyPath}.pub`]
+        : [`${o.generatedKeyPath}.pub`, o.generatedKeyPath];
+      throw new Diagnostic(
+        "vmctl::sshkey::incomplete_pair",
+        `${have} exists but ${missing} does not`,
+        {
+          hint:
+            `restore ${missing}, remove ${have} to let vmctl generate a new pair, or pass a public key explicitly`,
+        },
+      );
+    }
+    if (havePrivate) {
       authorizedKey = await readPublicKeyFile(`${o.generatedKeyPath}.pub`);
     } else {
       newClientKey = await generateEd25519(o.clientComment);

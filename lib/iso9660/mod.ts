@@ -116,6 +116,13 @@ export function entriesFromDirectory(dir: string, prefix = ""): Promise<IsoEntry
   try {
     walk(dir, prefix);
   } catch (err) {
+    if (err instanceof Deno.errors.NotADirectory) {
+      return Promise.reject(
+        new Diagnostic("vmctl::iso::not_a_directory", `${dir} is not a directory`, {
+          hint: "--add takes a directory whose contents go to the image root",
+        }),
+      );
+    }
     if (err instanceof Deno.errors.NotFound) {
       return Promise.reject(
         new Diagnostic("vmctl::iso::source_missing", `${dir} does not exist`, {

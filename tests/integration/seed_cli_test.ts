@@ -123,11 +123,13 @@ Deno.test("conflicting options are a usage error (exit 2) and write nothing", as
 Deno.test("a missing input file, a bad hostname or a directory as OUTPUT fail with a diagnostic", async () => {
   await withHome(async (home) => {
     await Deno.mkdir(join(home, "outdir"));
+    await Deno.writeTextFile(join(home, "ud"), "#cloud-config\n");
     const cases: [string[], string][] = [
       [["seed", "--user-data", "nope", "o.iso"], "vmctl::cloudinit::file_not_found"],
       [["seed", "--hostname", "bad_name", "o.iso"], "vmctl::cloudinit::bad_hostname"],
       [["seed", "--user", "root", "o.iso"], "vmctl::cloudinit::bad_user"],
       [["seed", "outdir"], "vmctl::seed::output_is_directory"],
+      [["seed", "--user-data", "ud", "--add", "ud", "o.iso"], "vmctl::iso::not_a_directory"],
       [["seed", "missing-dir/o.iso"], "vmctl::"],
     ];
     for (const [args, code] of cases) {
@@ -136,6 +138,6 @@ Deno.test("a missing input file, a bad hostname or a directory as OUTPUT fail wi
       assertStringIncludes(r.stderr, code);
       assertStringIncludes(r.stderr, "hint:");
     }
-    assertEquals(names(home), ["outdir"]);
+    assertEquals(names(home), ["outdir", "ud"]);
   });
 });

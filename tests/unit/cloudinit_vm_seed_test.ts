@@ -186,3 +186,17 @@ Deno.test("a hostname equal to a VM name that is no valid host name becomes a va
     assertStringIncludes((await seedFiles(dir))["meta-data"], 'local-hostname: "my-vm"');
   });
 });
+
+Deno.test("half a generated key pair in the work dir is refused, not overwritten", async () => {
+  await withWorkDir(async (dir) => {
+    await Deno.writeTextFile(`${dir}/id_ed25519_generated`, "precious");
+    const err = await assertRejects(
+      () =>
+        writeVmSeed({ workDir: dir, vmName: "a", instanceId: "i", cloudInit: {}, sshUser: "vm" }),
+      Diagnostic,
+    );
+    assertEquals((err as Diagnostic).code, "vmctl::sshkey::incomplete_pair");
+    assertEquals(await Deno.readTextFile(`${dir}/id_ed25519_generated`), "precious");
+    assertEquals(names(dir), ["id_ed25519_generated"]);
+  });
+});
