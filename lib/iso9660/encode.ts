@@ -67,6 +67,19 @@ export function ucs2Field(b: Uint8Array, off: number, len: number, text: string)
   if (len % 2) b[off + len - 1] = 0;
 }
 
+const utf8 = new TextEncoder();
+
+/** UTF-8 bytes of `text`; names are mostly ASCII, which a plain loop converts fastest. */
+export function utf8Bytes(text: string): Uint8Array {
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x80) return utf8.encode(text);
+    out[i] = c;
+  }
+  return out;
+}
+
 /** UCS-2 big-endian bytes of `text` (no padding), for Joliet identifiers. */
 export function ucs2Bytes(text: string): Uint8Array {
   const out = new Uint8Array(text.length * 2);

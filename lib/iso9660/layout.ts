@@ -13,7 +13,7 @@
  * @module
  */
 import { Diagnostic } from "../diagnostics.ts";
-import { SECTOR, sectorsFor, ucs2Bytes } from "./encode.ts";
+import { SECTOR, sectorsFor, ucs2Bytes, utf8Bytes } from "./encode.ts";
 import {
   assignIsoNames,
   compareIsoNames,
@@ -131,8 +131,6 @@ const MAX_RECORD = 254; // LEN_DR is one byte and must be even
 export const ROOT_DOT_LEN = even(34 + SP_LEN + PX_LEN + TF_LEN + CE_LEN);
 export const DOT_LEN = 34 + PX_LEN + TF_LEN;
 
-const utf8 = new TextEncoder();
-
 function even(n: number): number {
   return n + (n & 1);
 }
@@ -165,7 +163,7 @@ function newDir(name: string, parent: DirNode | null, mode: number): DirNode {
     iso: { name: "", ext: "", dir: true },
     isoId: new Uint8Array([0]),
     jolietId: new Uint8Array([0]),
-    nm: utf8.encode(name),
+    nm: utf8Bytes(name),
     isoRecordLen: 0,
     jolietRecordLen: 0,
     isoNumber: 0,
@@ -183,7 +181,6 @@ export function buildTree(entries: IsoEntry[]): DirNode {
   const index = new Map<string, Node>([["", root]]);
   for (const e of entries) {
     const parts = e.path.split("/");
-    for (const p of parts) validateEntryName(p, e.path);
     let dir = root;
     let key = "";
     for (let i = 0; i < parts.length; i++) {
@@ -201,6 +198,7 @@ export function buildTree(entries: IsoEntry[]): DirNode {
         if (e.data === undefined && e.sourcePath === undefined) {
           throw new Error(`iso entry ${e.path}: neither data nor sourcePath`);
         }
+        validateEntryName(parts[i], e.path);
         const size = e.data ? e.data.length : e.size!;
         if (size > ISO_MAX_FILE_SIZE) {
           throw bad(
@@ -221,7 +219,7 @@ export function buildTree(entries: IsoEntry[]): DirNode {
           iso: { name: "", ext: "", dir: false },
           isoId: new Uint8Array(0),
           jolietId: new Uint8Array(0),
-          nm: utf8.encode(parts[i]),
+          nm: utf8Bytes(parts[i]),
           isoRecordLen: 0,
           jolietRecordLen: 0,
         };
@@ -241,6 +239,8 @@ export function buildTree(entries: IsoEntry[]): DirNode {
         if (last && e.mode !== undefined) dir.mode = e.mode;
         continue;
       }
+      // Each component is validated once, when its node is created.
+      validateEntryName(parts[i], e.path);
       const d = newDir(parts[i], dir, last && e.mode !== undefined ? e.mode : 0o555);
       if (d.depth > ISO_MAX_DEPTH) {
         throw bad(
@@ -308,7 +308,7 @@ export function layoutIso(entries: IsoEntry[], opts: IsoOptions): IsoLayout {
     const names = assignIsoNames(d.children.map((c) => ({ name: c.name, dir: c.kind === "dir" })));
     d.children.forEach((c, i) => {
       c.iso = names[i];
-      c.isoId = utf8.encode(isoIdentifier(names[i]));
+      c.isoId = utf8Bytes(isoIdentifier(names[i]));
       c.jolietId = ucs2Bytes(c.name);
       const base = 33 + c.isoId.length + ((c.isoId.length & 1) ^ 1);
       const inline = base + PX_LEN + TF_LEN + nmLen(c.nm.length);
