@@ -303,6 +303,13 @@ export function layoutIso(entries: IsoEntry[], opts: IsoOptions): IsoLayout {
       "use a date in 1900..2155",
     );
   }
+  if (opts.applicationId !== undefined && !/^[\x20-\x7e]{0,64}$/.test(opts.applicationId)) {
+    throw bad(
+      "bad_application_id",
+      `invalid application id ${JSON.stringify(opts.applicationId)}`,
+      "use at most 64 printable ASCII characters",
+    );
+  }
   const root = buildTree(entries);
   const walk = (d: DirNode) => {
     const names = assignIsoNames(d.children.map((c) => ({ name: c.name, dir: c.kind === "dir" })));

@@ -147,3 +147,16 @@ Deno.test("a volume label Joliet cannot hold is refused", async () => {
   );
   assertEquals((err as Diagnostic).code, "vmctl::iso::bad_volume_id");
 });
+
+Deno.test("the application id is written in both descriptors; a non-ASCII one is refused", async () => {
+  const img = isoBytes(
+    await planIso(seedEntries(), { volumeId: "cidata", timestamp: T, applicationId: "VMCTL" }),
+  );
+  assertEquals(ascii(img, 16 * SECTOR + 574, 5), "VMCTL");
+  assertEquals(ucs2(img, 17 * SECTOR + 574, 10), "VMCTL");
+  const err = await assertRejects(
+    () => planIso(seedEntries(), { volumeId: "cidata", timestamp: T, applicationId: "vmctl ✓" }),
+    Diagnostic,
+  );
+  assertEquals((err as Diagnostic).code, "vmctl::iso::bad_application_id");
+});
