@@ -6,7 +6,8 @@
  * refused with a diagnostic instead of pretending.
  *
  * Fault injection for tests: VMCTL_NOOP_FAIL=prepare,start,... makes those
- * operations fail with `vmctl::noop::injected_failure`.
+ * operations fail with `vmctl::noop::injected_failure`; VMCTL_NOOP_DELAY=prepare:2000
+ * makes them take that many milliseconds (to interrupt them).
  *
  * @module
  */
@@ -15,7 +16,11 @@ import { env } from "../lib/paths.ts";
 import type { VmRecord, VmState } from "../lib/types.ts";
 import type { Hypervisor, StateReport } from "./hypervisor.ts";
 
-function injected(action: string): void {
+async function injected(action: string): Promise<void> {
+  for (const item of (env("VMCTL_NOOP_DELAY") ?? "").split(",")) {
+    const [what, ms] = item.split(":");
+    if (what === action) await new Promise((r) => setTimeout(r, Number(ms) || 0));
+  }
   const list = (env("VMCTL_NOOP_FAIL") ?? "").split(",").map((s) => s.trim());
   if (list.includes(action)) {
     throw new Diagnostic("vmctl::noop::injected_failure", `noop backend: ${action} failed`, {
@@ -37,9 +42,9 @@ function noGuest(what: string): Diagnostic {
 /** The no-op {@link Hypervisor}. */
 export const noopBackend: Hypervisor = {
   tag: "noop",
-  prepare(spec, base) {
-    injected("prepare");
-    return Promise.resolve({
+  async prepare(spec, base) {
+    await injected("prepare");
+    return {
       ...base,
       state: "prepared",
       state_reason: null,
@@ -47,27 +52,26 @@ export const noopBackend: Hypervisor = {
       overlay_path: null,
       pid: null,
       ssh_host_port: null,
-    });
+    };
   },
-  start(vm) {
-    injected("start");
-    return Promise.resolve(moved(vm, "running"));
+  async start(vm) {
+    await injected("start");
+    return moved(vm, "running");
   },
-  stop(vm) {
-    injected("stop");
-    return Promise.resolve(moved(vm, "stopped"));
+  async stop(vm) {
+    await injected("stop");
+    return moved(vm, "stopped");
   },
-  suspend(vm) {
-    injected("suspend");
-    return Promise.resolve(moved(vm, "suspended"));
+  async suspend(vm) {
+    await injected("suspend");
+    return moved(vm, "suspended");
   },
-  resume(vm) {
-    injected("resume");
-    return Promise.resolve(moved(vm, "running"));
+  async resume(vm) {
+    await injected("resume");
+    return moved(vm, "running");
   },
-  destroy() {
-    injected("destroy");
-    return Promise.resolve();
+  async destroy() {
+    await injected("destroy");
   },
   state(vm): Promise<StateReport> {
     return Promise.resolve({ state: vm.state, reason: vm.state_reason ?? undefined, pid: null });

@@ -167,6 +167,20 @@ export async function createVm(ctx: OpsContext, req: CreateRequest): Promise<VmR
   });
 
   let createdDir = false;
+  let preparedRec: VmRecord | undefined;
+  const undo = async () => {
+    const warn = (e: unknown) => log.warn(`undo: ${e instanceof Error ? e.message : e}`);
+    if (preparedRec) await backend.destroy(preparedRec, ctx).catch(warn);
+    if (createdDir) await removeWorkDir(ctx, workDir).catch(warn);
+    await removeRecord(ctx, req.name, base.id).catch(warn);
+  };
+  // Ctrl+C (or a plain kill) half-way must not leave a half-made VM behind either.
+  const interrupted = () => {
+    log.warn(`interrupted: undoing the creation of VM '${req.name}'`);
+    undo().finally(() => Deno.exit(130));
+  };
+  const signals: Deno.Signal[] = Deno.build.os === "windows" ? [] : ["SIGINT", "SIGTERM"];
+  for (const sig of signals) Deno.addSignalListener(sig, interrupted);
   try {
     await ensurePrivateDir(ctx.paths.vmsDir);
     try {
@@ -197,7 +211,7 @@ export async function createVm(ctx: OpsContext, req: CreateRequest): Promise<VmR
       ssh: { user: req.sshUser, privateKeyPath: rec.ssh_private_key ?? undefined },
       vmfile: req.vmfile,
     };
-    rec = await backend.prepare(spec, rec, ctx);
+    rec = preparedRec = await backend.prepare(spec, rec, ctx);
     const prepared: VmRecord = { ...rec, state: "prepared", state_reason: null };
     delete prepared.operation;
     return await updateStore(ctx.paths, (doc) => {
@@ -205,9 +219,10 @@ export async function createVm(ctx: OpsContext, req: CreateRequest): Promise<VmR
       return doc.vms[req.name];
     });
   } catch (err) {
-    if (createdDir) await removeWorkDir(ctx, workDir).catch((e) => log.warn(String(e)));
-    await removeRecord(ctx, req.name, base.id).catch((e) => log.warn(String(e)));
+    await undo();
     throw err;
+  } finally {
+    for (const sig of signals) Deno.removeSignalListener(sig, interrupted);
   }
 }
 

@@ -1,0 +1,66 @@
+import { join } from "node:path";
+import { assertEquals, assertStringIncludes } from "../helpers/assert.ts";
+import { fakeImage, MAIN, tempHome, vmctl, vmctlOk } from "../helpers/vmctl_cli.ts";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Start `vmctl ARGS` in the background with a slow noop operation. */
+function spawnSlow(home: string, args: string[], delay: string): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, ...args],
+    env: { XDG_DATA_HOME: home, VMCTL_BACKEND: "noop", VMCTL_NOOP_DELAY: delay, NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
+/** Wait until the store shows `name` marked busy by another process. */
+async function waitBusy(home: string, name: string): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    try {
+      const doc = JSON.parse(await Deno.readTextFile(join(home, "vmctl", "vms.json")));
+      if (doc.vms[name]?.operation) return;
+    } catch { /* not written yet */ }
+    await sleep(20);
+  }
+  throw new Error(`VM ${name} never became busy`);
+}
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  Deno.test(`${signal} during create undoes it: no record, no work dir`, async () => {
+    const home = await tempHome();
+    try {
+      const image = await fakeImage(home);
+      const child = spawnSlow(home, ["create", "--name", "slow", "--image", image], "prepare:5000");
+      await waitBusy(home, "slow");
+      child.kill(signal);
+      const out = await child.output();
+      assertEquals(out.code, 130);
+      assertStringIncludes(new TextDecoder().decode(out.stderr), "undoing the creation");
+      assertEquals(JSON.parse(await vmctlOk(home, ["list", "--json"])), []);
+      assertEquals([...Deno.readDirSync(join(home, "vmctl", "vms"))], []);
+    } finally {
+      await Deno.remove(home, { recursive: true });
+    }
+  });
+}
+
+Deno.test("a VM busy in another vmctl is refused with vm::busy and shown as such in list", async () => {
+  const home = await tempHome();
+  try {
+    await vmctlOk(home, ["create", "--name", "b", "--image", await fakeImage(home)]);
+    const child = spawnSlow(home, ["start", "b"], "start:3000");
+    await waitBusy(home, "b");
+    const r = await vmctl(home, ["stop", "b"]);
+    assertEquals(r.code, 1);
+    assertStringIncludes(r.stderr, "vmctl::vm::busy");
+    assertStringIncludes(r.stderr, "`start`");
+    assertStringIncludes(await vmctlOk(home, ["list"]), "starting");
+    const list = JSON.parse(await vmctlOk(home, ["list", "--json"]));
+    assertEquals(list[0].busy.action, "start");
+    assertEquals((await child.output()).code, 0);
+    assertEquals(JSON.parse(await vmctlOk(home, ["list", "--json"]))[0].state, "running");
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+});
