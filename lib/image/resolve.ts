@@ -1,22 +1,163 @@
-// PLACEHOLDER owned by the QEMU/image issue (#3): replaced by the real image cache.
+/**
+ * From an image source to a local base image path: a local path is checked
+ * and absolutised; a URL is served from the shared cache or downloaded into
+ * it (resumable, verified, decompressed while streaming).
+ *
+ * @module
+ */
+import { isAbsolute, resolve } from "node:path";
 import { Diagnostic } from "../diagnostics.ts";
 import type { DataPaths } from "../paths.ts";
 import type { ImageSource } from "../vmfile/types.ts";
+import {
+  blobPath,
+  cacheLayout,
+  defaultImageName,
+  ensureCache,
+  findEntry,
+  type ImageEntry,
+  linkName,
+  partPath,
+  readIndex,
+  updateIndex,
+  validateImageName,
+  withFileLock,
+} from "./cache.ts";
+import { discardPart, download } from "./download.ts";
+import { assertSelfContained } from "./qcow2.ts";
 
 export interface ResolveImageOptions {
   /** Print progress (TTY bar or plain lines). */
   progress?: boolean;
 }
 
+export interface PullOptions {
+  /** Cache name (default: the URL's last segment without .zst/.zstd/.gz). */
+  name?: string;
+  /** Expected sha256 of the bytes as served. */
+  sha256?: string;
+  progress?: boolean;
+}
+
+export interface PullResult {
+  entry: ImageEntry;
+  /** The content-addressed file. */
+  path: string;
+  /** The readable name's symlink. */
+  link: string;
+  /** False when the image was already cached. */
+  downloaded: boolean;
+}
+
 /** Return the absolute path of a usable local base image for `source`, downloading if needed. */
-export function resolveImage(
-  _source: ImageSource,
-  _paths: DataPaths,
-  _opts: ResolveImageOptions = {},
+export async function resolveImage(
+  source: ImageSource,
+  paths: DataPaths,
+  opts: ResolveImageOptions = {},
 ): Promise<string> {
-  return Promise.reject(
-    new Diagnostic("vmctl::image::unavailable", "image downloads are not available yet", {
-      hint: "use a local `image` path",
-    }),
-  );
+  if (source.kind === "path") {
+    const p = isAbsolute(source.path) ? source.path : resolve(source.path);
+    try {
+      if (!(await Deno.stat(p)).isFile) throw new Deno.errors.NotFound();
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+      throw new Diagnostic("vmctl::image::not_found", `image ${p} does not exist`, {
+        hint: "check the path (relative paths resolve against the VMFile or current directory)",
+      });
+    }
+    await assertSelfContained(p);
+    return p;
+  }
+  const r = await pullImage(source.url, paths, { sha256: source.sha256, progress: opts.progress });
+  return r.path;
+}
+
+/** Make sure `url` is in the cache; download it if it is not (or its file went missing). */
+export async function pullImage(
+  url: string,
+  paths: DataPaths,
+  opts: PullOptions = {},
+): Promise<PullResult> {
+  checkUrl(url);
+  const want = opts.sha256?.toLowerCase();
+  if (want !== undefined && !/^[0-9a-f]{64}$/.test(want)) {
+    throw new Diagnostic("vmctl::image::bad_sha256", `\`${opts.sha256}\` is not a sha256`, {
+      hint: "give 64 hexadecimal digits (the output of sha256sum)",
+    });
+  }
+  const name = opts.name !== undefined ? validateImageName(opts.name) : defaultImageName(url);
+  const c = cacheLayout(paths);
+  await ensureCache(c);
+  const part = partPath(c, url);
+  // One puller per URL at a time; a second one waits and then finds the image cached.
+  return await withFileLock(`${part}.lock`, async () => {
+    const cached = findCached(await readIndex(c), url, want);
+    if (cached && await exists(blobPath(c, cached.sha256))) {
+      const link = await linkName(c, opts.name ?? cached.name, cached.sha256);
+      return { entry: cached, path: blobPath(c, cached.sha256), link, downloaded: false };
+    }
+    const got = await download(url, part, { sha256: want, progress: opts.progress, label: name });
+    const target = blobPath(c, got.contentSha256);
+    await assertSelfContained(got.file).catch(async (err) => {
+      await discardPart(part);
+      throw err;
+    });
+    await Deno.chmod(got.file, 0o600);
+    await Deno.rename(got.file, target);
+    await discardPart(part);
+    const entry: ImageEntry = {
+      name,
+      url,
+      sha256: got.contentSha256,
+      source_sha256: got.sourceSha256,
+      size: got.size,
+      compression: got.compression,
+      pulled_at: new Date().toISOString(),
+    };
+    await updateIndex(c, (doc) => {
+      doc.images = doc.images.filter((e) => e.url !== url && e.name !== name);
+      doc.images.push(entry);
+    });
+    const link = await linkName(c, name, entry.sha256);
+    return { entry, path: target, link, downloaded: true };
+  });
+}
+
+function findCached(
+  doc: Awaited<ReturnType<typeof readIndex>>,
+  url: string,
+  sha256?: string,
+): ImageEntry | undefined {
+  const e = findEntry(doc, url);
+  if (!e || e.url !== url) return undefined;
+  // A different expected checksum than the one we verified means the user expects other bytes.
+  if (sha256 && e.source_sha256 !== sha256 && e.sha256 !== sha256) return undefined;
+  return e;
+}
+
+function checkUrl(url: string): void {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new Diagnostic("vmctl::image::bad_url", `\`${url}\` is not a URL`, {
+      hint: "give an http:// or https:// URL, or use a local path with --image",
+    });
+  }
+  if (u.protocol !== "http:" && u.protocol !== "https:") {
+    throw new Diagnostic("vmctl::image::bad_url", `unsupported URL scheme ${u.protocol}`, {
+      hint: u.protocol === "oci:"
+        ? "OCI registries are not supported yet; download the qcow2 and use a local path"
+        : "use an http:// or https:// URL",
+    });
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await Deno.stat(p);
+    return true;
+  } catch {
+    return false;
+  }
 }

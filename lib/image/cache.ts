@@ -1,0 +1,196 @@
+/**
+ * The shared image cache under `<data>/images/`:
+ *
+ * - `store/<sha256>.img`: content-addressed images (the sha256 of the content as stored,
+ *   i.e. after decompression). VM overlays point at these paths, so renaming never breaks a VM.
+ * - `<name>`: readable names, relative symlinks into `store/`.
+ * - `index.json`: one entry per pulled URL (url, name, sha256s, size, time): the cache is keyed
+ *   by URL, so every VM that names the same URL shares one file.
+ * - `partial/<sha256(url)>.part`: interrupted downloads, resumed by the next pull.
+ *
+ * Index changes happen under `index.lock` (flock) with an atomic replace.
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { basename, join } from "node:path";
+import { Diagnostic } from "../diagnostics.ts";
+import { isValidVmName, validateVmName } from "../names.ts";
+import type { DataPaths } from "../paths.ts";
+import { writeAtomic } from "../store.ts";
+
+export interface ImageEntry {
+  name: string;
+  url: string;
+  /** sha256 of the stored content: its file is store/<sha256>.img. */
+  sha256: string;
+  /** sha256 of the bytes as served (what `--sha256` checks). */
+  source_sha256: string;
+  size: number;
+  compression: string;
+  pulled_at: string;
+}
+
+export interface ImageIndex {
+  version: 1;
+  images: ImageEntry[];
+}
+
+export interface CacheLayout {
+  dir: string;
+  storeDir: string;
+  partialDir: string;
+  indexFile: string;
+  lockFile: string;
+}
+
+/** The cache paths for a data dir. */
+export function cacheLayout(paths: DataPaths): CacheLayout {
+  const dir = paths.imagesDir;
+  return {
+    dir,
+    storeDir: join(dir, "store"),
+    partialDir: join(dir, "partial"),
+    indexFile: join(dir, "index.json"),
+    lockFile: join(dir, "index.lock"),
+  };
+}
+
+/** Create the cache dirs (0700). */
+export async function ensureCache(c: CacheLayout): Promise<void> {
+  for (const d of [c.dir, c.storeDir, c.partialDir]) {
+    await Deno.mkdir(d, { recursive: true, mode: 0o700 });
+  }
+}
+
+/** The stored file of an entry. */
+export function blobPath(c: CacheLayout, sha256: string): string {
+  if (!/^[0-9a-f]{64}$/.test(sha256)) throw new Error(`bad sha256 ${sha256}`);
+  return join(c.storeDir, `${sha256}.img`);
+}
+
+/** The resumable part file of a URL. */
+export function partPath(c: CacheLayout, url: string): string {
+  return join(c.partialDir, `${sha256Hex(url)}.part`);
+}
+
+export function sha256Hex(s: string): string {
+  return createHash("sha256").update(s).digest("hex");
+}
+
+/** The default cache name of a URL: its last path segment without .zst/.zstd/.gz, made safe. */
+export function defaultImageName(url: string): string {
+  let seg = "";
+  try {
+    seg = decodeURIComponent(basename(new URL(url).pathname));
+  } catch { /* fall through */ }
+  seg = seg.replace(/\.(zst|zstd|gz)$/i, "");
+  const safe = seg.replace(/[^a-zA-Z0-9_.-]/g, "-").replace(/^[^a-zA-Z0-9]+/, "").slice(0, 63);
+  return isValidVmName(safe) ? safe : `image-${sha256Hex(url).slice(0, 12)}`;
+}
+
+/** Validate a user-given image name (same rules as VM names). */
+export function validateImageName(name: string): string {
+  validateVmName(name, "image name");
+  if (["index.json", "index.lock", "store", "partial"].includes(name)) {
+    throw new Diagnostic("vmctl::image::reserved_name", `\`${name}\` is reserved in the cache`, {
+      hint: "pick another --name",
+    });
+  }
+  return name;
+}
+
+/** Read the index (empty if there is none). */
+export async function readIndex(c: CacheLayout): Promise<ImageIndex> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(c.indexFile);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return { version: 1, images: [] };
+    throw err;
+  }
+  try {
+    const doc = JSON.parse(text) as ImageIndex;
+    if (!Array.isArray(doc.images)) throw new Error("no images array");
+    return doc;
+  } catch (err) {
+    throw new Diagnostic("vmctl::image::bad_index", `${c.indexFile} is not a valid image index`, {
+      hint: "move it aside; `vmctl image pull` rebuilds entries as images are pulled again",
+      cause: err,
+    });
+  }
+}
+
+/** Change the index under the cache lock; `fn` may mutate the document. */
+export async function updateIndex<T>(
+  c: CacheLayout,
+  fn: (doc: ImageIndex) => T | Promise<T>,
+): Promise<T> {
+  await ensureCache(c);
+  return await withCacheLock(c, async () => {
+    const doc = await readIndex(c);
+    const out = await fn(doc);
+    await writeAtomic(c.indexFile, JSON.stringify(doc, null, 2) + "\n");
+    return out;
+  });
+}
+
+/** Run `fn` holding an exclusive lock on `lockFile` (flock; waits for other holders). */
+export async function withFileLock<T>(lockFile: string, fn: () => Promise<T>): Promise<T> {
+  const f = await Deno.open(lockFile, { create: true, write: true, mode: 0o600 });
+  try {
+    await f.lock(true);
+    return await fn();
+  } finally {
+    f.close(); // closing releases the lock
+  }
+}
+
+function withCacheLock<T>(c: CacheLayout, fn: () => Promise<T>): Promise<T> {
+  return withFileLock(c.lockFile, fn);
+}
+
+/** Point the readable `name` at `target` (a store file), replacing an older link atomically. */
+export async function linkName(c: CacheLayout, name: string, sha256: string): Promise<string> {
+  const link = join(c.dir, name);
+  const tmp = join(c.dir, `.${name}.${crypto.randomUUID().slice(0, 8)}.tmp`);
+  await Deno.symlink(join("store", `${sha256}.img`), tmp);
+  try {
+    const st = await Deno.lstat(link).catch(() => null);
+    if (st && !st.isSymlink) {
+      throw new Diagnostic("vmctl::image::name_taken", `${link} exists and is not a cache name`, {
+        hint: "choose another --name or move that file away",
+      });
+    }
+    await Deno.rename(tmp, link);
+  } catch (err) {
+    await Deno.remove(tmp).catch(() => {});
+    throw err;
+  }
+  return link;
+}
+
+/** Look an image up by cache name, URL or sha256 prefix (at least 12 hex digits). */
+export function findEntry(doc: ImageIndex, key: string): ImageEntry | undefined {
+  return doc.images.find((e) => e.name === key) ?? doc.images.find((e) => e.url === key) ??
+    (/^[0-9a-f]{12,64}$/.test(key) ? doc.images.find((e) => e.sha256.startsWith(key)) : undefined);
+}
+
+/** Store files no index entry refers to and not in `keep` (paths used by VMs). */
+export async function unreferencedBlobs(
+  c: CacheLayout,
+  doc: ImageIndex,
+  keep: Set<string>,
+): Promise<string[]> {
+  const used = new Set(doc.images.map((e) => blobPath(c, e.sha256)));
+  const out: string[] = [];
+  try {
+    for await (const e of Deno.readDir(c.storeDir)) {
+      const p = join(c.storeDir, e.name);
+      if (!used.has(p) && !keep.has(p)) out.push(p);
+    }
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+  return out.sort();
+}
