@@ -53,7 +53,7 @@ export async function writeSeedIso(
   opts: { timestamp?: Date; extra?: IsoEntry[]; sync?: boolean } = {},
 ): Promise<IsoLayout> {
   const layout = await planSeed(f, opts);
-  writeIsoFile(layout, path, { mode: 0o600, sync: opts.sync });
+  await writeIsoFile(layout, path, { mode: 0o600, sync: opts.sync });
   return layout;
 }
 

@@ -6,7 +6,7 @@
  *
  * ```ts
  * const layout = await planIso([{ path: "user-data", data }], { volumeId: "cidata" });
- * writeIsoFile(layout, "seed.iso", { mode: 0o600 });
+ * await writeIsoFile(layout, "seed.iso", { mode: 0o600 });
  * ```
  *
  * @module

@@ -234,9 +234,14 @@ function writeAll(file: Deno.FsFile, bytes: Uint8Array): void {
   while (done < bytes.length) done += file.writeSync(bytes.subarray(done));
 }
 
-/** Stream the image into an open file with large buffered writes. */
+/**
+ * Stream the image into an open file with large buffered writes (one 4 MiB
+ * buffer). Synchronous I/O on purpose: Deno runs file writes on the calling
+ * thread either way, so double buffering with async writes gained nothing.
+ */
 export function streamIso(L: IsoLayout, out: Deno.FsFile): void {
   const buf = new Uint8Array(CHUNK);
+  const probe = new Uint8Array(1);
   let pos = 0;
   const flush = () => {
     writeAll(out, buf.subarray(0, pos));
@@ -265,7 +270,7 @@ export function streamIso(L: IsoLayout, out: Deno.FsFile): void {
         pos += n;
         left -= n;
       }
-      if (src.readSync(new Uint8Array(1)) !== null) throw changed(f.sourcePath!);
+      if (src.readSync(probe) !== null) throw changed(f.sourcePath!);
     }
     // Zero the tail of the last sector (the buffer is reused, so it may hold old bytes).
     const tail = padded - f.size;
@@ -288,12 +293,16 @@ export interface WriteIsoOptions {
  * (created with its final mode, so a seed holding a private host key is never
  * readable by others), fsync, rename. On any failure the temp file is removed.
  */
-export function writeIsoFile(L: IsoLayout, path: string, opts: WriteIsoOptions = {}): void {
+export async function writeIsoFile(
+  L: IsoLayout,
+  path: string,
+  opts: WriteIsoOptions = {},
+): Promise<void> {
   const mode = opts.mode ?? 0o644;
   const tmp = `${path}.tmp-${crypto.randomUUID().slice(0, 8)}`;
   let file: Deno.FsFile;
   try {
-    file = Deno.openSync(tmp, { write: true, createNew: true, mode });
+    file = await Deno.open(tmp, { write: true, createNew: true, mode });
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) {
       throw new Diagnostic(
@@ -309,16 +318,14 @@ export function writeIsoFile(L: IsoLayout, path: string, opts: WriteIsoOptions =
   }
   try {
     streamIso(L, file);
-    if (opts.sync ?? true) file.syncSync();
+    if (opts.sync ?? true) await file.sync();
     file.close();
-    Deno.renameSync(tmp, path);
+    await Deno.rename(tmp, path);
   } catch (err) {
     try {
       file.close();
     } catch { /* already closed */ }
-    try {
-      Deno.removeSync(tmp);
-    } catch { /* never created or already gone */ }
+    await Deno.remove(tmp).catch(() => {}); // never created or already gone
     throw writeFailed(path, err);
   }
 }

@@ -34,7 +34,7 @@ async function inProcess(label: string, userData: Uint8Array, runs: number, toFi
   for (let i = 0; i < runs + 5; i++) {
     const t0 = performance.now();
     const layout = await planIso(entries, { volumeId: "cidata" });
-    if (toFile) writeIsoFile(layout, out, { mode: 0o600 });
+    if (toFile) await writeIsoFile(layout, out, { mode: 0o600 });
     else isoBytes(layout);
     const dt = performance.now() - t0;
     if (i >= 5) times.push(dt);
@@ -147,7 +147,7 @@ try {
       `{ path: "meta-data", sourcePath: ${
         JSON.stringify(md)
       } }, ...await entriesFromDirectory(Deno.args[0])];\n` +
-      `writeIsoFile(await planIso(e, { volumeId: "cidata" }), Deno.args[1], { sync: false });\n`,
+      `await writeIsoFile(await planIso(e, { volumeId: "cidata" }), Deno.args[1], { sync: false });\n`,
   );
   const big2 = await hyperfine({
     "genisoimage": gen("gt.iso", tree),

@@ -102,7 +102,7 @@ Deno.test("random file sets read back exactly through isoinfo and bsdtar", async
       const rnd = mulberry32(seed);
       const { entries, files, dirs } = randomTree(rnd);
       const iso = join(dir, `fuzz-${seed}.iso`);
-      writeIsoFile(
+      await writeIsoFile(
         await planIso(entries, { volumeId: "cidata", timestamp: new Date(seed * 1000) }),
         iso,
       );

@@ -178,7 +178,7 @@ Deno.test("a nested tree with long and non-ASCII names reads back in every tool"
       { path: "empty-dir", directory: true },
     ];
     const iso = join(dir, "t.iso");
-    writeIsoFile(await planIso(entries, { volumeId: "TEST_1" }), iso);
+    await writeIsoFile(await planIso(entries, { volumeId: "TEST_1" }), iso);
     const want = [
       "a/b/c/d/e/f/g/deep.bin",
       "docs/Read Me.txt",
