@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { basename, dirname, extname, join } from "node:path";
+import { basename, dirname, join } from "../posix_path.ts";
 import { Diagnostic, EXIT_USAGE } from "../diagnostics.ts";
 import { entriesFromDirectory, type IsoEntry, SECTOR } from "../iso9660/mod.ts";
 import {
@@ -95,7 +95,7 @@ export async function runSeedCommand(o: SeedCommandOptions): Promise<SeedCommand
     );
   }
   const dir = dirname(o.output);
-  const stem = basename(o.output, extname(o.output)) || "seed";
+  const stem = basename(o.output).replace(/(?<=.)\.[^.]*$/, "") || "seed"; // web1.iso -> web1
   const hostname = o.hostname !== undefined ? validateHostname(o.hostname) : defaultHostname(stem);
   const instanceId = o.instanceId ?? newInstanceId();
   const files: Partial<SeedFiles> = {};

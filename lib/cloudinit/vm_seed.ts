@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { join } from "../posix_path.ts";
 import { validateVmName } from "../names.ts";
 import type { CloudInitSpec } from "../types.ts";
 import {

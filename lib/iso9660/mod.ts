@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { join } from "../posix_path.ts";
 import { Diagnostic } from "../diagnostics.ts";
 import { env } from "../paths.ts";
 import { type IsoEntry, type IsoLayout, layoutIso } from "./layout.ts";

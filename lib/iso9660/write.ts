@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { dirname } from "node:path";
+import { dirname } from "../posix_path.ts";
 import { Diagnostic } from "../diagnostics.ts";
 import {
   asciiField,
