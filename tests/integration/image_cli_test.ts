@@ -1,0 +1,76 @@
+/**
+ * `vmctl image ...` through the real CLI (main.ts as a child process), with
+ * images served by a local HTTP server and inspected by the real qemu-img.
+ */
+import { join } from "node:path";
+import { assert, assertEquals, assertStringIncludes } from "../helpers/assert.ts";
+import { tempHome, vmctl } from "../helpers/vmctl_cli.ts";
+import { startServer } from "./image_helpers.ts";
+
+async function qcow2Bytes(dir: string): Promise<Uint8Array> {
+  const p = join(dir, "src.qcow2");
+  await new Deno.Command("qemu-img", { args: ["create", "-q", "-f", "qcow2", p, "1G"] }).output();
+  return await Deno.readFile(p);
+}
+
+Deno.test("image pull, list --json, inspect by name, rm, prune through the CLI", async () => {
+  const home = await tempHome();
+  const srv = startServer();
+  try {
+    srv.files.set("/cloud/debian.qcow2", { body: await qcow2Bytes(home) });
+    const pull = await vmctl(home, ["image", "pull", `${srv.base}/cloud/debian.qcow2`]);
+    assertEquals(pull.code, 0, pull.stderr);
+    assertStringIncludes(pull.stdout, "Image cached at:");
+    const again = await vmctl(home, ["image", "pull", `${srv.base}/cloud/debian.qcow2`]);
+    assertStringIncludes(again.stdout, "already cached");
+    assertEquals(srv.log.length, 1);
+
+    const list = await vmctl(home, ["image", "list", "--json"]);
+    const rows = JSON.parse(list.stdout);
+    assertEquals(rows.length, 1);
+    assertEquals(rows[0].name, "debian.qcow2");
+    assert(rows[0].present);
+
+    const inspect = await vmctl(home, ["image", "inspect", "debian.qcow2", "--json"]);
+    assertEquals(inspect.code, 0, inspect.stderr);
+    const info = JSON.parse(inspect.stdout);
+    assertEquals(info.format, "qcow2");
+    assertEquals(info.virtual_size, 1024 ** 3);
+    assertEquals(info.backing_file, null);
+
+    const rm = await vmctl(home, ["image", "rm", "debian.qcow2"]);
+    assertEquals(rm.code, 0, rm.stderr);
+    assertStringIncludes((await vmctl(home, ["image", "list"])).stdout, "No cached images.");
+    const prune = await vmctl(home, ["image", "prune"]);
+    assertEquals(prune.code, 0, prune.stderr);
+  } finally {
+    await srv.close();
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
+Deno.test("image pull of a missing URL exits 1 with the HTTP status", async () => {
+  const home = await tempHome();
+  const srv = startServer();
+  try {
+    const r = await vmctl(home, ["image", "pull", `${srv.base}/nope.img`]);
+    assertEquals(r.code, 1);
+    assertStringIncludes(r.stderr, "vmctl::image::http_error");
+    assertStringIncludes(r.stderr, "404");
+  } finally {
+    await srv.close();
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
+Deno.test("image inspect of an unknown name says what to do", async () => {
+  const home = await tempHome();
+  try {
+    const r = await vmctl(home, ["image", "inspect", "nothing-here"]);
+    assertEquals(r.code, 1);
+    assertStringIncludes(r.stderr, "vmctl::image::not_found");
+    assertStringIncludes(r.stderr, "hint");
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+});
