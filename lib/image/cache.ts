@@ -1,8 +1,8 @@
 /**
  * The shared image cache under `<data>/images/`:
  *
- * - `store/<sha256>.img`: content-addressed images (the sha256 of the content as stored,
- *   i.e. after decompression). VM overlays point at these paths, so renaming never breaks a VM.
+ * - `store/<sha256>.img`: content-addressed images, named by the sha256 of the bytes as served
+ *   (one hash per download: decompressed content is not hashed again). VM overlays point at these paths, so renaming never breaks a VM.
  * - `<name>`: readable names, relative symlinks into `store/`.
  * - `index.json`: one entry per pulled URL (url, name, sha256s, size, time): the cache is keyed
  *   by URL, so every VM that names the same URL shares one file.
@@ -22,10 +22,11 @@ import { writeAtomic } from "../store.ts";
 export interface ImageEntry {
   name: string;
   url: string;
-  /** sha256 of the stored content: its file is store/<sha256>.img. */
+  /**
+   * sha256 of the bytes as served (what `--sha256` checks; for a compressed
+   * download, of the compressed bytes). The stored file is store/<sha256>.img.
+   */
   sha256: string;
-  /** sha256 of the bytes as served (what `--sha256` checks). */
-  source_sha256: string;
   size: number;
   compression: string;
   pulled_at: string;

@@ -97,7 +97,7 @@ export async function pullImage(
       return { entry: cached, path: blobPath(c, cached.sha256), link, downloaded: false };
     }
     const got = await download(url, part, { sha256: want, progress: opts.progress, label: name });
-    const target = blobPath(c, got.contentSha256);
+    const target = blobPath(c, got.sourceSha256);
     await assertSelfContained(got.file).catch(async (err) => {
       await discardPart(part);
       throw err;
@@ -108,8 +108,7 @@ export async function pullImage(
     const entry: ImageEntry = {
       name,
       url,
-      sha256: got.contentSha256,
-      source_sha256: got.sourceSha256,
+      sha256: got.sourceSha256,
       size: got.size,
       compression: got.compression,
       pulled_at: new Date().toISOString(),
@@ -131,7 +130,7 @@ function findCached(
   const e = findEntry(doc, url);
   if (!e || e.url !== url) return undefined;
   // A different expected checksum than the one we verified means the user expects other bytes.
-  if (sha256 && e.source_sha256 !== sha256 && e.sha256 !== sha256) return undefined;
+  if (sha256 && e.sha256 !== sha256) return undefined;
   return e;
 }
 

@@ -1,0 +1,160 @@
+/**
+ * `deno task bench download`: vmctl's image download against curl, from a
+ * local HTTP server (Deno.serve on 127.0.0.1, streaming a file from disk).
+ *
+ * 1. 1 GiB plain file: `vmctl image pull` vs `curl -o` (target: vmctl
+ *    throughput >= 0.9 x curl).
+ * 2. the same file zstd-compressed: `vmctl image pull` (decompresses while
+ *    streaming, hashes) vs `curl | zstd -d -o` (target >= 0.7 x).
+ * 3. peak RSS (VmHWM) of the vmctl process during a 2 GiB download (target < 150 MB).
+ *
+ * Each measurement alternates vmctl and the peer, RUNS times, fresh cache each
+ * time; the median wall time is reported. Env: BENCH_RUNS (default 3),
+ * BENCH_GIB (default 1).
+ */
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = join(fileURLToPath(new URL(".", import.meta.url)), "..", "..");
+const RUNS = Number(Deno.env.get("BENCH_RUNS") ?? 3);
+const GIB = Number(Deno.env.get("BENCH_GIB") ?? 1);
+const tmp = await Deno.makeTempDir({ prefix: "vmctl-bench-dl-" });
+
+/** Semi-compressible data (like a disk image): random nibbles, zstd gets about 2x. */
+async function makeFile(path: string, bytes: number): Promise<void> {
+  const f = await Deno.open(path, { create: true, write: true, truncate: true });
+  const block = new Uint8Array(1024 * 1024);
+  for (let done = 0; done < bytes; done += block.length) {
+    for (let i = 0; i < block.length; i += 65536) {
+      crypto.getRandomValues(block.subarray(i, i + 65536));
+    }
+    for (let i = 0; i < block.length; i++) block[i] &= 0x0f;
+    let off = 0;
+    while (off < block.length) off += await f.write(block.subarray(off));
+  }
+  f.close();
+}
+
+async function run(cmd: string, args: string[], env: Record<string, string> = {}) {
+  const t0 = performance.now();
+  const out = await new Deno.Command(cmd, { args, env, stdout: "null", stderr: "piped" }).output();
+  const ms = performance.now() - t0;
+  if (!out.success) {
+    throw new Error(`${cmd} ${args.join(" ")} failed: ${new TextDecoder().decode(out.stderr)}`);
+  }
+  return ms;
+}
+
+/** Run vmctl image pull with a fresh data dir, sampling VmHWM of the deno process. */
+async function vmctlPull(url: string): Promise<{ ms: number; peakRss: number }> {
+  const home = await Deno.makeTempDir({ dir: tmp, prefix: "home-" });
+  const t0 = performance.now();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", join(ROOT, "main.ts"), "image", "pull", url],
+    env: { XDG_DATA_HOME: home, NO_COLOR: "1" },
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  let peak = 0;
+  const sampler = setInterval(() => {
+    try {
+      const m = Deno.readTextFileSync(`/proc/${child.pid}/status`).match(/VmHWM:\s+(\d+) kB/);
+      if (m) peak = Math.max(peak, Number(m[1]) * 1024);
+    } catch { /* exited */ }
+  }, 50);
+  const out = await child.output();
+  clearInterval(sampler);
+  const ms = performance.now() - t0;
+  if (!out.success) throw new Error(`vmctl failed: ${new TextDecoder().decode(out.stderr)}`);
+  await Deno.remove(home, { recursive: true });
+  return { ms, peakRss: peak };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const mbps = (bytes: number, ms: number) => (bytes / 1024 / 1024 / (ms / 1000)).toFixed(0);
+
+const plain = join(tmp, "image.raw");
+const size = GIB * 1024 ** 3;
+console.log(`generating ${GIB} GiB test image in ${tmp} ...`);
+await makeFile(plain, size);
+await run("zstd", ["-q", "-3", "-T0", plain, "-o", `${plain}.zst`]);
+const zsize = (await Deno.stat(`${plain}.zst`)).size;
+
+const ac = new AbortController();
+const server = Deno.serve(
+  { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen() {} },
+  async (req) => {
+    const name = new URL(req.url).pathname.slice(1);
+    const file = await Deno.open(join(tmp, name)).catch(() => null);
+    if (!file) return new Response("not found", { status: 404 });
+    const st = await file.stat();
+    return new Response(file.readable, { headers: { "content-length": String(st.size) } });
+  },
+);
+const base = `http://127.0.0.1:${(server.addr as Deno.NetAddr).port}`;
+
+try {
+  const rows: string[][] = [];
+  const vm: number[] = [], cu: number[] = [], vmz: number[] = [], cuz: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    vm.push((await vmctlPull(`${base}/image.raw`)).ms);
+    cu.push(await run("curl", ["-sf", "-o", join(tmp, "curl.out"), `${base}/image.raw`]));
+    await Deno.remove(join(tmp, "curl.out"));
+    vmz.push((await vmctlPull(`${base}/image.raw.zst`)).ms);
+    cuz.push(
+      await run("bash", [
+        "-c",
+        `set -o pipefail; curl -sf "$1" | zstd -q -d -o "$2"`,
+        "bash",
+        `${base}/image.raw.zst`,
+        join(tmp, "curlz.out"),
+      ]),
+    );
+    await Deno.remove(join(tmp, "curlz.out"));
+  }
+  const [a, b, c, d] = [median(vm), median(cu), median(vmz), median(cuz)];
+  rows.push([
+    `plain ${GIB} GiB`,
+    `${(a / 1000).toFixed(2)} s (${mbps(size, a)} MiB/s)`,
+    `curl ${(b / 1000).toFixed(2)} s (${mbps(size, b)} MiB/s)`,
+    (b / a).toFixed(2),
+    ">= 0.9",
+  ]);
+  rows.push([
+    `zstd ${(zsize / 1024 ** 2).toFixed(0)} MiB -> ${GIB} GiB`,
+    `${(c / 1000).toFixed(2)} s`,
+    `curl|zstd -d ${(d / 1000).toFixed(2)} s`,
+    (d / c).toFixed(2),
+    ">= 0.7",
+  ]);
+
+  // peak RSS during a 2 GiB download: serve the same file twice as one body
+  await Deno.rename(plain, join(tmp, "a.raw"));
+  await run("bash", [
+    "-c",
+    `cat "$1" "$1" > "$2"`,
+    "bash",
+    join(tmp, "a.raw"),
+    join(tmp, "big.raw"),
+  ]);
+  await Deno.remove(join(tmp, "a.raw"));
+  const big = await vmctlPull(`${base}/big.raw`);
+  rows.push([
+    `peak RSS, ${2 * GIB} GiB pull`,
+    `${(big.peakRss / 1024 ** 2).toFixed(0)} MB`,
+    "-",
+    "-",
+    "< 150 MB",
+  ]);
+
+  console.log(
+    `runs: ${RUNS} (median), machine: ${Deno.build.os} ${Deno.build.arch}, ${navigator.hardwareConcurrency} cpus`,
+  );
+  console.log("| case | vmctl | peer | ratio (peer time / vmctl time) | target |");
+  console.log("|---|---|---|---|---|");
+  for (const r of rows) console.log(`| ${r.join(" | ")} |`);
+} finally {
+  ac.abort();
+  await server.finished;
+  await Deno.remove(tmp, { recursive: true });
+}
