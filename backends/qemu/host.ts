@@ -237,6 +237,11 @@ const BRIDGE_HELPERS = [
  * QEMU's `br=` only attaches the tap through this setuid helper.
  */
 export function bridgeHelper(bridge: string): string {
+  if (!/^[A-Za-z0-9_.-]{1,15}$/.test(bridge)) {
+    throw new Diagnostic("vmctl::qemu::bad_bridge", `\`${bridge}\` is not a bridge name`, {
+      hint: "Linux interface names are 1-15 letters, digits, '_', '.' or '-'",
+    });
+  }
   const helper = BRIDGE_HELPERS.find(isFile);
   if (!helper) {
     throw new Diagnostic("vmctl::qemu::no_bridge_helper", "qemu-bridge-helper was not found", {

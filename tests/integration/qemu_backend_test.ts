@@ -195,6 +195,27 @@ Deno.test("start fails with QEMU's own message and leaves nothing running", asyn
   }
 });
 
+Deno.test("VNC is offered on 127.0.0.1 when asked, and UEFI boots a per-VM vars copy", async () => {
+  const f = await qemuFixture();
+  let pid: number | null | undefined;
+  try {
+    const img = await blankImage(f.root);
+    const { spec, base } = await newVm(f, "vm1", img, { vnc: true, uefi: true });
+    let rec = await qemuBackend.prepare(spec, base, f.ctx);
+    const vars = join(rec.work_dir, "efivars.fd");
+    assertEquals((await Deno.stat(vars)).mode! & 0o777, 0o600);
+    rec = await qemuBackend.start(rec, f.ctx);
+    pid = rec.pid;
+    assert(/^127\.0\.0\.1:59\d\d$/.test(rec.vnc_addr ?? ""), `vnc ${rec.vnc_addr}`);
+    const cmdline = Deno.readTextFileSync(`/proc/${pid}/cmdline`);
+    assert(cmdline.includes(`if=pflash,format=raw,unit=1,file=${vars}`));
+    await qemuBackend.destroy(rec, f.ctx);
+  } finally {
+    killIfAlive(pid);
+    await f.cleanup();
+  }
+});
+
 function existsSync(p: string): boolean {
   try {
     Deno.statSync(p);
