@@ -150,6 +150,9 @@ export function validateVolumeId(id: string): void {
   }
 }
 
+const EMPTY = new Uint8Array(0);
+const ROOT_ID = new Uint8Array([0]);
+
 function newDir(name: string, parent: DirNode | null, mode: number): DirNode {
   return {
     kind: "dir",
@@ -161,8 +164,8 @@ function newDir(name: string, parent: DirNode | null, mode: number): DirNode {
     jolietChildren: [],
     depth: parent ? parent.depth + 1 : 1,
     iso: { name: "", ext: "", dir: true },
-    isoId: new Uint8Array([0]),
-    jolietId: new Uint8Array([0]),
+    isoId: ROOT_ID, // replaced for every directory but the root
+    jolietId: ROOT_ID,
     nm: utf8Bytes(name),
     isoRecordLen: 0,
     jolietRecordLen: 0,
@@ -178,15 +181,16 @@ function newDir(name: string, parent: DirNode | null, mode: number): DirNode {
 /** Build the directory tree from entries, refusing anything no reader could see as given. */
 export function buildTree(entries: IsoEntry[]): DirNode {
   const root = newDir("", null, 0o555);
-  const index = new Map<string, Node>([["", root]]);
+  // Children by name, per directory: no full-path strings to build for every component.
+  const kids = new Map<DirNode, Map<string, Node>>([[root, new Map()]]);
   for (const e of entries) {
     const parts = e.path.split("/");
     let dir = root;
-    let key = "";
     for (let i = 0; i < parts.length; i++) {
-      key = i === 0 ? parts[0] : `${key}/${parts[i]}`;
+      const name = parts[i];
+      const siblings = kids.get(dir)!;
+      const existing = siblings.get(name);
       const last = i === parts.length - 1;
-      const existing = index.get(key);
       if (last && !e.directory) {
         if (existing) {
           throw bad(
@@ -195,10 +199,10 @@ export function buildTree(entries: IsoEntry[]): DirNode {
             "list each path once",
           );
         }
+        validateEntryName(name, e.path);
         if (e.data === undefined && e.sourcePath === undefined) {
           throw new Error(`iso entry ${e.path}: neither data nor sourcePath`);
         }
-        validateEntryName(parts[i], e.path);
         const size = e.data ? e.data.length : e.size!;
         if (size > ISO_MAX_FILE_SIZE) {
           throw bad(
@@ -209,7 +213,7 @@ export function buildTree(entries: IsoEntry[]): DirNode {
         }
         const f: FileNode = {
           kind: "file",
-          name: parts[i],
+          name,
           parent: dir,
           mode: e.mode ?? 0o444,
           size,
@@ -217,31 +221,31 @@ export function buildTree(entries: IsoEntry[]): DirNode {
           sourcePath: e.data ? undefined : e.sourcePath,
           lba: 0,
           iso: { name: "", ext: "", dir: false },
-          isoId: new Uint8Array(0),
-          jolietId: new Uint8Array(0),
-          nm: utf8Bytes(parts[i]),
+          isoId: EMPTY,
+          jolietId: EMPTY,
+          nm: utf8Bytes(name),
           isoRecordLen: 0,
           jolietRecordLen: 0,
         };
         dir.children.push(f);
-        index.set(key, f);
+        siblings.set(name, f);
         break;
       }
       if (existing && existing.kind === "file") {
         throw bad(
           "duplicate_path",
-          `${JSON.stringify(key)} is both a file and a directory`,
+          `${JSON.stringify(parts.slice(0, i + 1).join("/"))} is both a file and a directory`,
           "a path is either a file or a directory",
         );
       }
       if (existing) {
-        dir = existing as DirNode;
+        dir = existing;
         if (last && e.mode !== undefined) dir.mode = e.mode;
         continue;
       }
       // Each component is validated once, when its node is created.
-      validateEntryName(parts[i], e.path);
-      const d = newDir(parts[i], dir, last && e.mode !== undefined ? e.mode : 0o555);
+      validateEntryName(name, e.path);
+      const d = newDir(name, dir, last && e.mode !== undefined ? e.mode : 0o555);
       if (d.depth > ISO_MAX_DEPTH) {
         throw bad(
           "too_deep",
@@ -250,7 +254,8 @@ export function buildTree(entries: IsoEntry[]): DirNode {
         );
       }
       dir.children.push(d);
-      index.set(key, d);
+      siblings.set(name, d);
+      kids.set(d, new Map());
       dir = d;
     }
   }

@@ -44,15 +44,25 @@ export interface IsoName {
   dir: boolean;
 }
 
-const mangle = (s: string) => s.toUpperCase().replace(/[^A-Z0-9_]/g, "_");
+/** Upper-case d-characters, anything else `_`, at most `max` characters. */
+function mangle(s: string, max: number): string {
+  let out = "";
+  for (let i = 0; i < s.length && out.length < max; i++) {
+    let c = s.charCodeAt(i);
+    if (c >= 0x61 && c <= 0x7a) c -= 0x20;
+    const ok = (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x5f;
+    out += ok ? String.fromCharCode(c) : "_";
+  }
+  return out;
+}
 
 /** The level-1 name genisoimage would pick for `name` before uniqueness is enforced. */
 export function isoBaseName(name: string, dir: boolean): IsoName {
-  if (dir) return { name: mangle(name).slice(0, 8) || "_", ext: "", dir };
+  if (dir) return { name: mangle(name, 8) || "_", ext: "", dir };
   const dot = name.lastIndexOf(".");
   const base = dot > 0 ? name.slice(0, dot) : name;
   const ext = dot > 0 ? name.slice(dot + 1) : "";
-  return { name: mangle(base).slice(0, 8) || "_", ext: mangle(ext).slice(0, 3), dir };
+  return { name: mangle(base, 8) || "_", ext: mangle(ext, 3), dir };
 }
 
 /** The identifier bytes as stored: `NAME.EXT;1` for files, `NAME` for directories. */
