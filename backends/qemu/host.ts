@@ -106,12 +106,15 @@ export async function ensureRuntimeDir(dir: string): Promise<void> {
   await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
 }
 
-// A 512-byte boot sector: real mode -> 32-bit protected mode, write and read back memory above
-// 1 MiB, then report 0x31 on the isa-debug-exit port (QEMU exits with (0x31 << 1) | 1 = 99).
-// Assembled from the nasm source in docs/qemu.md.
-const KVM_PROBE_HEX = "fa31c08ed80f01165b7c0f20c00c010f22c0ea177c080066b810008ed88ed0bc0070" +
-  "0000c7050000100078563412a1000010003d785634127504b031e6f4b032e6f4f40000000000000000ffff00" +
-  "00009acf00ffff00000092cf001700437c";
+// The KVM probe: a boot sector SeaBIOS loads from a virtio disk on q35 (as for a real VM); it
+// enters 32-bit protected mode, writes above 1 MiB, drops back to real mode, calls the BIOS
+// (int 10h, int 13h) like a bootloader does, and reports 0x31 on the isa-debug-exit port (QEMU
+// exits with (0x31 << 1) | 1 = 99). The nasm source is in docs/qemu.md.
+const KVM_PROBE_HEX =
+  "fa31c08ed88ed0bc00700f0116907c0f20c00c010f22c0ea1c7c080066b810008ed88ec08ed0c705000010" +
+  "0078563412ea377c00001800b820008ed88ec08ed00f20c024fe0f22c0ea4d7c000031c08ed88ec08ed0fb" +
+  "b40eb04bcd10b408b280cd13fab031e6f4f40000000000000000ffff0000009acf00ffff00000092cf00ff" +
+  "ff0000009a0000ffff0000009200002700687c";
 
 /** Where the KVM decision came from, for the one-line notice. */
 export interface AccelChoice {
@@ -121,14 +124,16 @@ export interface AccelChoice {
 
 /**
  * Resolve kvm|tcg|auto. `auto` uses KVM only when /dev/kvm opens read-write
- * AND a probe guest actually runs under it (SeaBIOS boots a sector that
- * enters protected mode and exits through isa-debug-exit); otherwise TCG,
- * with a one-line notice saying why.
+ * AND a probe guest runs under it promptly (SeaBIOS boots a sector from a
+ * virtio disk on q35 that switches modes like a bootloader and exits through
+ * isa-debug-exit, within 3 s); otherwise TCG, with a one-line notice saying
+ * why. The verdict is cached per host boot in `cacheFile`.
  */
 export async function chooseAccel(
   want: Accel,
   runner: Runner,
   scratchDir: string,
+  cacheFile?: string,
 ): Promise<AccelChoice> {
   if (want === "tcg") return { accel: "tcg" };
   const dev = kvmDeviceProblem();
@@ -141,9 +146,39 @@ export async function chooseAccel(
     return { accel: "kvm" };
   }
   if (dev) return { accel: "tcg", notice: `KVM not usable (${dev}); using TCG (slower)` };
-  const probe = await probeKvm(runner, scratchDir);
+  const probe = await cachedProbe(runner, scratchDir, cacheFile);
   if (probe) return { accel: "tcg", notice: `KVM not usable (${probe}); using TCG (slower)` };
   return { accel: "kvm" };
+}
+
+/** How long the probe guest may take under KVM: well under 1 s where KVM works. */
+export const KVM_PROBE_TIMEOUT_MS = 3_000;
+
+/** The probe's verdict, remembered per host boot (a probe costs up to 3 s). */
+async function cachedProbe(
+  runner: Runner,
+  scratchDir: string,
+  cacheFile?: string,
+): Promise<string | null> {
+  const bootId = await Deno.readTextFile("/proc/sys/kernel/random/boot_id").then(
+    (s) => s.trim(),
+    () => null,
+  );
+  if (cacheFile && bootId) {
+    try {
+      const c = JSON.parse(await Deno.readTextFile(cacheFile));
+      if (c.boot_id === bootId && (c.problem === null || typeof c.problem === "string")) {
+        return c.problem;
+      }
+    } catch { /* no cache yet */ }
+  }
+  const problem = await probeKvm(runner, scratchDir);
+  if (cacheFile && bootId && !runner.dryRun) {
+    await Deno.writeTextFile(cacheFile, JSON.stringify({ boot_id: bootId, problem }) + "\n", {
+      mode: 0o600,
+    }).catch(() => {});
+  }
+  return problem;
 }
 
 function kvmDeviceProblem(): string | null {
@@ -159,17 +194,17 @@ function kvmDeviceProblem(): string | null {
 /** Run the probe guest under KVM; null when it worked, else why not. */
 async function probeKvm(runner: Runner, scratchDir: string): Promise<string | null> {
   const img = join(scratchDir, "kvm-probe.img");
-  const sector = new Uint8Array(512);
-  const code = KVM_PROBE_HEX.match(/../g)!.map((h) => parseInt(h, 16));
-  sector.set(code);
-  sector[510] = 0x55;
-  sector[511] = 0xaa;
-  await Deno.writeFile(img, sector, { mode: 0o600 });
+  // SeaBIOS skips a virtio disk of only one sector: make it 1 MiB.
+  const disk = new Uint8Array(1024 * 1024);
+  disk.set(KVM_PROBE_HEX.match(/../g)!.map((h) => parseInt(h, 16)));
+  disk[510] = 0x55;
+  disk[511] = 0xaa;
+  await Deno.writeFile(img, disk, { mode: 0o600 });
   try {
     const res = await runner.run([
       "qemu-system-x86_64",
       "-machine",
-      "pc,accel=kvm",
+      "q35,accel=kvm",
       "-cpu",
       "host",
       "-nodefaults",
@@ -177,13 +212,17 @@ async function probeKvm(runner: Runner, scratchDir: string): Promise<string | nu
       "-display",
       "none",
       "-m",
-      "16",
+      "64",
       "-device",
       "isa-debug-exit,iobase=0xf4,iosize=0x04",
       "-drive",
-      `file=${img.replaceAll(",", ",,")},format=raw,if=ide`,
-    ], { check: false, timeoutMs: 5_000, readOnly: true }).catch((e) => e as Error);
-    if (res instanceof Error) return "the KVM probe guest hung";
+      `file=${img.replaceAll(",", ",,")},format=raw,if=none,id=probe0`,
+      "-device",
+      "virtio-blk-pci,drive=probe0",
+    ], { check: false, timeoutMs: KVM_PROBE_TIMEOUT_MS, readOnly: true }).catch((e) => e as Error);
+    if (res instanceof Error) {
+      return `a probe guest did not finish in ${KVM_PROBE_TIMEOUT_MS / 1000} s under KVM`;
+    }
     if (res.code === 99) return null;
     const why = res.stderr.trim().split("\n").pop() ?? "";
     log.debug(`kvm probe: exit ${res.code}: ${res.stderr}`);

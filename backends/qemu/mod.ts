@@ -139,7 +139,12 @@ async function start(
   if (!vm.qmp_socket?.startsWith(vm.work_dir + "/")) {
     await ensureRuntimeDir(join(qmpSocket, ".."));
   }
-  const choice = await chooseAccel(wantedAccel(vm, opts.accel), ctx.runner, vm.work_dir);
+  const choice = await chooseAccel(
+    wantedAccel(vm, opts.accel),
+    ctx.runner,
+    vm.work_dir,
+    join(ctx.paths.dataDir, "kvm-probe.json"),
+  );
   if (choice.notice) log.warn(choice.notice);
   const firmware = vm.uefi
     ? { code: findOvmf().code, vars: requireField(vm, vm.efivars_path as string, "UEFI vars") }
