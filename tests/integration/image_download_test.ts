@@ -8,6 +8,7 @@ import { gzipSync } from "node:zlib";
 import { Diagnostic } from "../../lib/diagnostics.ts";
 import { pullImage, resolveImage } from "../../lib/image/resolve.ts";
 import { cacheLayout, readIndex } from "../../lib/image/cache.ts";
+import { download } from "../../lib/image/download.ts";
 import { assert, assertEquals, assertRejects } from "../helpers/assert.ts";
 import { ROOT } from "../helpers/vmctl_cli.ts";
 import { sha256, startServer, tempPaths, testBytes, zstdCompress } from "./image_helpers.ts";
@@ -252,5 +253,50 @@ Deno.test("a bad URL or checksum is refused before any request", async () => {
     );
   } finally {
     await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("a chunked body without Content-Length downloads completely", async () => {
+  const srv = startServer();
+  const { root, paths } = await tempPaths();
+  try {
+    const body = testBytes(2 * 1024 * 1024 + 17, 11);
+    srv.files.set("/c.img", { body, chunked: true });
+    const r = await pullImage(`${srv.base}/c.img`, paths);
+    assertEquals(await Deno.readFile(r.path), body);
+  } finally {
+    await srv.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("redirects are followed and the image is keyed by the URL asked for", async () => {
+  const srv = startServer();
+  const { root, paths } = await tempPaths();
+  try {
+    const body = testBytes(300 * 1024, 13);
+    srv.files.set("/latest.img", { body: new Uint8Array(), redirectTo: "/v2/real.img" });
+    srv.files.set("/v2/real.img", { body });
+    const r = await pullImage(`${srv.base}/latest.img`, paths);
+    assertEquals(r.entry.url, `${srv.base}/latest.img`);
+    assertEquals(await Deno.readFile(r.path), body);
+  } finally {
+    await srv.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("the fetch transport (used behind a proxy) gives the same bytes", async () => {
+  const srv = startServer();
+  const dir = await Deno.makeTempDir();
+  try {
+    const body = testBytes(700 * 1024, 17);
+    srv.files.set("/f.img", { body });
+    const got = await download(`${srv.base}/f.img`, join(dir, "f.part"), { fetch });
+    assertEquals(await Deno.readFile(got.file), body);
+    assertEquals(got.sourceSha256, await sha256(body));
+  } finally {
+    await srv.close();
+    await Deno.remove(dir, { recursive: true });
   }
 });

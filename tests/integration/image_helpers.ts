@@ -16,6 +16,10 @@ export interface Served {
   truncateAt?: number;
   /** Ignore Range headers. */
   noRanges?: boolean;
+  /** Send no Content-Length (the server then uses chunked encoding). */
+  chunked?: boolean;
+  /** Answer 302 to this location instead of serving a body. */
+  redirectTo?: string;
 }
 
 export interface TestServer {
@@ -39,6 +43,9 @@ export function startServer(): TestServer {
       log.push({ path, range });
       const f = files.get(path);
       if (!f) return new Response("not found", { status: 404 });
+      if (f.redirectTo) {
+        return new Response(null, { status: 302, headers: { location: f.redirectTo } });
+      }
       let start = 0;
       const m = range?.match(/^bytes=(\d+)-$/);
       if (m && !f.noRanges) start = Number(m[1]);
