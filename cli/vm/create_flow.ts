@@ -174,10 +174,17 @@ export async function createVm(ctx: OpsContext, req: CreateRequest): Promise<VmR
     if (createdDir) await removeWorkDir(ctx, workDir).catch(warn);
     await removeRecord(ctx, req.name, base.id).catch(warn);
   };
-  // Ctrl+C (or a plain kill) half-way must not leave a half-made VM behind either.
+  // Ctrl+C (or a plain kill) half-way must not leave a half-made VM behind either: the signal
+  // is noted, the running step finishes, then everything is undone. A second signal quits at once
+  // (the reservation then shows the VM as failed, and `vmctl destroy` removes it).
+  let aborting = false;
   const interrupted = () => {
-    log.warn(`interrupted: undoing the creation of VM '${req.name}'`);
-    undo().finally(() => Deno.exit(130));
+    if (aborting) Deno.exit(130);
+    aborting = true;
+    log.warn(`interrupted: undoing the creation of VM '${req.name}' (again to quit at once)`);
+  };
+  const checkpoint = () => {
+    if (aborting) throw new Error("interrupted");
   };
   const signals: Deno.Signal[] = Deno.build.os === "windows" ? [] : ["SIGINT", "SIGTERM"];
   for (const sig of signals) Deno.addSignalListener(sig, interrupted);
@@ -196,7 +203,9 @@ export async function createVm(ctx: OpsContext, req: CreateRequest): Promise<VmR
       throw err;
     }
     createdDir = true;
+    checkpoint();
     let rec = await writeSeed(req, base);
+    checkpoint();
     const spec: VmSpec = {
       name: req.name,
       imagePath: imagePath ?? "",
@@ -212,6 +221,7 @@ export async function createVm(ctx: OpsContext, req: CreateRequest): Promise<VmR
       vmfile: req.vmfile,
     };
     rec = preparedRec = await backend.prepare(spec, rec, ctx);
+    checkpoint();
     const prepared: VmRecord = { ...rec, state: "prepared", state_reason: null };
     delete prepared.operation;
     return await updateStore(ctx.paths, (doc) => {
@@ -220,6 +230,10 @@ export async function createVm(ctx: OpsContext, req: CreateRequest): Promise<VmR
     });
   } catch (err) {
     await undo();
+    if (aborting) {
+      log.warn(`VM '${req.name}' was not created: nothing is left behind`);
+      Deno.exit(130);
+    }
     throw err;
   } finally {
     for (const sig of signals) Deno.removeSignalListener(sig, interrupted);

@@ -38,6 +38,8 @@ export async function vmctl(home: string, args: string[], o: CliOptions = {}): P
     args: ["run", ...(o.perms ?? ["--allow-all"]), MAIN, ...args],
     cwd: o.cwd ?? home,
     env: {
+      // Under `deno task test` INIT_CWD names the repo; vmctl would resolve paths against it.
+      INIT_CWD: o.cwd ?? home,
       XDG_DATA_HOME: home,
       VMCTL_BACKEND: "noop",
       NO_COLOR: "1",

@@ -31,12 +31,12 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     const home = await tempHome();
     try {
       const image = await fakeImage(home);
-      const child = spawnSlow(home, ["create", "--name", "slow", "--image", image], "prepare:5000");
+      const child = spawnSlow(home, ["create", "--name", "slow", "--image", image], "prepare:1500");
       await waitBusy(home, "slow");
       child.kill(signal);
       const out = await child.output();
       assertEquals(out.code, 130);
-      assertStringIncludes(new TextDecoder().decode(out.stderr), "undoing the creation");
+      assertStringIncludes(new TextDecoder().decode(out.stderr), "nothing is left behind");
       assertEquals(JSON.parse(await vmctlOk(home, ["list", "--json"])), []);
       assertEquals([...Deno.readDirSync(join(home, "vmctl", "vms"))], []);
     } finally {

@@ -6,7 +6,17 @@ async function task(dir: string, home: string, args: string[]) {
   const r = await new Deno.Command(Deno.execPath(), {
     args: ["task", "--quiet", "--config", `${ROOT}/deno.json`, "vmctl", ...args],
     cwd: dir,
-    env: { XDG_DATA_HOME: home, VMCTL_BACKEND: "noop", NO_COLOR: "1" },
+    // A clean environment like a user's shell: an inherited INIT_CWD (this test may itself run
+    // under `deno task test`) would be kept by deno task, as npm does.
+    clearEnv: true,
+    env: {
+      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+      HOME: Deno.env.get("HOME") ?? "/root",
+      ...(Deno.env.get("DENO_DIR") ? { DENO_DIR: Deno.env.get("DENO_DIR")! } : {}),
+      XDG_DATA_HOME: home,
+      VMCTL_BACKEND: "noop",
+      NO_COLOR: "1",
+    },
   }).output();
   const dec = new TextDecoder();
   return { code: r.code, stdout: dec.decode(r.stdout), stderr: dec.decode(r.stderr) };
