@@ -174,7 +174,8 @@ Deno.test("up without a VMFile says where it looked", async () => {
 });
 
 Deno.test("up refuses provisioners without an ssh block before creating anything", async () => {
-  const text = 'vm "x" {\n    image "disk.qcow2"\n    provision "shell" {\n        inline "true"\n    }\n}\n';
+  const text =
+    'vm "x" {\n    image "disk.qcow2"\n    provision "shell" {\n        inline "true"\n    }\n}\n';
   await withProject(async (home) => {
     const r = await vmctl(home, ["up"]);
     assertEquals(r.code, 1);
