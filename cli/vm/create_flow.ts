@@ -118,6 +118,8 @@ export async function createVm(ctx: OpsContext, req: CreateRequest): Promise<VmR
   validateVmName(req.name);
   const workDir = vmWorkDir(ctx.paths, req.name);
   const backend = await backendFor(req.backend);
+  // Fail fast before a possibly long download; the reservation below re-checks under the lock.
+  if ((await readStore(ctx.paths)).vms[req.name]) throw exists(req.name);
   const imagePath = await resolveImagePath(ctx, req);
   const op: VmOperation = { pid: Deno.pid, action: "create", started_at: new Date().toISOString() };
   const base: VmRecord = {
