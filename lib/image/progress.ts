@@ -39,7 +39,7 @@ export function createProgress(
   const tty = opts.tty ?? safeIsTty();
   const t0 = performance.now();
   const base = opts.startAt ?? 0;
-  let last = 0;
+  let last = -Infinity;
   const line = (done: number, total: number | null) => {
     const secs = Math.max((performance.now() - t0) / 1000, 0.001);
     const rate = (done - base) / secs;
