@@ -74,3 +74,39 @@ Deno.test("image inspect of an unknown name says what to do", async () => {
     await Deno.remove(home, { recursive: true });
   }
 });
+
+Deno.test("two VMs created from one URL share one download, and rm refuses while they use it", async () => {
+  const home = await tempHome();
+  const srv = startServer();
+  const env = { VMCTL_BACKEND: "qemu", VMCTL_ACCEL: "tcg" };
+  try {
+    srv.files.set("/shared.qcow2", { body: await qcow2Bytes(home) });
+    const url = `${srv.base}/shared.qcow2`;
+    for (const name of ["a1", "a2"]) {
+      const r = await vmctl(home, ["create", "--name", name, "--image-url", url], { env });
+      assertEquals(r.code, 0, r.stderr);
+    }
+    assertEquals(srv.log.length, 1);
+    const bases = [];
+    for (const name of ["a1", "a2"]) {
+      const st = JSON.parse((await vmctl(home, ["status", name, "--json"], { env })).stdout);
+      const info = await new Deno.Command("qemu-img", {
+        args: ["info", "--output=json", st.overlay_path],
+        stdout: "piped",
+      }).output();
+      bases.push(JSON.parse(new TextDecoder().decode(info.stdout))["backing-filename"]);
+    }
+    assertEquals(bases[0], bases[1]);
+    assert(bases[0].includes("/images/store/"));
+    const rm = await vmctl(home, ["image", "rm", "shared.qcow2"], { env });
+    assertEquals(rm.code, 1);
+    assertStringIncludes(rm.stderr, "vmctl::image::in_use");
+    for (const name of ["a1", "a2"]) {
+      assertEquals((await vmctl(home, ["destroy", name], { env })).code, 0);
+    }
+    assertEquals((await vmctl(home, ["image", "rm", "shared.qcow2"], { env })).code, 0);
+  } finally {
+    await srv.close();
+    await Deno.remove(home, { recursive: true });
+  }
+});
