@@ -66,6 +66,15 @@ export async function waitForSsh(t: SshTarget, o: ReadinessOptions): Promise<Rea
     o.onStage?.(s, stages[s]!);
   };
 
+  // A live shared connection (see SshTarget.controlPath) answers without a new handshake.
+  if (t.controlPath && !o.skipLogin && isSocket(t.controlPath)) {
+    const r = await loginOnce(t, Math.min(3000, o.timeoutMs));
+    if (r.ok) {
+      for (const s of ["tcp", "banner", "login"] as const) done(s);
+      return { elapsedMs: performance.now() - t0, stages, banner: "(shared connection)" };
+    }
+  }
+
   let end = stageDeadline("tcp");
   while (!(await tcpAccepts(t.host, t.port, end))) {
     if (performance.now() >= end) throw await notReady(t, "tcp", o, t0);
@@ -259,6 +268,14 @@ function withDeadline<T>(p: Promise<T>, deadline: number): Promise<T> {
       reject(e);
     });
   });
+}
+
+function isSocket(path: string): boolean {
+  try {
+    return Deno.statSync(path).isSocket === true;
+  } catch {
+    return false;
+  }
 }
 
 function closeQuietly(c: Deno.Conn): void {

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { assert, assertEquals, assertStringIncludes } from "../helpers/assert.ts";
 import { Diagnostic } from "../../lib/diagnostics.ts";
 import { waitForSsh } from "../../backends/ssh/readiness.ts";
+import { closeMaster } from "../../backends/ssh/exec.ts";
 import type { SshTarget } from "../../backends/ssh/args.ts";
 import { sshFixture } from "./ssh_fixture.ts";
 
@@ -118,6 +119,21 @@ Deno.test("a host key that differs from the VM's known_hosts fails at once, not 
     assertEquals(d.code, "vmctl::ssh::host_key_mismatch");
     assert(performance.now() - t0 < 10_000, "did not wait for the whole budget");
   } finally {
+    await sshd.stop();
+    await fx.cleanup();
+  }
+});
+
+Deno.test("a live shared connection makes the wait immediate", async () => {
+  const fx = await sshFixture();
+  const sshd = await fx.startSshd(await fx.freePort());
+  const t = { ...fx.target(sshd.port), controlPath: join(fx.dir, "ssh.mux") };
+  try {
+    await waitForSsh(t, { timeoutMs: 5000 }); // this login becomes the shared connection
+    const r = await waitForSsh(t, { timeoutMs: 5000 });
+    assertEquals(r.banner, "(shared connection)");
+  } finally {
+    await closeMaster(t);
     await sshd.stop();
     await fx.cleanup();
   }
