@@ -141,8 +141,15 @@ async function vmfileFor(
     }
     throw err;
   }
-  const file = await loadVmFile(path);
-  const defs = file.vms;
+  let defs: VmDef[];
+  try {
+    defs = (await loadVmFile(path)).vms;
+  } catch (err) {
+    // With NAME given, ./VMFile.kdl only refines user and key: a broken one must not lock the
+    // user out of their VM. An explicit --file, or a needed inference, reports the errors.
+    if (name !== undefined && fileOpt === undefined) return { defs: [] };
+    throw err;
+  }
   if (name !== undefined) return { defs };
   if (defs.length === 1) return { defs, inferredName: defs[0].name };
   throw new Diagnostic(

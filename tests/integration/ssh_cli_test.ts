@@ -76,3 +76,12 @@ Deno.test("vmctl ssh refuses NAME and a different --name together", () =>
     assertEquals(r.code, 2);
     assertStringIncludes(r.stderr, "vmctl::ssh::two_names");
   }));
+
+Deno.test("vmctl ssh NAME is not blocked by a broken VMFile.kdl in the directory", () =>
+  withHome(async (home) => {
+    await vmctlOk(home, ["create", "--name", "web", "--image", await fakeImage(home)]);
+    await vmctlOk(home, ["start", "web"]);
+    await Deno.writeTextFile(join(home, "VMFile.kdl"), 'vm "x" { vcpus "many" \n');
+    const r = await vmctl(home, ["ssh", "web", "--", "true"]);
+    assertStringIncludes(r.stderr, "vmctl::ssh::no_guest");
+  }));
