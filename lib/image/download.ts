@@ -127,10 +127,12 @@ export async function download(
     const flush = async () => {
       if (fill === 0) return;
       const data = batch.subarray(0, fill);
-      batch = new Uint8Array(BATCH);
-      fill = 0;
       writeAll(raw, data);
       await sink!.push(data);
+      // Plain data is fully consumed (hashed, written) by now: reuse the buffer, which keeps
+      // RSS flat; a decompressor may still read it, so it gets a fresh one.
+      if (sink!.retainsInput) batch = new Uint8Array(BATCH);
+      fill = 0;
     };
     try {
       for (;;) {
@@ -205,6 +207,11 @@ class Sink {
 
   constructor(part: string) {
     this.#part = part;
+  }
+
+  /** True when pushed buffers may still be read after push() returns (a decompressor runs). */
+  get retainsInput(): boolean {
+    return this.#mode === "zstd" || this.#mode === "gzip";
   }
 
   async push(chunk: Uint8Array): Promise<void> {
