@@ -62,3 +62,13 @@ Deno.test("deno task vmctl up without a VMFile names the caller's directory, not
     assertStringIncludes(r.stderr, project);
   });
 });
+
+Deno.test("deno task vmctl validate reads the VMFile of the caller's directory", async () => {
+  await withDirs(async (project, home) => {
+    await fakeImage(project);
+    await Deno.writeTextFile(`${project}/VMFile.kdl`, 'vm "v" {\n    image "disk.qcow2"\n}\n');
+    const r = await task(project, home, ["validate"]);
+    assertEquals(r.code, 0, r.stderr);
+    assertStringIncludes(r.stdout, `${project}/VMFile.kdl`);
+  });
+});
