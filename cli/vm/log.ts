@@ -33,11 +33,11 @@ export async function logCommand(
   const ctx = opsContext();
   const rec = requireRecord(await readStore(ctx.paths), name);
   assertInside(ctx.paths.vmsDir, rec.work_dir);
+  const consoleLog = rec.console_log ?? join(rec.work_dir, "console.log");
+  assertInside(ctx.paths.vmsDir, consoleLog); // a hand-edited record must not make us read elsewhere
   const both = opts.console === opts.provision; // neither or both flags: show both logs
   const wanted = [
-    ...(both || opts.console
-      ? [["console", rec.console_log ?? join(rec.work_dir, "console.log")]]
-      : []),
+    ...(both || opts.console ? [["console", consoleLog]] : []),
     ...(both || opts.provision ? [["provision", join(rec.work_dir, "provision.log")]] : []),
   ] as [string, string][];
   const found: [string, string, Uint8Array][] = [];
