@@ -236,7 +236,14 @@ async function stop(vm: VmRecord, timeoutMs: number, _ctx: BackendContext): Prom
   const pid = await liveQemu(vm, pidFile);
   if (pid) await stopQemu(vm, pid, pidFile, timeoutMs);
   await clearLeftovers(vm);
-  return { ...vm, state: "stopped", state_reason: null, pid: null, vnc_addr: null };
+  return {
+    ...vm,
+    state: "stopped",
+    state_reason: null,
+    pid: null,
+    vnc_addr: null,
+    ssh_host_port: null,
+  };
 }
 
 async function qmpOnRunning(
