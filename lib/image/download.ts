@@ -26,6 +26,8 @@ export interface DownloadOptions {
   label?: string;
   /** For tests: the fetch to use. */
   fetch?: typeof fetch;
+  /** Give up on a server silent for this long (default 60 s); the part is kept. */
+  idleTimeoutMs?: number;
 }
 
 export interface DownloadResult {
@@ -68,7 +70,7 @@ export async function download(
     // Our own HTTP/1.1 reader is ~1.5x faster than fetch; fetch handles proxies.
     res = opts.fetch || proxyConfigured()
       ? fromFetch(await doFetch(url, { headers }))
-      : await httpGet(url, headers);
+      : await httpGet(url, headers, 5, opts.idleTimeoutMs);
   } catch (err) {
     throw new Diagnostic("vmctl::image::fetch_failed", `cannot download ${url}: ${errText(err)}`, {
       hint: "check the URL and the network; a partial download is kept and resumed next time",

@@ -35,7 +35,23 @@ export function proxyConfigured(): boolean {
     });
 }
 
+/** A server that sends nothing for this long is given up on (the part is kept for a resume). */
+export const IDLE_TIMEOUT_MS = 60_000;
+
 const enc = new TextEncoder();
+
+/** `p`, or a TypeError after `ms` without it settling (then `onTimeout` cleans up). */
+function idle<T>(p: Promise<T>, ms: number, onTimeout: () => void, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const t = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      onTimeout();
+      reject(new TypeError(`no answer from the server for ${ms / 1000} s (${what})`));
+    }, ms);
+  });
+  p.catch(() => {}); // it rejects once onTimeout closed the connection; that is expected
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
 const dec = new TextDecoder();
 
 /** GET `url` with `headers`, following redirects. */
@@ -43,6 +59,7 @@ export async function httpGet(
   url: string,
   headers: Record<string, string>,
   redirects = 5,
+  idleTimeoutMs = IDLE_TIMEOUT_MS,
 ): Promise<RawResponse> {
   const u = new URL(url);
   if (u.protocol !== "http:" && u.protocol !== "https:") {
@@ -51,10 +68,13 @@ export async function httpGet(
   const tls = u.protocol === "https:";
   const port = Number(u.port || (tls ? 443 : 80));
   const hostname = u.hostname.replace(/^\[|\]$/g, "");
-  const conn: Deno.Conn = tls
-    ? await Deno.connectTls({ hostname, port })
-    : await Deno.connect({ hostname, port });
-  const reader = new ConnReader(conn);
+  const connecting: Promise<Deno.Conn> = tls
+    ? Deno.connectTls({ hostname, port })
+    : Deno.connect({ hostname, port });
+  const conn: Deno.Conn = await idle(connecting, idleTimeoutMs, () => {
+    connecting.then((c) => c.close(), () => {});
+  }, `connecting to ${u.host}`);
+  const reader = new ConnReader(conn, idleTimeoutMs);
   try {
     const lines = [
       `GET ${u.pathname}${u.search} HTTP/1.1`,
@@ -81,7 +101,7 @@ export async function httpGet(
     if ([301, 302, 303, 307, 308].includes(status) && location) {
       conn.close();
       if (redirects <= 0) throw new TypeError("too many redirects");
-      return await httpGet(new URL(location, u).href, headers, redirects - 1);
+      return await httpGet(new URL(location, u).href, headers, redirects - 1, idleTimeoutMs);
     }
     return { status, statusText: m[2], headers: h, ...bodyReader(reader, h, conn) };
   } catch (err) {
@@ -144,12 +164,23 @@ function bodyReader(r: ConnReader, h: Headers, conn: Deno.Conn) {
 /** Buffered reads from a connection: header lines, then raw body bytes. */
 class ConnReader {
   #conn: Deno.Conn;
+  #idleMs: number;
   #buf = new Uint8Array(64 * 1024);
   #start = 0;
   #end = 0;
 
-  constructor(conn: Deno.Conn) {
+  constructor(conn: Deno.Conn, idleMs: number) {
     this.#conn = conn;
+    this.#idleMs = idleMs;
+  }
+
+  /** One socket read; a server silent for the idle timeout ends the connection. */
+  #recv(out: Uint8Array): Promise<number | null> {
+    return idle(this.#conn.read(out), this.#idleMs, () => {
+      try {
+        this.#conn.close();
+      } catch { /* closed */ }
+    }, "waiting for data");
   }
 
   /** One CRLF-terminated line (without the CRLF). */
@@ -167,7 +198,7 @@ class ConnReader {
         this.#end -= this.#start;
         this.#start = 0;
       }
-      const n = await this.#conn.read(this.#buf.subarray(this.#end));
+      const n = await this.#recv(this.#buf.subarray(this.#end));
       if (n === null) throw new TypeError("connection closed in the HTTP header");
       this.#end += n;
     }
@@ -181,7 +212,7 @@ class ConnReader {
       this.#start += n;
       return n;
     }
-    return await this.#conn.read(out);
+    return await this.#recv(out);
   }
 }
 

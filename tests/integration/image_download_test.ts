@@ -300,3 +300,55 @@ Deno.test("the fetch transport (used behind a proxy) gives the same bytes", asyn
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a server that stalls mid-body is given up on and the bytes so far are kept", async () => {
+  const dir = await Deno.makeTempDir();
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const conns: Deno.Conn[] = [];
+  const server = (async () => {
+    for await (const c of listener) {
+      conns.push(c);
+      await c.read(new Uint8Array(4096));
+      await c.write(new TextEncoder().encode("HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n"));
+      await c.write(testBytes(1000));
+    }
+  })();
+  try {
+    const port = (listener.addr as Deno.NetAddr).port;
+    const part = join(dir, "s.part");
+    const t0 = Date.now();
+    await rejectsWith(
+      download(`http://127.0.0.1:${port}/s.img`, part, { idleTimeoutMs: 300 }),
+      "vmctl::image::truncated",
+    );
+    assert(Date.now() - t0 < 5_000);
+    assertEquals((await Deno.stat(part)).size, 1000);
+  } finally {
+    listener.close();
+    await server.catch(() => {});
+    for (const c of conns) c.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a server that never answers fails the pull instead of hanging", async () => {
+  const dir = await Deno.makeTempDir();
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const conns: Deno.Conn[] = [];
+  const server = (async () => {
+    for await (const c of listener) conns.push(c);
+  })();
+  try {
+    const port = (listener.addr as Deno.NetAddr).port;
+    const e = await rejectsWith(
+      download(`http://127.0.0.1:${port}/x.img`, join(dir, "x.part"), { idleTimeoutMs: 300 }),
+      "vmctl::image::fetch_failed",
+    );
+    assert(e.message.includes("no answer"), e.message);
+  } finally {
+    listener.close();
+    await server.catch(() => {});
+    for (const c of conns) c.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
