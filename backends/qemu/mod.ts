@@ -178,7 +178,7 @@ async function start(
     lastErr = await launchError(vm, res.stderr);
     await clearLeftovers(vm);
     // Another process took the port between our probe and QEMU's bind: try a new one.
-    if (!/host forwarding rule|hostfwd/i.test(res.stderr)) break;
+    if (!/Could not set up host forwarding rule/.test(res.stderr)) break;
   }
   throw lastErr!;
 }
@@ -186,7 +186,7 @@ async function start(
 async function launchError(vm: VmRecord, stderr: string): Promise<Diagnostic> {
   const tail = await consoleTail(vm, 10);
   return new Diagnostic("vmctl::qemu::start_failed", `QEMU could not start VM '${vm.name}'`, {
-    hint: "see QEMU's message above; `vmctl log " + vm.name + " --console` shows the serial log",
+    hint: `QEMU's own message is above; \`vmctl log ${vm.name} --console\` shows the serial log`,
     details: [
       ...stderr.trim().split("\n").filter(Boolean).slice(-10),
       ...(tail.length ? ["last console lines:", ...tail] : []),
