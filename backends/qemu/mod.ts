@@ -33,6 +33,9 @@ import { discoverTapIp } from "./network.ts";
 import { consoleTail, liveQemu, stopQemu } from "./process.ts";
 
 const pidFileOf = (vm: VmRecord) => join(vm.work_dir, "qemu.pid");
+
+/** Fault injection for tests: how start picks the SSH forward port (default: ask the OS). */
+export const qemuHooks = { pickSshPort: freeLoopbackPort };
 const ACCELS: readonly Accel[] = ["kvm", "tcg", "auto"];
 
 function requireField(vm: VmRecord, v: string | null | undefined, what: string): string {
@@ -153,7 +156,7 @@ async function start(
 
   let lastErr: Diagnostic | null = null;
   for (let attempt = 0; attempt < 5; attempt++) {
-    const port = vm.network.type === "user" ? freeLoopbackPort() : undefined;
+    const port = vm.network.type === "user" ? qemuHooks.pickSshPort() : undefined;
     const argv = buildQemuArgv({
       name: vm.name,
       accel: choice.accel,

@@ -5,7 +5,7 @@
  * qemu_guest_lifecycle_test.ts.
  */
 import { join } from "node:path";
-import { qemuBackend } from "../../backends/qemu/mod.ts";
+import { qemuBackend, qemuHooks } from "../../backends/qemu/mod.ts";
 import { Diagnostic } from "../../lib/diagnostics.ts";
 import { execCommand } from "../../backends/exec.ts";
 import { assert, assertEquals, assertRejects } from "../helpers/assert.ts";
@@ -211,6 +211,35 @@ Deno.test("VNC is offered on 127.0.0.1 when asked, and UEFI boots a per-VM vars 
     assert(cmdline.includes(`if=pflash,format=raw,unit=1,file=${vars}`));
     await qemuBackend.destroy(rec, f.ctx);
   } finally {
+    killIfAlive(pid);
+    await f.cleanup();
+  }
+});
+
+Deno.test("start retries with another port when the SSH forward port was taken", async () => {
+  const f = await qemuFixture();
+  const squatter = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const taken = (squatter.addr as Deno.NetAddr).port;
+  const original = qemuHooks.pickSshPort;
+  const offered: number[] = [];
+  qemuHooks.pickSshPort = () => {
+    const p = offered.length === 0 ? taken : original();
+    offered.push(p);
+    return p;
+  };
+  let pid: number | null | undefined;
+  try {
+    const img = await blankImage(f.root);
+    const { spec, base } = await newVm(f, "vm1", img);
+    const rec = await qemuBackend.start(await qemuBackend.prepare(spec, base, f.ctx), f.ctx);
+    pid = rec.pid;
+    assertEquals(offered.length, 2);
+    assertEquals(offered[0], taken);
+    assertEquals(rec.ssh_host_port, offered[1]);
+    await qemuBackend.destroy(rec, f.ctx);
+  } finally {
+    qemuHooks.pickSshPort = original;
+    squatter.close();
     killIfAlive(pid);
     await f.cleanup();
   }
