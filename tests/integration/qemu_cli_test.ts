@@ -75,3 +75,22 @@ Deno.test("status reports a QEMU killed with SIGKILL as failed, with the reason"
     await Deno.remove(home, { recursive: true });
   }
 });
+
+Deno.test("vmctl console attaches to a running VM and Ctrl+] detaches", async () => {
+  const home = await tempHome();
+  let pid: number | null = null;
+  try {
+    await createBlank(home, "con");
+    assertEquals((await vmctl(home, ["start", "con"], { env: ENV })).code, 0);
+    pid = (await status(home, "con")).pid as number;
+    const r = await vmctl(home, ["console", "con"], { env: ENV, stdin: "\x1d" });
+    assertEquals(r.code, 0, r.stderr);
+    assertStringIncludes(r.stderr, "Ctrl+]");
+    assertStringIncludes(r.stderr, "Detached");
+    assert(alive(pid), "detaching leaves the VM running");
+    assertEquals((await vmctl(home, ["destroy", "con"], { env: ENV })).code, 0);
+  } finally {
+    if (alive(pid)) Deno.kill(pid!, "SIGKILL");
+    await Deno.remove(home, { recursive: true });
+  }
+});
