@@ -110,3 +110,42 @@ Deno.test("two VMs created from one URL share one download, and rm refuses while
     await Deno.remove(home, { recursive: true });
   }
 });
+
+Deno.test("image prune removes unreferenced store files, stale partials and dangling names only", async () => {
+  const home = await tempHome();
+  const srv = startServer();
+  try {
+    srv.files.set("/keep.qcow2", { body: await qcow2Bytes(home) });
+    assertEquals((await vmctl(home, ["image", "pull", `${srv.base}/keep.qcow2`])).code, 0);
+    const images = join(home, "vmctl", "images");
+    const stray = join(images, "store", `${"ab".repeat(32)}.img`);
+    await Deno.writeTextFile(stray, "orphan");
+    const oldPart = join(images, "partial", "old.part");
+    const freshPart = join(images, "partial", "fresh.part");
+    await Deno.writeTextFile(oldPart, "x");
+    await Deno.writeTextFile(freshPart, "x");
+    const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
+    await Deno.utime(oldPart, twoHoursAgo, twoHoursAgo);
+    await Deno.symlink("store/missing.img", join(images, "dangling"));
+
+    const dry = await vmctl(home, ["image", "prune", "--dry-run"]);
+    assertStringIncludes(dry.stdout, "would remove");
+    assert(await exists(stray), "dry run removes nothing");
+
+    const r = await vmctl(home, ["image", "prune"]);
+    assertEquals(r.code, 0, r.stderr);
+    assert(!(await exists(stray)));
+    assert(!(await exists(oldPart)));
+    assert(await exists(freshPart), "a recent partial may be a pull in progress");
+    assert(!(await Deno.lstat(join(images, "dangling")).then(() => true, () => false)));
+    const list = JSON.parse((await vmctl(home, ["image", "list", "--json"])).stdout);
+    assert(list[0].present, "the named image is kept");
+  } finally {
+    await srv.close();
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
+function exists(p: string): Promise<boolean> {
+  return Deno.stat(p).then(() => true, () => false);
+}
