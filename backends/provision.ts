@@ -16,7 +16,8 @@ import { join } from "node:path";
 import { Diagnostic } from "../lib/diagnostics.ts";
 import type { VmRecord } from "../lib/types.ts";
 import type { ProvisionStep, VmDef } from "../lib/vmfile/types.ts";
-import type { BackendContext } from "./hypervisor.ts";
+import type { BackendContext, Hypervisor } from "./hypervisor.ts";
+import { backendFor } from "./router.ts";
 import { runScriptCommand, sshArgv, type SshTarget } from "./ssh/args.ts";
 import { SSH_ERROR_EXIT, sshUpload, streamSsh } from "./ssh/exec.ts";
 import { sshTargetFor } from "./ssh/mod.ts";
@@ -50,7 +51,12 @@ export async function provisionVm(vm: VmRecord, def: VmDef, o: ProvisionOptions)
     }
     return;
   }
-  await runProvisioners(target, vm, steps, { timeoutMs: o.timeoutMs, out });
+  const backend = await backendFor(vm.backend);
+  await runProvisioners(target, vm, steps, {
+    timeoutMs: o.timeoutMs,
+    out,
+    vmGone: () => vmGoneReason(backend, vm, o.ctx),
+  });
 }
 
 /** The VM fields provisioning uses. */
@@ -65,12 +71,16 @@ export async function runProvisioners(
   target: SshTarget,
   vm: ProvisionVm,
   steps: ProvisionStep[],
-  o: { timeoutMs?: number; out?: LineSink } = {},
+  o: { timeoutMs?: number; out?: LineSink; vmGone?: () => Promise<string | undefined> } = {},
 ): Promise<void> {
   const out = o.out ?? new LineSink();
   const timeoutMs = o.timeoutMs ?? PROVISION_READY_TIMEOUT_MS;
   out.info(`Waiting for SSH on ${target.host}:${target.port} (up to ${timeoutMs / 1000} s)...`);
-  const ready = await waitForSsh(target, { timeoutMs, consoleLog: vm.console_log ?? undefined });
+  const ready = await waitForSsh(target, {
+    timeoutMs,
+    consoleLog: vm.console_log ?? undefined,
+    vmGone: o.vmGone,
+  });
   out.info(`SSH ready after ${(ready.elapsedMs / 1000).toFixed(1)} s`);
 
   const logFile = await ProvisionLog.open(join(vm.work_dir, "provision.log"));
@@ -91,6 +101,17 @@ export async function runProvisioners(
     logFile.close();
   }
   out.info(`VM '${vm.name}' provisioned (${steps.length} step${steps.length === 1 ? "" : "s"})`);
+}
+
+/** Why `vm` can no longer boot to SSH (its backend says it is not running), or undefined. */
+export async function vmGoneReason(
+  backend: Hypervisor,
+  vm: VmRecord,
+  ctx: BackendContext,
+): Promise<string | undefined> {
+  const live = await backend.state(vm, ctx);
+  if (live.state === "running") return undefined;
+  return `it is ${live.state}${live.reason ? ` (${live.reason})` : ""}`;
 }
 
 /** Human label for a step: kind plus what it runs. */

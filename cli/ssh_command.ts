@@ -90,7 +90,13 @@ export async function sshCommand(
     vmfileUser: def?.ssh?.user,
     vmfileKey: def?.ssh?.privateKeyPath,
   });
-  await waitForSsh(target, { timeoutMs, consoleLog: vm.console_log ?? undefined });
+  const { vmGoneReason } = await import("../backends/provision.ts");
+  const backend = await backendFor(vm.backend);
+  await waitForSsh(target, {
+    timeoutMs,
+    consoleLog: vm.console_log ?? undefined,
+    vmGone: () => vmGoneReason(backend, vm, ctx),
+  });
 
   const interactive = command.length === 0;
   const tty = interactive && Deno.stdin.isTerminal();

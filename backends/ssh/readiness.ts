@@ -39,6 +39,11 @@ export interface ReadinessOptions {
   consoleLog?: string;
   /** Skip the login stage (banner is enough: e.g. benchmarks of the probe itself). */
   skipLogin?: boolean;
+  /**
+   * Checked every 2 s while waiting: resolves with a reason when the VM is gone (QEMU exited),
+   * which ends the wait at once instead of at the timeout.
+   */
+  vmGone?: () => Promise<string | undefined>;
   /** Called when a stage completes (progress output, benchmarks). */
   onStage?: (stage: ReadinessStage, elapsedMs: number) => void;
 }
@@ -75,33 +80,65 @@ export async function waitForSsh(t: SshTarget, o: ReadinessOptions): Promise<Rea
     }
   }
 
-  let end = stageDeadline("tcp");
-  while (!(await tcpAccepts(t.host, t.port, end))) {
-    if (performance.now() >= end) throw await notReady(t, "tcp", o, t0);
-    await sleep(Math.min(pollMs, end - performance.now()));
-  }
-  done("tcp");
-
-  end = stageDeadline("banner");
-  const banner = await firstBanner(t.host, t.port, end, pollMs);
-  if (banner === undefined) throw await notReady(t, "banner", o, t0);
-  done("banner");
-
-  if (!o.skipLogin) {
-    end = stageDeadline("login");
-    let last = "";
-    for (;;) {
-      const remaining = end - performance.now();
-      if (remaining <= 0) throw await notReady(t, "login", o, t0, last);
-      const r = await loginOnce(t, remaining);
-      if (r.ok) break;
-      if (r.hostKeyProblem) throw hostKeyError(t, r.stderr);
-      last = r.stderr;
-      await sleep(Math.min(pollMs, Math.max(0, end - performance.now())));
+  const stop = new AbortController();
+  let goneReason: string | undefined;
+  const watchdog = o.vmGone &&
+    setInterval(async () => {
+      const reason = await o.vmGone!().catch(() => undefined);
+      if (reason && !stop.signal.aborted) {
+        goneReason = reason;
+        stop.abort();
+      }
+    }, 2000);
+  const gone = () => goneReason !== undefined;
+  try {
+    let end = stageDeadline("tcp");
+    while (!(await tcpAccepts(t.host, t.port, end))) {
+      if (gone()) throw await vmGoneError(t, goneReason!, o);
+      if (performance.now() >= end) throw await notReady(t, "tcp", o, t0);
+      await sleep(Math.min(pollMs, end - performance.now()));
     }
-    done("login");
+    done("tcp");
+
+    end = stageDeadline("banner");
+    const banner = await firstBanner(t.host, t.port, end, pollMs, stop.signal);
+    if (gone()) throw await vmGoneError(t, goneReason!, o);
+    if (banner === undefined) throw await notReady(t, "banner", o, t0);
+    done("banner");
+
+    if (!o.skipLogin) {
+      end = stageDeadline("login");
+      let last = "";
+      for (;;) {
+        if (gone()) throw await vmGoneError(t, goneReason!, o);
+        const remaining = end - performance.now();
+        if (remaining <= 0) throw await notReady(t, "login", o, t0, last);
+        const r = await loginOnce(t, remaining);
+        if (r.ok) break;
+        if (r.hostKeyProblem) throw hostKeyError(t, r.stderr);
+        last = r.stderr;
+        await sleep(Math.min(pollMs, Math.max(0, end - performance.now())));
+      }
+      done("login");
+    }
+    return { elapsedMs: performance.now() - t0, stages, banner };
+  } finally {
+    if (watchdog !== undefined) clearInterval(watchdog);
   }
-  return { elapsedMs: performance.now() - t0, stages, banner };
+}
+
+/** The VM went away while we waited: say so with its console's last lines. */
+async function vmGoneError(t: SshTarget, reason: string, o: ReadinessOptions): Promise<Diagnostic> {
+  const tail = o.consoleLog ? await tailFile(o.consoleLog, 20) : undefined;
+  return new Diagnostic(
+    "vmctl::ssh::vm_gone",
+    `the VM stopped while waiting for SSH on ${t.host}:${t.port}: ${reason}`,
+    {
+      hint:
+        "the guest crashed or powered off during boot; see the console lines below (`vmctl log NAME --console`)",
+      details: tail?.length ? [`last ${tail.length} lines of ${o.consoleLog}:`, ...tail] : [],
+    },
+  );
 }
 
 /** One TCP connect attempt, bounded by `deadline`. */
@@ -126,6 +163,7 @@ function firstBanner(
   port: number,
   deadline: number,
   pollMs: number,
+  signal?: AbortSignal,
 ): Promise<string | undefined> {
   return new Promise((resolve) => {
     const open = new Set<Deno.TcpConn>();
@@ -157,6 +195,7 @@ function firstBanner(
     };
     const ticker = setInterval(probe, pollMs);
     const stopper = setTimeout(() => finish(undefined), Math.max(0, deadline - performance.now()));
+    signal?.addEventListener("abort", () => finish(undefined), { once: true });
     probe();
   });
 }

@@ -138,3 +138,29 @@ Deno.test("a live shared connection makes the wait immediate", async () => {
     await fx.cleanup();
   }
 });
+
+Deno.test("a VM that dies while booting ends the wait at once, not at the timeout", async () => {
+  const fx = await sshFixture();
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const held: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const c of listener) held.push(c); // like QEMU's forwarder: accepts, says nothing
+  })();
+  try {
+    const diedAt = performance.now() + 500;
+    const t0 = performance.now();
+    const d = await rejects(waitForSsh(fx.target((listener.addr as Deno.NetAddr).port), {
+      timeoutMs: 30_000,
+      vmGone: () =>
+        Promise.resolve(performance.now() > diedAt ? "it is stopped (QEMU exited)" : undefined),
+    }));
+    assertEquals(d.code, "vmctl::ssh::vm_gone");
+    assertStringIncludes(d.message, "QEMU exited");
+    assert(performance.now() - t0 < 5000, "ended long before the 30 s budget");
+  } finally {
+    listener.close();
+    await accepting.catch(() => {});
+    for (const c of held) c.close();
+    await fx.cleanup();
+  }
+});
