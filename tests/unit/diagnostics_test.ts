@@ -19,7 +19,7 @@ Deno.test("a diagnostic renders its code, message, position, code frame and hint
   const text = renderDiagnostic(d, { color: false });
   assertMatch(text, /^error\[vmctl::vmfile::unknown_node\]: unknown node `memroy`/);
   assertMatch(text, /--> VMFile\.kdl:2:5/);
-  assertMatch(text, /2 \|     memroy 2048\n\s+\|\s{5}\^{6}/);
+  assertMatch(text, /2 \| {5}memroy 2048\n\s+\|\s{5}\^{6}/);
   assertMatch(text, /hint: did you mean `memory`\?/);
 });
 
