@@ -242,22 +242,14 @@ export function requireRecord(doc: StoreDoc, name: string): VmRecord {
 }
 
 /** The operation marker of `rec` if a live vmctl process holds it; stale markers are ignored. */
-export function busyHolder(rec: VmRecord): VmOperation | undefined {
+export function busyHolder(
+  rec: VmRecord,
+  pidAlive: (pid: number) => boolean,
+): VmOperation | undefined {
   const op = rec.operation as VmOperation | undefined;
   if (!isObject(op) || typeof op.pid !== "number") return undefined;
   if (op.pid === Deno.pid) return op;
-  return processAlive(op.pid) ? op : undefined;
-}
-
-/** True when a process with `pid` exists (Linux and illumos both have /proc/PID). */
-export function processAlive(pid: number): boolean {
-  try {
-    Deno.statSync(`/proc/${pid}`);
-    return true;
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return false;
-    throw err;
-  }
+  return pidAlive(op.pid) ? op : undefined;
 }
 
 /**

@@ -109,13 +109,8 @@ async function prepareProject(dir: string, image: string | undefined): Promise<v
   else await Deno.writeFile(join(dir, "guest.qcow2"), new Uint8Array(512));
 }
 
-/**
- * The permissions vmctl runs with: those of `deno task vmctl` on the noop backend. The QEMU
- * backend confirms a PID is its QEMU by reading /proc/PID/cmdline, which Deno (>= 1.43) grants
- * only under --allow-all, whatever --allow-read says; so the real demo runs vmctl with -A.
- */
+/** The permissions vmctl runs with: exactly those of `deno task vmctl` (scoped, never -A). */
 async function vmctlPermissions(): Promise<string[]> {
-  if (!NOOP) return ["-q", "--allow-all"];
   const cfg = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json")));
   return (cfg.tasks.vmctl as string).split(" ").filter((a) =>
     a === "-q" || a.startsWith("--allow-")

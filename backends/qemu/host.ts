@@ -11,6 +11,7 @@ import { env } from "../../lib/paths.ts";
 import { log } from "../../lib/log.ts";
 import type { Accel } from "../../lib/types.ts";
 import type { Runner } from "../exec.ts";
+import { commandLine, sendSignal } from "../proc.ts";
 
 /** Read `pidfile`; null when absent or not a number. */
 export async function readPidFile(pidFile: string): Promise<number | null> {
@@ -28,25 +29,16 @@ export async function readPidFile(pidFile: string): Promise<number | null> {
  * started with `-pidfile <workdir>/qemu.pid`): a recycled PID of a stranger
  * never passes.
  */
-export async function isOurQemu(pid: number, pidFile: string): Promise<boolean> {
-  let cmdline: string;
-  try {
-    cmdline = await Deno.readTextFile(`/proc/${pid}/cmdline`);
-  } catch {
-    return false;
-  }
-  if (cmdline === "") return false; // zombie or kernel thread
-  const args = cmdline.split("\0");
-  return args.includes(pidFile) && args.some((a) => a.includes("qemu-system"));
+export function isOurQemu(pid: number, pidFile: string): Promise<boolean> {
+  const cmdline = commandLine(pid);
+  return Promise.resolve(
+    cmdline !== null && cmdline.includes(` -pidfile ${pidFile}`) && cmdline.includes("qemu-system"),
+  );
 }
 
 /** Send `sig` to `pid`, ignoring a process that is already gone. */
 export function signal(pid: number, sig: Deno.Signal): void {
-  try {
-    Deno.kill(pid, sig);
-  } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
-  }
+  sendSignal(pid, sig);
 }
 
 /** Wait until `pid` is no longer our QEMU; true if it went within `timeoutMs`. */
@@ -160,10 +152,7 @@ async function cachedProbe(
   scratchDir: string,
   cacheFile?: string,
 ): Promise<string | null> {
-  const bootId = await Deno.readTextFile("/proc/sys/kernel/random/boot_id").then(
-    (s) => s.trim(),
-    () => null,
-  );
+  const bootId = await hostBootId();
   if (cacheFile && bootId) {
     try {
       const c = JSON.parse(await Deno.readTextFile(cacheFile));
@@ -181,13 +170,35 @@ async function cachedProbe(
   return problem;
 }
 
+/**
+ * Why /dev/kvm cannot be used, or null. Deno refuses /dev without
+ * --allow-all; then existence is all we can see, and QEMU itself (the probe,
+ * or the start) reports a device it cannot open.
+ */
 function kvmDeviceProblem(): string | null {
   try {
     Deno.openSync("/dev/kvm", { read: true, write: true }).close();
     return null;
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return "/dev/kvm does not exist";
+    if (err instanceof Error && err.name === "NotCapable") return null;
     return `/dev/kvm cannot be opened: ${err instanceof Error ? err.message : err}`;
+  }
+}
+
+/**
+ * An identifier of this host boot, to cache the KVM probe's verdict: the
+ * kernel's boot_id, or (when Deno refuses /proc) the boot time to the minute.
+ */
+async function hostBootId(): Promise<string | null> {
+  try {
+    return (await Deno.readTextFile("/proc/sys/kernel/random/boot_id")).trim();
+  } catch {
+    try {
+      return `boot-${Math.round((Date.now() / 1000 - Deno.osUptime()) / 60)}`;
+    } catch {
+      return null;
+    }
   }
 }
 

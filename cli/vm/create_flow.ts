@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { pidAlive } from "../../backends/proc.ts";
 import { Diagnostic } from "../../lib/diagnostics.ts";
 import { validateVmName } from "../../lib/names.ts";
 import { vmWorkDir } from "../../lib/paths.ts";
@@ -157,7 +158,7 @@ export async function createVm(ctx: OpsContext, req: CreateRequest): Promise<VmR
   await updateStore(ctx.paths, (doc) => {
     const cur = doc.vms[req.name];
     if (cur) {
-      const holder = busyHolder(cur);
+      const holder = busyHolder(cur, pidAlive);
       if (holder && holder.action === "create") {
         throw new Diagnostic("vmctl::vm::exists", `VM '${req.name}' is being created right now`, {
           hint: `another vmctl (pid ${holder.pid}) is creating it; wait for it to finish`,

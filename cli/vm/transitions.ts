@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { pidAlive } from "../../backends/proc.ts";
 import { Diagnostic } from "../../lib/diagnostics.ts";
 import { assertInside } from "../../lib/paths.ts";
 import {
@@ -83,7 +84,7 @@ function busyError(name: string, op: VmOperation): Diagnostic {
 export async function claim(ctx: OpsContext, name: string, action: string): Promise<VmRecord> {
   return await updateStore(ctx.paths, (doc) => {
     const rec = requireRecord(doc, name);
-    const holder = busyHolder(rec);
+    const holder = busyHolder(rec, pidAlive);
     if (holder) throw busyError(name, holder);
     const op: VmOperation = { pid: Deno.pid, action, started_at: new Date().toISOString() };
     doc.vms[name] = { ...rec, operation: op };

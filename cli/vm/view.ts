@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { pidAlive } from "../../backends/proc.ts";
 import { log } from "../../lib/log.ts";
 import { busyHolder, type StoreDoc, updateStore } from "../../lib/store.ts";
 import type { VmRecord } from "../../lib/types.ts";
@@ -26,7 +27,7 @@ export async function refreshRecords(ctx: OpsContext, doc: StoreDoc): Promise<Vm
   const out: VmRecord[] = [];
   for (const name of names) {
     const rec = doc.vms[name];
-    if (busyHolder(rec)) {
+    if (busyHolder(rec, pidAlive)) {
       out.push(rec);
       continue;
     }
@@ -53,7 +54,7 @@ export async function refreshRecords(ctx: OpsContext, doc: StoreDoc): Promise<Vm
     await updateStore(ctx.paths, (fresh) => {
       for (const rec of changed) {
         const cur = fresh.vms[rec.name];
-        if (cur && cur.id === rec.id && !busyHolder(cur)) {
+        if (cur && cur.id === rec.id && !busyHolder(cur, pidAlive)) {
           fresh.vms[rec.name] = {
             ...cur,
             state: rec.state,
@@ -69,7 +70,7 @@ export async function refreshRecords(ctx: OpsContext, doc: StoreDoc): Promise<Vm
 
 /** The text shown in the STATE column: the state, or what a busy vmctl is doing. */
 export function shownState(rec: VmRecord): string {
-  const op = busyHolder(rec);
+  const op = busyHolder(rec, pidAlive);
   if (!op) return rec.state;
   const ing: Record<string, string> = {
     create: "creating",
@@ -84,7 +85,7 @@ export function shownState(rec: VmRecord): string {
 
 /** The `list --json` object of a VM. */
 export function listView(rec: VmRecord): Record<string, unknown> {
-  const op = busyHolder(rec);
+  const op = busyHolder(rec, pidAlive);
   return {
     name: rec.name,
     backend: rec.backend,

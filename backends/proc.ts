@@ -1,0 +1,69 @@
+/**
+ * Process facts (is PID alive, what is its command line) that work under the
+ * scoped permission set too. Deno refuses any read under /proc or /dev
+ * without --allow-all, whatever --allow-read says, so when it refuses we ask
+ * `ps` (procps on Linux, the native ps on illumos; both take -p and -o args=).
+ *
+ * @module
+ */
+
+const decoder = new TextDecoder();
+
+function refused(err: unknown): boolean {
+  return err instanceof Error && (err.name === "NotCapable" || err.name === "PermissionDenied");
+}
+
+function ps(args: string[]): { code: number; stdout: string } {
+  const out = new Deno.Command("ps", { args, stdout: "piped", stderr: "null" }).outputSync();
+  return { code: out.code, stdout: decoder.decode(out.stdout) };
+}
+
+/** True when a process with `pid` exists. */
+export function pidAlive(pid: number): boolean {
+  try {
+    Deno.statSync(`/proc/${pid}`);
+    return true;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return false;
+    if (!refused(err)) throw err;
+  }
+  return ps(["-p", String(pid), "-o", "pid="]).code === 0;
+}
+
+/**
+ * The command line of `pid` with arguments joined by single spaces, or null
+ * when there is no such process (or it is a zombie, which has none).
+ */
+export function commandLine(pid: number): string | null {
+  try {
+    const raw = Deno.readTextFileSync(`/proc/${pid}/cmdline`);
+    return raw === "" ? null : raw.replace(/\0$/, "").replaceAll("\0", " ");
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return null;
+    if (!refused(err)) throw err;
+  }
+  const r = ps(["-ww", "-p", String(pid), "-o", "args="]);
+  const line = r.stdout.trim();
+  // A zombie shows as "[name] <defunct>": it has no command line of its own.
+  return r.code !== 0 || line === "" || line.endsWith("<defunct>") ? null : line;
+}
+
+/**
+ * Send `sig` to `pid`; false when the process is already gone. Deno.kill
+ * needs unscoped --allow-run, so under the scoped set we run `kill(1)`.
+ */
+export function sendSignal(pid: number, sig: Deno.Signal): boolean {
+  try {
+    Deno.kill(pid, sig);
+    return true;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return false;
+    if (!refused(err)) throw err;
+  }
+  const out = new Deno.Command("kill", {
+    args: ["-s", sig.replace(/^SIG/, ""), String(pid)],
+    stdout: "null",
+    stderr: "null",
+  }).outputSync();
+  return out.code === 0;
+}
