@@ -36,9 +36,18 @@ export function registerVmCommands(program: Command<any, any, any>): void {
       await createCommand(opts);
     });
 
+  program
+    .command("start")
+    .description("start a prepared or stopped VM")
+    .argument("<name>", "VM name")
+    .option("--accel <accel>", "accelerator for this start: kvm, tcg or auto (default: as created)")
+    .action(async (name, opts) => {
+      const { transitionCommand } = await import("./vm/lifecycle.ts");
+      await transitionCommand("start", name, opts);
+    });
+
   for (
     const [action, what] of [
-      ["start", "start a prepared or stopped VM"],
       ["suspend", "suspend (pause) a running VM"],
       ["resume", "resume a suspended VM"],
     ] as const

@@ -31,6 +31,7 @@ export type NetworkConfig =
 
 /** Accelerator choice for QEMU. */
 export type Accel = "kvm" | "tcg" | "auto";
+export const ACCELS: readonly Accel[] = ["kvm", "tcg", "auto"];
 
 /** Cloud-init inputs, resolved to absolute paths. */
 export interface CloudInitSpec {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Accel, CloudInitSpec, NetworkConfig } from "../../lib/types.ts";
+import { type Accel, ACCELS, type CloudInitSpec, type NetworkConfig } from "../../lib/types.ts";
 import { env, resolveUserPath } from "../../lib/paths.ts";
 import { Diagnostic } from "../../lib/diagnostics.ts";
 import type { ImageSource } from "../../lib/vmfile/types.ts";
@@ -40,8 +40,6 @@ export const LIMITS = {
   memory: { min: 16, max: 4 * 1024 * 1024 },
   disk: { min: 1, max: 64 * 1024 },
 } as const;
-
-const ACCELS: readonly Accel[] = ["kvm", "tcg", "auto"];
 
 /** Unix user names cloud-init can create. */
 const USER_PATTERN = /^[a-z_][a-z0-9_-]{0,31}$/;

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { opsContext, timeoutOption, vmNameArg } from "../common.ts";
+import { ACCELS } from "../../lib/types.ts";
+import { choiceOption, opsContext, timeoutOption, vmNameArg } from "../common.ts";
 import { destroyVm, type Transition, transition } from "./transitions.ts";
 
 const DONE: Record<Transition, string> = {
@@ -18,12 +19,13 @@ const DONE: Record<Transition, string> = {
 export async function transitionCommand(
   action: Transition,
   name: string,
-  opts: { timeout?: string } = {},
+  opts: { timeout?: string; accel?: string } = {},
 ): Promise<void> {
   vmNameArg(name);
   const timeoutMs = timeoutOption(opts.timeout);
+  const accel = choiceOption(opts.accel, "--accel", ACCELS);
   const ctx = opsContext();
-  await transition(ctx, name, action, { timeoutMs });
+  await transition(ctx, name, action, { timeoutMs, accel });
   ctx.say(`VM '${name}' ${DONE[action]}`);
 }
 

@@ -21,7 +21,7 @@ import {
   updateStore,
   type VmOperation,
 } from "../../lib/store.ts";
-import type { VmRecord, VmState } from "../../lib/types.ts";
+import type { Accel, VmRecord, VmState } from "../../lib/types.ts";
 import type { Hypervisor, StateReport } from "../../backends/hypervisor.ts";
 import { backendFor } from "../../backends/router.ts";
 import type { OpsContext } from "../common.ts";
@@ -109,7 +109,7 @@ export async function transition(
   ctx: OpsContext,
   name: string,
   action: Transition,
-  opts: { timeoutMs?: number } = {},
+  opts: { timeoutMs?: number; accel?: Accel } = {},
 ): Promise<VmRecord> {
   const doc = await readStore(ctx.paths);
   const stored = requireRecord(doc, name);
@@ -124,7 +124,7 @@ export async function transition(
     throw err;
   }
   try {
-    const next = await runBackend(backend, action, vm, ctx, opts.timeoutMs ?? 30_000);
+    const next = await runBackend(backend, action, vm, ctx, opts.timeoutMs ?? 30_000, opts.accel);
     return await release(ctx, next);
   } catch (err) {
     await release(ctx, failed(vm, action, err));
@@ -138,10 +138,11 @@ function runBackend(
   vm: VmRecord,
   ctx: OpsContext,
   timeoutMs: number,
+  accel?: Accel,
 ): Promise<VmRecord> {
   switch (action) {
     case "start":
-      return b.start(vm, ctx);
+      return b.start(vm, ctx, accel ? { accel } : undefined);
     case "stop":
       return b.stop(vm, timeoutMs, ctx);
     case "suspend":

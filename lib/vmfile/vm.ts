@@ -7,7 +7,13 @@
  */
 import type { Entry, Node } from "@bgotink/kdl";
 import { didYouMean } from "../diagnostics.ts";
-import type { Accel, CloudInitSpec, NetworkConfig, SshSpec } from "../types.ts";
+import {
+  type Accel,
+  ACCELS,
+  type CloudInitSpec,
+  type NetworkConfig,
+  type SshSpec,
+} from "../types.ts";
 import type { ImageSource, ProvisionStep, VmDef } from "./types.ts";
 import { readCloudInit, readNetwork, readProvision, readSsh } from "./blocks.ts";
 import {
@@ -57,8 +63,6 @@ const LEAF_USAGE: Record<string, string> = {
   accel: 'accel "kvm"',
   vnc: "vnc #true",
 };
-
-const ACCELS: readonly Accel[] = ["kvm", "tcg", "auto"];
 
 interface Parts {
   image?: ImageSource;

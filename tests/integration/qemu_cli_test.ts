@@ -94,3 +94,31 @@ Deno.test("vmctl console attaches to a running VM and Ctrl+] detaches", async ()
     await Deno.remove(home, { recursive: true });
   }
 });
+
+Deno.test("start --accel tcg overrides the accelerator recorded at create", async () => {
+  const home = await tempHome();
+  let pid: number | null = null;
+  try {
+    const img = await blankImage(home, "accel.qcow2");
+    const env = { VMCTL_BACKEND: "qemu", VMCTL_ACCEL: "kvm" };
+    const create = await vmctl(
+      home,
+      ["create", "--name", "acc", "--image", img, "--memory", "128"],
+      { env },
+    );
+    assertEquals(create.code, 0, create.stderr);
+    const bad = await vmctl(home, ["start", "acc", "--accel", "warp"], { env });
+    assertEquals(bad.code, 2, "a bad choice is a usage error");
+    assertStringIncludes(bad.stderr, "--accel");
+    const start = await vmctl(home, ["start", "acc", "--accel", "tcg"], { env });
+    assertEquals(start.code, 0, start.stderr);
+    pid = (await status(home, "acc")).pid as number;
+    const cmdline = await Deno.readTextFile(`/proc/${pid}/cmdline`);
+    assertStringIncludes(cmdline, "accel=tcg");
+    assert(!cmdline.includes("accel=kvm"));
+    assertEquals((await vmctl(home, ["destroy", "acc"], { env: ENV })).code, 0);
+  } finally {
+    if (alive(pid)) Deno.kill(pid!, "SIGKILL");
+    await Deno.remove(home, { recursive: true });
+  }
+});
