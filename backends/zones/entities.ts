@@ -51,6 +51,21 @@ export interface PoolFlags {
 }
 
 /** Build and strictly check a pool file from command-line flags. */
+/** Parse the IP address given for `flag`, or throw `zmgr::address::invalid`. */
+export function ipArgument(s: string, flag: string): ReturnType<typeof parseIp> & object {
+  const a = parseIp(s);
+  if (!a) {
+    throw new Diagnostic(
+      "zmgr::address::invalid",
+      `${flag} ${JSON.stringify(s)} is not an IP address`,
+      {
+        hint: "give a plain address such as 10.0.0.1",
+      },
+    );
+  }
+  return a;
+}
+
 export function poolText(name: string, f: PoolFlags): string {
   validateEntityName(name, "pool");
   const network = parseCidr(f.network);
@@ -63,19 +78,6 @@ export function poolText(name: string, f: PoolFlags): string {
       },
     );
   }
-  const ipOf = (s: string, flag: string) => {
-    const a = parseIp(s);
-    if (!a) {
-      throw new Diagnostic(
-        "zmgr::address::invalid",
-        `${flag} ${JSON.stringify(s)} is not an IP address`,
-        {
-          hint: "give a plain address such as 10.0.0.1",
-        },
-      );
-    }
-    return a;
-  };
   let range: [string, string] | undefined;
   if (f.range) {
     const parts = f.range.split("-");
@@ -88,17 +90,20 @@ export function poolText(name: string, f: PoolFlags): string {
         },
       );
     }
-    range = [formatIp(ipOf(parts[0], "--range start")), formatIp(ipOf(parts[1], "--range end"))];
+    range = [
+      formatIp(ipArgument(parts[0], "--range start")),
+      formatIp(ipArgument(parts[1], "--range end")),
+    ];
   }
   const text = writePool({
     name,
     network,
-    gateway: ipOf(f.gateway, "--gateway"),
+    gateway: ipArgument(f.gateway, "--gateway"),
     rangeStart: range ? parseIp(range[0]) : undefined,
     rangeEnd: range ? parseIp(range[1]) : undefined,
     reserved: [],
     stub: f.stub,
-    dns: (f.dns ?? []).map((d) => ipOf(d, "--dns")),
+    dns: (f.dns ?? []).map((d) => ipArgument(d, "--dns")),
     domain: f.domain,
   });
   // The same strict reader as for hand-written files decides what is valid.

@@ -5,7 +5,7 @@
  */
 import { Diagnostic } from "../../lib/diagnostics.ts";
 import { resolveUserPath } from "../../lib/paths.ts";
-import { formatCidr, formatIp, parseIp } from "../../lib/ipam.ts";
+import { formatCidr, formatIp } from "../../lib/ipam.ts";
 import { auditLedger, poolUsage } from "../../lib/zones/ledger.ts";
 import { addNode, setNode } from "../../lib/zones/kdl.ts";
 import {
@@ -18,6 +18,7 @@ import {
   createEntity,
   editEntity,
   initRegistry,
+  ipArgument,
   poolText,
   publisherText,
   removeEntity,
@@ -203,19 +204,7 @@ export async function poolEditCmd(
   },
 ): Promise<void> {
   const reg = registry(opts);
-  const canon = (s: string, flag: string) => {
-    const a = parseIp(s);
-    if (!a) {
-      throw new Diagnostic(
-        "zmgr::address::invalid",
-        `${flag} ${JSON.stringify(s)} is not an IP address`,
-        {
-          hint: "give a plain address such as 10.0.0.1",
-        },
-      );
-    }
-    return formatIp(a);
-  };
+  const canon = (s: string, flag: string) => formatIp(ipArgument(s, flag));
   const unreserve = new Set((opts.unreserve ?? []).map((u) => canon(u, "--unreserve")));
   const current = await loadPool(reg, name);
   const text = await editEntity(
