@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { join } from "../lib/posix_path.ts";
 import { Diagnostic } from "../lib/diagnostics.ts";
 import type { VmRecord } from "../lib/types.ts";
 import type { ProvisionStep, VmDef } from "../lib/vmfile/types.ts";

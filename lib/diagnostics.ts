@@ -88,9 +88,13 @@ export function toDiagnostics(err: unknown): Diagnostic[] {
 export function fromUnknownError(err: unknown): Diagnostic {
   if (err instanceof Diagnostic) return err;
   const message = err instanceof Error ? err.message : String(err);
+  // Deno's module loader reports a withheld permission as a TypeError: vmctl
+  // loads a command's modules on demand (deno.json: lazy-dynamic-imports).
+  const loader = err instanceof Error && err.name === "TypeError" &&
+    /^Requires \w+ access to/.test(message);
   if (
     err instanceof Error &&
-    (err.name === "NotCapable" || err.name === "PermissionDenied") &&
+    (err.name === "NotCapable" || err.name === "PermissionDenied" || loader) &&
     /--allow-[a-z]+/.test(message)
   ) {
     const flag = message.match(/--allow-[a-z]+/)![0];
@@ -99,6 +103,11 @@ export function fromUnknownError(err: unknown): Diagnostic {
       `permission withheld: ${firstLine(message)}`,
       {
         hint: `run with ${flag} (or the scoped set used by \`deno task vmctl\`)`,
+        details: loader
+          ? [
+            "run from source, vmctl reads its own modules on demand: a narrowed --allow-read must include its directory",
+          ]
+          : undefined,
         cause: err,
       },
     );

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { dirname, join, posix } from "node:path";
+import { dirname, join } from "../../lib/posix_path.ts";
 import { env } from "../../lib/paths.ts";
 import { Diagnostic, toDiagnostics } from "../../lib/diagnostics.ts";
 import { allocate, checkRequested, formatIp, type IpAddr } from "../../lib/ipam.ts";
@@ -80,7 +80,7 @@ export async function createZone(
   const publishers = [];
   for (const p of template.publishers) publishers.push(await loadPublisher(reg, p));
   const vnic = req.vnic ? validateLinkName(req.vnic) : vnicNameFor(name, config.vnicPattern);
-  const zonepath = posix.join(config.zonepathRoot, name);
+  const zonepath = join(config.zonepathRoot, name);
 
   const existing = await zoneState(runner, name);
   if (existing !== undefined) {

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { join } from "../../lib/posix_path.ts";
 import { Diagnostic, didYouMean } from "../../lib/diagnostics.ts";
 import { env, resolveUserPath } from "../../lib/paths.ts";
 import { parseKdl, readKdlText } from "../../lib/zones/kdl.ts";

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { join } from "../../lib/posix_path.ts";
 import { Diagnostic } from "../../lib/diagnostics.ts";
 import { dataPaths, resolveUserPath } from "../../lib/paths.ts";
 import { readStore } from "../../lib/store.ts";

@@ -36,6 +36,7 @@ import { log } from "../../lib/log.ts";
 import { backendFor } from "../../backends/router.ts";
 import type { OpsContext } from "../common.ts";
 import { removeRecord, removeWorkDir } from "./transitions.ts";
+import { describeNetwork } from "./view.ts";
 
 /** Everything needed to create one VM, already validated and resolved to absolute paths. */
 export interface CreateRequest {
@@ -92,20 +93,6 @@ export async function planCreate(
     `  seed:      ${seed}`,
     `  work dir:  ${vmWorkDir(ctx.paths, req.name)} (mode 0700)`,
   ];
-}
-
-/** One-line description of a network config. */
-export function describeNetwork(n: NetworkConfig): string {
-  switch (n.type) {
-    case "tap":
-      return `tap (bridge ${n.bridge})`;
-    case "vnic":
-      return `vnic (${n.name})`;
-    case "user":
-      return "user (SLIRP, SSH forwarded on 127.0.0.1)";
-    default:
-      return "none";
-  }
 }
 
 function exists(name: string): Diagnostic {

@@ -7,17 +7,18 @@
  * @module
  */
 import { reportError } from "../run.ts";
-import { basename } from "../../lib/posix_path.ts";
+import { currentInvocation, invokedName } from "../invoked.ts";
+// Static, not lazy: list is the one command this path runs, and one module
+// graph load is cheaper than two (Deno loads each dynamic import's graph apart).
+import { listCommand } from "./list.ts";
 
 /** The action for `args` when it can skip the command tree, else undefined. */
 export function fastPath(args: string[]): (() => Promise<void>) | undefined {
   const json = args.length === 2 && args[1] === "--json";
   if (args[0] !== "list" || !(args.length === 1 || json)) return undefined;
-  if (invokedAsZmgr()) return undefined;
-  return async () => {
-    const { listCommand } = await import("./list.ts");
-    await listCommand({ json });
-  };
+  // zmgr has a `list` of its own.
+  if (invokedName(currentInvocation()) === "zmgr") return undefined;
+  return () => listCommand({ json });
 }
 
 /** Run a fast-path action with the same error rendering and exit codes as the full tree. */
@@ -28,18 +29,4 @@ export async function runFast(action: () => Promise<void>): Promise<never> {
   } catch (err) {
     Deno.exit(reportError(err));
   }
-}
-
-/**
- * True when invoked as zmgr: as the script name (a symlinked script or
- * bundle) or as argv[0] (`exec -a zmgr` launchers, compiled binaries).
- * Reading argv[0] boots Deno's Node layer (~10 ms); it is the one Node cost
- * the fast path still pays, because zmgr has a `list` command of its own.
- */
-function invokedAsZmgr(): boolean {
-  const name = (p: string) => basename(p).replace(/\.(ts|js)$/, "");
-  if (name(Deno.mainModule) === "zmgr") return true;
-  // deno-lint-ignore no-explicit-any
-  const argv0 = (globalThis as any).process?.argv0 as string | undefined;
-  return name(argv0 ?? "") === "zmgr";
 }

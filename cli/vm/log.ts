@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { join } from "../../lib/posix_path.ts";
 import { Diagnostic } from "../../lib/diagnostics.ts";
 import { assertInside } from "../../lib/paths.ts";
 import { readStore, requireRecord } from "../../lib/store.ts";

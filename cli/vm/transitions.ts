@@ -22,9 +22,10 @@ import {
   type VmOperation,
 } from "../../lib/store.ts";
 import type { Accel, VmRecord, VmState } from "../../lib/types.ts";
-import type { Hypervisor, StateReport } from "../../backends/hypervisor.ts";
+import type { Hypervisor } from "../../backends/hypervisor.ts";
 import { backendFor } from "../../backends/router.ts";
 import type { OpsContext } from "../common.ts";
+import { withLive } from "./view.ts";
 
 export type Transition = "start" | "stop" | "suspend" | "resume";
 
@@ -56,17 +57,6 @@ export function invalidState(name: string, state: VmState, action: Transition): 
     `cannot ${action} VM '${name}': it is ${state}`,
     { hint: hints[`${action}:${state}`] ?? fallback, details: [`current state: ${state}`] },
   );
-}
-
-/** Apply a live report to a record (state, reason, pid) without other changes. */
-export function withLive(vm: VmRecord, live: StateReport): VmRecord {
-  if (live.state === vm.state && (live.pid ?? null) === (vm.pid ?? null)) return vm;
-  return {
-    ...vm,
-    state: live.state,
-    state_reason: live.reason ?? (live.state === vm.state ? vm.state_reason ?? null : null),
-    pid: live.pid ?? null,
-  };
 }
 
 function busyError(name: string, op: VmOperation): Diagnostic {

@@ -12,8 +12,8 @@ import type { VmRecord } from "../../lib/types.ts";
 import type { Hypervisor } from "../../backends/hypervisor.ts";
 import { backendFor } from "../../backends/router.ts";
 import type { OpsContext } from "../common.ts";
-import { describeNetwork } from "./create_flow.ts";
-import { withLive } from "./transitions.ts";
+import type { NetworkConfig } from "../../lib/types.ts";
+import type { StateReport } from "../../backends/hypervisor.ts";
 
 /**
  * Ask each VM's backend for its live state; persist the records that changed
@@ -155,4 +155,29 @@ export function statusText(rec: VmRecord): string {
   const shown = rows.filter(([, val]) => val !== null && val !== undefined && val !== "");
   const width = Math.max(...shown.map(([k]) => k.length)) + 2;
   return shown.map(([k, val]) => `${(k + ":").padEnd(width)}${val}`).join("\n");
+}
+
+/** Apply a live report to a record (state, reason, pid) without other changes. */
+export function withLive(vm: VmRecord, live: StateReport): VmRecord {
+  if (live.state === vm.state && (live.pid ?? null) === (vm.pid ?? null)) return vm;
+  return {
+    ...vm,
+    state: live.state,
+    state_reason: live.reason ?? (live.state === vm.state ? vm.state_reason ?? null : null),
+    pid: live.pid ?? null,
+  };
+}
+
+/** One-line description of a network config. */
+export function describeNetwork(n: NetworkConfig): string {
+  switch (n.type) {
+    case "tap":
+      return `tap (bridge ${n.bridge})`;
+    case "vnic":
+      return `vnic (${n.name})`;
+    case "user":
+      return "user (SLIRP, SSH forwarded on 127.0.0.1)";
+    default:
+      return "none";
+  }
 }

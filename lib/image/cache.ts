@@ -13,7 +13,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { basename, join } from "node:path";
+import { basename, join } from "../posix_path.ts";
 import { Diagnostic } from "../diagnostics.ts";
 import { isValidVmName, validateVmName } from "../names.ts";
 import type { DataPaths } from "../paths.ts";

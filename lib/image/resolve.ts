@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { isAbsolute, resolve } from "node:path";
+import { isAbsolute, resolve } from "../posix_path.ts";
 import { Diagnostic } from "../diagnostics.ts";
 import type { DataPaths } from "../paths.ts";
 import type { ImageSource } from "../vmfile/types.ts";

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { join } from "../posix_path.ts";
 import { Diagnostic, DiagnosticList, suggest } from "../diagnostics.ts";
 import { validateVmName } from "../names.ts";
 import { invocationCwd, resolveUserPath } from "../paths.ts";

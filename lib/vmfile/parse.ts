@@ -6,7 +6,7 @@
  * @module
  */
 import { InvalidKdlError, type Node, parse } from "@bgotink/kdl";
-import { dirname } from "node:path";
+import { dirname } from "../posix_path.ts";
 import { Diagnostic, DiagnosticList, didYouMean } from "../diagnostics.ts";
 import { isValidVmName } from "../names.ts";
 import { resolveUserPath } from "../paths.ts";

@@ -7,6 +7,8 @@
  * loop of 40 runs each, alternating; medians compared. Both run with the
  * task's scoped permissions; the registry holds 200 noop VMs (the state
  * query is then free, so this measures start-up, store read and rendering).
+ * A second pair runs `list` over 200 stopped QEMU VMs (informational: it adds
+ * loading the QEMU backend and one pidfile probe per VM).
  * It also checks which modules `list` evaluates (static import closure).
  *
  * @module
@@ -27,24 +29,9 @@ const perms = task.split(" ").filter((a) => a === "-q" || a.startsWith("--allow-
 const tmp = await Deno.makeTempDir({ prefix: "vmctl-bench-list-" });
 try {
   const env = { XDG_DATA_HOME: tmp, VMCTL_BACKEND: "noop", NO_COLOR: "1" };
-  const paths = dataPaths((k) => (env as Record<string, string>)[k] ?? Deno.env.get(k));
-  await updateStore(paths, (doc) => {
-    for (let i = 0; i < VMS; i++) {
-      const name = `bench-${String(i).padStart(3, "0")}`;
-      doc.vms[name] = {
-        id: `noop-${i}`,
-        name,
-        backend: "noop",
-        state: i % 3 === 0 ? "running" : "stopped",
-        work_dir: join(paths.vmsDir, name),
-        vcpus: 2,
-        memory_mb: 2048,
-        network: { type: "user" },
-        ssh_host_port: 20000 + i,
-        created_at: new Date().toISOString(),
-      };
-    }
-  });
+  const qemuEnv = { ...env, XDG_DATA_HOME: join(tmp, "qemu") };
+  await register(env.XDG_DATA_HOME, "noop");
+  await register(qemuEnv.XDG_DATA_HOME, "qemu");
   const empty = join(tmp, "empty.ts");
   await Deno.writeTextFile(empty, "");
   const deno = Deno.execPath();
@@ -59,6 +46,7 @@ try {
 
   const [emptyMed, listMed, method] = await measure(emptyArgv, listArgv, env);
   const ratio = listMed / emptyMed;
+  const [emptyMedQ, listMedQ] = await measure(emptyArgv, listArgv, qemuEnv);
 
   const root = `file://${ROOT}/`;
   const loaded = await staticClosure(ROOT, [
@@ -74,7 +62,12 @@ try {
   console.log(`|---|---|`);
   console.log(`| deno run empty.ts | ${emptyMed.toFixed(1)} ms |`);
   console.log(`| vmctl list (${VMS} VMs) | ${listMed.toFixed(1)} ms |`);
+  console.log(`| deno run empty.ts (second pair) | ${emptyMedQ.toFixed(1)} ms |`);
+  console.log(`| vmctl list (${VMS} stopped QEMU VMs) | ${listMedQ.toFixed(1)} ms |`);
   console.log(`\nratio list / empty = ${ratio.toFixed(2)} (target <= 1.5) — ${method}`);
+  console.log(
+    `ratio list (QEMU VMs) / empty = ${(listMedQ / emptyMedQ).toFixed(2)} (informational)`,
+  );
   console.log(
     `modules evaluated by list: ${loaded.size}; heavy ones: ${heavy.join(", ") || "none"}`,
   );
@@ -82,6 +75,28 @@ try {
   if (ratio > 1.5 || heavy.length) Deno.exitCode = 1;
 } finally {
   await Deno.remove(tmp, { recursive: true });
+}
+
+/** Register VMS VMs of `backend` in the registry under `xdgDataHome`. */
+async function register(xdgDataHome: string, backend: "noop" | "qemu"): Promise<void> {
+  const paths = dataPaths((k) => (k === "XDG_DATA_HOME" ? xdgDataHome : Deno.env.get(k)));
+  await updateStore(paths, (doc) => {
+    for (let i = 0; i < VMS; i++) {
+      const name = `bench-${String(i).padStart(3, "0")}`;
+      doc.vms[name] = {
+        id: `${backend}-${i}`,
+        name,
+        backend,
+        state: backend === "noop" && i % 3 === 0 ? "running" : "stopped",
+        work_dir: join(paths.vmsDir, name),
+        vcpus: 2,
+        memory_mb: 2048,
+        network: { type: "user" },
+        ssh_host_port: 20000 + i,
+        created_at: new Date().toISOString(),
+      };
+    }
+  });
 }
 
 /** Medians (ms) of the two commands, measured in the same run. */

@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../helpers/assert.ts";
 import { join } from "node:path";
-import { buildProgram, invokedName } from "../../main.ts";
+import { buildProgram } from "../../main.ts";
 import { MAIN, zoneTestEnv } from "./zone_harness.ts";
 
 Deno.test("init writes config, both default templates, the publisher and the first pool; a rerun keeps them", async () => {
@@ -201,14 +201,6 @@ Deno.test("invoked as zmgr, the zone commands are the top level", async () => {
   assert(vmctl.commands.some((c) => c.name() === "zone"));
 });
 
-Deno.test("the invocation name comes from argv0 or the script path", () => {
-  assertEquals(invokedName("/usr/local/bin/zmgr", undefined), "zmgr");
-  assertEquals(invokedName("deno", "/opt/vmctl/zmgr"), "zmgr");
-  assertEquals(invokedName("deno", "/opt/vmctl/zmgr.js"), "zmgr");
-  assertEquals(invokedName("deno", "/work/main/main.ts"), "vmctl");
-  assertEquals(invokedName("vmctl", undefined), "vmctl");
-});
-
 Deno.test("a bundle symlinked as zmgr runs the zone commands at the top level", async () => {
   const dir = await Deno.makeTempDir({ prefix: "zmgr-link-" });
   try {
@@ -238,6 +230,52 @@ Deno.test("a bundle symlinked as zmgr runs the zone commands at the top level", 
     );
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a zmgr launcher passing `zone` first routes `zmgr list` to the zones", async () => {
+  // `deno install -g -n zmgr ... main.ts -- zone`: the documented launcher (docs/zones.md).
+  const t = await zoneTestEnv();
+  const dir = await Deno.makeTempDir({ prefix: "zmgr-install-" });
+  try {
+    const install = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "install",
+        "-g",
+        "-f",
+        "-q",
+        "--root",
+        dir,
+        "-n",
+        "zmgr",
+        "--config",
+        join(MAIN, "..", "deno.json"),
+        "-A",
+        MAIN,
+        "--",
+        "zone",
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assertEquals(install.code, 0, new TextDecoder().decode(install.stderr));
+    await t.ok(["create", "web01", "--no-boot"]);
+    const r = await new Deno.Command(join(dir, "bin", "zmgr"), {
+      args: ["list"],
+      env: {
+        ...t.fake.env,
+        ZMGR_ROOT: t.root,
+        ZMGR_ALTROOT: join(t.fake.stateDir, "fs"),
+        PATH: `${join(Deno.execPath(), "..")}:${t.fake.env.PATH}`,
+      },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assertEquals(r.code, 0, new TextDecoder().decode(r.stderr));
+    assertMatch(new TextDecoder().decode(r.stdout), /^web01\s+ipkg\s+installed\s+10\.0\.0\.\d+\/24/m);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+    await t.cleanup();
   }
 });
 
