@@ -272,7 +272,10 @@ Deno.test("a zmgr launcher passing `zone` first routes `zmgr list` to the zones"
       stderr: "piped",
     }).output();
     assertEquals(r.code, 0, new TextDecoder().decode(r.stderr));
-    assertMatch(new TextDecoder().decode(r.stdout), /^web01\s+ipkg\s+installed\s+10\.0\.0\.\d+\/24/m);
+    assertMatch(
+      new TextDecoder().decode(r.stdout),
+      /^web01\s+ipkg\s+installed\s+10\.0\.0\.\d+\/24/m,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
     await t.cleanup();
