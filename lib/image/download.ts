@@ -15,7 +15,7 @@
 import { Diagnostic } from "../diagnostics.ts";
 import { createProgress } from "./progress.ts";
 import { httpGet, proxyConfigured, type RawResponse } from "./http.ts";
-import { type Compression, errText, replayPart, Sink, writeAll } from "./sink.ts";
+import { type Compression, errText, replayPart, Sink } from "./sink.ts";
 
 export { type Compression, detectCompression } from "./sink.ts";
 
@@ -110,18 +110,21 @@ export async function download(
     let got = have;
     if (have > 0) await replayPart(part, have, sink);
     // The socket is read straight into 1 MiB batches: hashing, writing and decompressing in
-    // large pieces is markedly faster. A fresh buffer per batch: the decompressor may hold on
-    // to the last one.
+    // large pieces is markedly faster. The part-file write of one batch runs on Deno's I/O
+    // thread while the next batch is read and hashed (two buffers in turn: the kernel's page
+    // cache copy costs about as much as sha256).
     let batch = new Uint8Array(BATCH);
+    let spare = new Uint8Array(BATCH);
     let fill = 0;
+    let writing: Promise<void> = Promise.resolve();
     const flush = async () => {
       if (fill === 0) return;
       const data = batch.subarray(0, fill);
-      writeAll(raw, data);
       await sink!.push(data);
-      // Plain data is fully consumed (hashed, written) by now: reuse the buffer, which keeps
-      // RSS flat; a decompressor may still read it, so it gets a fresh one.
-      if (sink!.retainsInput) batch = new Uint8Array(BATCH);
+      await writing; // the previous batch is on disk (in order) and its buffer is free
+      writing = writeAllAsync(raw, data);
+      writing.catch(() => {}); // handled: the next `await writing` reports it
+      [batch, spare] = [spare, batch];
       fill = 0;
     };
     try {
@@ -131,6 +134,7 @@ export async function download(
           n = await res.read(batch.subarray(fill));
         } catch (err) {
           await flush(); // keep what arrived: the next pull resumes after it
+          await writing;
           throw interrupted(url, got, total, err);
         }
         if (n === null) break;
@@ -140,6 +144,7 @@ export async function download(
         progress.update(got, total);
       }
       await flush();
+      await writing;
     } finally {
       res.close();
     }
@@ -165,6 +170,11 @@ export async function download(
       raw.close();
     } catch { /* closed above */ }
   }
+}
+
+async function writeAllAsync(f: Deno.FsFile, data: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < data.length) off += await f.write(data.subarray(off));
 }
 
 /** Remove a part and its companions (.json, .out). */

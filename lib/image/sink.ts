@@ -1,14 +1,14 @@
 /**
  * Where downloaded bytes go after the raw part file: hashed (sha256 of the
  * bytes as served), and when they are zstd or gzip (decided by the first
- * bytes), decompressed into `<part>.out` while they stream.
+ * bytes), decompressed into `<part>.out` while they stream, on a worker
+ * thread (inflate.ts).
  *
  * @module
  */
 import { createHash, type Hash } from "node:crypto";
-import { createGunzip, createZstdDecompress } from "node:zlib";
-import type { Transform } from "node:stream";
 import { Diagnostic } from "../diagnostics.ts";
+import { type Inflater, startInflater } from "./inflate.ts";
 
 const CHUNK = 1024 * 1024;
 
@@ -33,32 +33,26 @@ export class Sink {
   #part: string;
   #mode: Compression | null = null;
   #head: Uint8Array = new Uint8Array(0);
-  #out: Deno.FsFile | null = null;
-  #z: Transform | null = null;
-  #zError: unknown = null;
+  #inflater: Inflater | null = null;
   #size = 0;
 
   constructor(part: string) {
     this.#part = part;
   }
 
-  /** True when pushed buffers may still be read after push() returns (a decompressor runs). */
-  get retainsInput(): boolean {
-    return this.#mode === "zstd" || this.#mode === "gzip";
-  }
-
+  /** Hash `chunk` and pass it on; the sink never holds on to it after returning. */
   async push(chunk: Uint8Array): Promise<void> {
     this.sourceHash.update(chunk);
     if (this.#mode === null) {
       this.#head = concat(this.#head, chunk);
       if (this.#head.length < 6) return;
-      await this.#decide();
+      this.#decide();
       chunk = this.#head;
     }
     await this.#feed(chunk);
   }
 
-  async #decide(): Promise<void> {
+  #decide(): void {
     const c = detectCompression(this.#head);
     if (c === "xz") {
       throw new Diagnostic("vmctl::image::unsupported_compression", "xz images are not supported", {
@@ -66,74 +60,29 @@ export class Sink {
       });
     }
     this.#mode = c;
-    if (c === "none") return;
-    this.#out = await Deno.open(`${this.#part}.out`, {
-      create: true,
-      write: true,
-      truncate: true,
-      mode: 0o600,
-    });
-    this.#z = c === "zstd" ? createZstdDecompress() : createGunzip();
-    this.#z.on("data", (d: Uint8Array) => {
-      writeAll(this.#out!, d);
-      this.#size += d.length;
-    });
-    this.#z.on("error", (e: unknown) => this.#zError = e);
-    if (c === "zstd") globalThis.addEventListener("error", this.#onGlobalError);
+    if (c !== "none") this.#inflater = startInflater(c, `${this.#part}.out`);
   }
 
-  /**
-   * Deno 2.9.6's zstd stream throws a corrupt-input error from a nextTick
-   * instead of emitting "error" (it would kill the process); catch exactly
-   * that error while our decompressor runs and report it as ours.
-   */
-  #onGlobalError = (e: ErrorEvent) => {
-    const msg = e.error instanceof Error ? e.error.message : "";
-    if (!msg.startsWith("Zstd decompress error")) return;
-    e.preventDefault();
-    this.#zError = e.error;
-  };
-
-  /** Wait for `event`, an "error" event, or an error caught by the global hook. */
-  #wait(event: string): Promise<void> {
-    const z = this.#z!;
-    return new Promise((resolve) => {
-      const done = () => {
-        clearInterval(timer);
-        z.off(event, done);
-        z.off("error", done);
-        resolve();
-      };
-      const timer = setInterval(() => this.#zError && done(), 20);
-      z.once(event, done);
-      z.once("error", done);
-    });
-  }
-
-  /** Release the global hook and close the output (idempotent). */
+  /** Stop the decompressor, if any (idempotent). */
   dispose(): void {
-    globalThis.removeEventListener("error", this.#onGlobalError);
-    try {
-      this.#out?.close();
-    } catch { /* closed */ }
-    this.#z?.destroy();
+    this.#inflater?.dispose();
   }
 
   async #feed(chunk: Uint8Array): Promise<void> {
-    if (this.#mode === "none") {
+    if (!this.#inflater) {
       this.#size += chunk.length;
       return;
     }
-    this.#checkZ();
-    if (!this.#z!.write(chunk)) await this.#wait("drain");
-    this.#checkZ();
+    await this.#inflater.push(chunk);
+    this.#checkInflater();
   }
 
-  #checkZ(): void {
-    if (this.#zError) {
+  #checkInflater(): void {
+    const err = this.#inflater?.error;
+    if (err) {
       throw new Diagnostic(
         "vmctl::image::corrupt_archive",
-        `the ${this.#mode} stream is corrupt: ${errText(this.#zError)}`,
+        `the ${this.#mode} stream is corrupt: ${err}`,
         { hint: "the server sent a broken file; check the URL" },
       );
     }
@@ -141,14 +90,12 @@ export class Sink {
 
   async end(): Promise<{ file: string; size: number; compression: Compression }> {
     if (this.#mode === null) {
-      await this.#decide();
+      this.#decide();
       await this.#feed(this.#head);
     }
-    if (this.#z) {
-      const ended = this.#wait("end");
-      this.#z.end();
-      await ended;
-      this.#checkZ();
+    if (this.#inflater) {
+      this.#size = await this.#inflater.end();
+      this.#checkInflater();
     }
     return {
       file: this.#mode === "none" ? this.#part : `${this.#part}.out`,
@@ -167,17 +114,12 @@ export async function replayPart(part: string, n: number, sink: Sink): Promise<v
     while (left > 0) {
       const r = await f.read(buf.subarray(0, Math.min(CHUNK, left)));
       if (r === null) break;
-      await sink.push(buf.slice(0, r));
+      await sink.push(buf.subarray(0, r));
       left -= r;
     }
   } finally {
     f.close();
   }
-}
-
-export function writeAll(f: Deno.FsFile, data: Uint8Array): void {
-  let off = 0;
-  while (off < data.length) off += f.writeSync(data.subarray(off));
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {

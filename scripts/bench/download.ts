@@ -8,8 +8,9 @@
  *    streaming, hashes) vs `curl | zstd -d -o` (target >= 0.7 x).
  * 3. peak RSS (VmHWM) of the vmctl process during a 2 GiB download (target < 150 MB).
  *
- * Each measurement alternates vmctl and the peer, RUNS times, fresh cache each
- * time; the median wall time is reported. Env: BENCH_RUNS (default 3),
+ * Each measurement alternates vmctl and the peer (the order flips every run),
+ * RUNS times, fresh cache each time, each after a `sync` so no command pays
+ * for the previous one's dirty pages; the median wall time is reported. Env: BENCH_RUNS (default 3),
  * BENCH_GIB (default 1).
  */
 import { join } from "node:path";
@@ -96,11 +97,16 @@ const base = `http://127.0.0.1:${(server.addr as Deno.NetAddr).port}`;
 try {
   const rows: string[][] = [];
   const vm: number[] = [], cu: number[] = [], vmz: number[] = [], cuz: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    vm.push((await vmctlPull(`${base}/image.raw`)).ms);
+  // Each command starts from a clean page cache state (`sync`, not timed: the previous command's
+  // dirty GiB would otherwise throttle the next writer), and the order alternates per run.
+  const settle = () => run("sync", []);
+  const curlPlain = async () => {
+    await settle();
     cu.push(await run("curl", ["-sf", "-o", join(tmp, "curl.out"), `${base}/image.raw`]));
     await Deno.remove(join(tmp, "curl.out"));
-    vmz.push((await vmctlPull(`${base}/image.raw.zst`)).ms);
+  };
+  const curlZstd = async () => {
+    await settle();
     cuz.push(
       await run("bash", [
         "-c",
@@ -111,6 +117,26 @@ try {
       ]),
     );
     await Deno.remove(join(tmp, "curlz.out"));
+  };
+  const vmctlPlain = async () => {
+    await settle();
+    vm.push((await vmctlPull(`${base}/image.raw`)).ms);
+  };
+  const vmctlZstd = async () => {
+    await settle();
+    vmz.push((await vmctlPull(`${base}/image.raw.zst`)).ms);
+  };
+  for (let i = 0; i < RUNS; i++) {
+    const pairs = [[vmctlPlain, curlPlain], [vmctlZstd, curlZstd]];
+    for (const [ours, peer] of pairs) {
+      if (i % 2 === 0) {
+        await ours();
+        await peer();
+      } else {
+        await peer();
+        await ours();
+      }
+    }
   }
   const [a, b, c, d] = [median(vm), median(cu), median(vmz), median(cuz)];
   rows.push([

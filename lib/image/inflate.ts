@@ -1,0 +1,141 @@
+/**
+ * Decompression on a second thread. A zstd or gzip image is inflated by a
+ * Worker that also writes the output file, so the main thread only reads the
+ * socket, hashes and keeps the compressed part; on a 2-core machine that
+ * roughly halves a zstd pull (docs/benchmarks.md).
+ *
+ * Input is copied into a small pool of 1 MiB buffers that travel to the
+ * worker and back (transferred, never cloned): memory stays flat however
+ * large the image, and a full pool is the backpressure.
+ *
+ * The worker's source is inline (a blob: module) so it works the same from
+ * source, from `deno bundle` output and from a compiled binary.
+ *
+ * @module
+ */
+
+export type InflateKind = "zstd" | "gzip";
+
+/** What the worker reports. */
+type FromWorker =
+  | { type: "ack"; buf: ArrayBuffer }
+  | { type: "done"; size: number }
+  | { type: "error"; message: string };
+
+const POOL = 4;
+const SLOT = 1024 * 1024;
+const OUT_CHUNK = 256 * 1024;
+
+const WORKER_SOURCE = `
+import { createGunzip, createZstdDecompress } from "node:zlib";
+let z = null, out = null, size = 0, failed = false;
+const fail = (err) => {
+  if (failed) return;
+  failed = true;
+  try { out?.close(); } catch {}
+  self.postMessage({ type: "error", message: err instanceof Error ? err.message : String(err) });
+};
+// Deno 2.9.6's zstd stream throws a corrupt-input error from a nextTick
+// instead of emitting "error": catch it here rather than lose the worker.
+self.addEventListener("error", (e) => { e.preventDefault(); fail(e.error ?? e.message); });
+self.addEventListener("unhandledrejection", (e) => { e.preventDefault(); fail(e.reason); });
+self.onmessage = ({ data: m }) => {
+  if (failed) return;
+  try {
+    if (m.type === "start") {
+      out = Deno.openSync(m.path, { create: true, write: true, truncate: true, mode: 0o600 });
+      z = m.kind === "zstd"
+        ? createZstdDecompress({ chunkSize: ${OUT_CHUNK} })
+        : createGunzip({ chunkSize: ${OUT_CHUNK} });
+      z.on("data", (d) => {
+        try {
+          let o = 0;
+          while (o < d.length) o += out.writeSync(d.subarray(o));
+          size += d.length;
+        } catch (err) { fail(err); }
+      });
+      z.on("error", fail);
+      z.on("end", () => {
+        if (failed) return;
+        out.close();
+        self.postMessage({ type: "done", size });
+      });
+    } else if (m.type === "chunk") {
+      z.write(new Uint8Array(m.buf, 0, m.len), () => {
+        self.postMessage({ type: "ack", buf: m.buf }, [m.buf]);
+      });
+    } else if (m.type === "end") {
+      z.end();
+    }
+  } catch (err) { fail(err); }
+};
+`;
+
+/** A running decompressor writing to `outPath`. */
+export interface Inflater {
+  /** Queue `chunk` (copied; the caller may reuse it at once). Waits while the pool is full. */
+  push(chunk: Uint8Array): Promise<void>;
+  /** Finish: the decompressed size once the output file is complete and closed (check `error`). */
+  end(): Promise<number>;
+  /** The worker's error, once it reported one (corrupt input, a failed write). */
+  readonly error: string | null;
+  /** Stop the worker (idempotent). */
+  dispose(): void;
+}
+
+/** Start a worker inflating a `kind` stream into `outPath`. */
+export function startInflater(kind: InflateKind, outPath: string): Inflater {
+  const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "text/javascript" }));
+  const worker = new Worker(url, { type: "module" });
+  URL.revokeObjectURL(url);
+  const free: ArrayBuffer[] = Array.from({ length: POOL }, () => new ArrayBuffer(SLOT));
+  let error: string | null = null;
+  let wake: (() => void) | null = null;
+  let doneSize: number | null = null;
+  const notify = () => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+  worker.onmessage = ({ data }: MessageEvent<FromWorker>) => {
+    if (data.type === "ack") free.push(data.buf);
+    else if (data.type === "done") doneSize = data.size;
+    else error = data.message;
+    notify();
+  };
+  worker.onerror = (e) => {
+    e.preventDefault();
+    error = e.message || "the decompressor stopped";
+    notify();
+  };
+  const waitFor = async (ready: () => boolean) => {
+    while (!ready() && error === null) await new Promise<void>((r) => (wake = r));
+  };
+  worker.postMessage({ type: "start", kind, path: outPath });
+
+  return {
+    get error() {
+      return error;
+    },
+    async push(chunk) {
+      for (let off = 0; off < chunk.length && error === null; off += SLOT) {
+        await waitFor(() => free.length > 0);
+        if (error !== null) break;
+        const buf = free.pop()!;
+        const part = chunk.subarray(off, off + SLOT);
+        new Uint8Array(buf).set(part);
+        worker.postMessage({ type: "chunk", buf, len: part.length }, [buf]);
+      }
+    },
+    async end() {
+      if (error === null) {
+        worker.postMessage({ type: "end" });
+        await waitFor(() => doneSize !== null);
+      }
+      return doneSize ?? 0;
+    },
+    dispose() {
+      worker.terminate();
+    },
+  };
+}
