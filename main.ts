@@ -9,14 +9,14 @@
 import type { Command } from "@commander-js/extra-typings";
 import { currentInvocation, invokedName } from "./cli/invoked.ts";
 import { reportError, runMain } from "./cli/run.ts";
-import { fastPath, runFast } from "./cli/vm/fast.ts";
+import { fastPath, runFast } from "./cli/fast.ts";
 
 export const VERSION = "0.1.0";
 
 /**
  * Build the command tree for the name we were invoked by. commander and the
  * command groups are imported here, not at the top: `vmctl list` skips them
- * all (cli/vm/fast.ts), and each statically imported module costs start-up.
+ * all (cli/fast.ts), and each statically imported module costs start-up.
  */
 export async function buildProgram(invokedAs: string): Promise<Command> {
   const [
