@@ -11,7 +11,6 @@
  *
  * @module
  */
-import { join } from "../posix_path.ts";
 import { Diagnostic } from "../diagnostics.ts";
 import { env } from "../paths.ts";
 import { type IsoEntry, type IsoLayout, layoutIso } from "./layout.ts";
@@ -98,7 +97,7 @@ export function entriesFromDirectory(dir: string, prefix = ""): Promise<IsoEntry
     items.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const e of items) {
       const p = rel ? `${rel}/${e.name}` : e.name;
-      const src = join(abs, e.name);
+      const src = `${abs}/${e.name}`; // abs is already a clean path: no join/normalize per file
       if (e.isDirectory) {
         out.push({ path: p, directory: true, mode: 0o555 });
         walk(src, p);
