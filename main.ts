@@ -61,9 +61,8 @@ export async function buildProgram(invokedAs: string): Promise<Command> {
 if (import.meta.main) {
   const fast = fastPath(Deno.args);
   if (fast) await runFast(fast);
-  const loaded = await Promise.all([
-    import("@commander-js/extra-typings"),
-    buildProgram(invokedName(currentInvocation())),
-  ]).catch((err) => Deno.exit(reportError(err))); // e.g. --allow-read withheld
-  await runMain(loaded[1], Deno.args, loaded[0].CommanderError);
+  const program = await buildProgram(invokedName(currentInvocation()))
+    .catch((err) => Deno.exit(reportError(err))); // e.g. --allow-read withheld
+  const { CommanderError } = await import("@commander-js/extra-typings"); // loaded by buildProgram
+  await runMain(program, Deno.args, CommanderError);
 }

@@ -14,15 +14,15 @@ import type { Runner } from "../exec.ts";
 import { commandLine, sendSignal } from "../proc.ts";
 
 /** Read `pidfile`; null when absent or not a number. */
-export function readPidFile(pidFile: string): Promise<number | null> {
+export function readPidFile(pidFile: string): number | null {
   // Synchronous on purpose: `list` reads one per VM, and a sync read of a
   // tiny local file costs ~15 us where an async op round trip costs ~75 us.
   try {
     const n = Number(Deno.readTextFileSync(pidFile).trim());
-    return Promise.resolve(Number.isInteger(n) && n > 1 ? n : null);
+    return Number.isInteger(n) && n > 1 ? n : null;
   } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return Promise.resolve(null);
-    return Promise.reject(err);
+    if (err instanceof Deno.errors.NotFound) return null;
+    throw err;
   }
 }
 

@@ -204,7 +204,7 @@ async function afterLaunch(
   port: number | undefined,
   accel: "kvm" | "tcg",
 ): Promise<VmRecord> {
-  const pid = await readPidFile(pidFile);
+  const pid = readPidFile(pidFile);
   try {
     if (!pid || !(await isOurQemu(pid, pidFile))) {
       throw await launchError(vm, "QEMU exited right after starting");
@@ -297,7 +297,10 @@ async function state(vm: VmRecord): Promise<StateReport> {
   if (vm.state !== "running" && vm.state !== "suspended") {
     return { state: vm.state, pid: null, reason: vm.state_reason ?? undefined };
   }
-  const stalePid = await readPidFile(pidFile).catch(() => null);
+  let stalePid: number | null = null;
+  try {
+    stalePid = readPidFile(pidFile);
+  } catch { /* unreadable: treat as absent */ }
   if (stalePid !== null) {
     // QEMU removes its pidfile on a clean exit: one left behind means it was killed or crashed.
     return {

@@ -13,7 +13,7 @@ import { isOurQemu, readPidFile, signal, sleep, waitGone } from "./host.ts";
 
 /** The PID of this VM's running QEMU, or null. A PID that is not provably ours is ignored. */
 export async function liveQemu(vm: VmRecord, pidFile: string): Promise<number | null> {
-  const candidates = [await readPidFile(pidFile), vm.pid ?? null];
+  const candidates = [readPidFile(pidFile), vm.pid ?? null];
   for (const pid of candidates) {
     if (pid && await isOurQemu(pid, pidFile)) return pid;
   }

@@ -8,12 +8,10 @@
 import { pidAlive } from "../../backends/proc.ts";
 import { log } from "../../lib/log.ts";
 import { busyHolder, type StoreDoc, updateStore } from "../../lib/store.ts";
-import type { VmRecord } from "../../lib/types.ts";
-import type { Hypervisor } from "../../backends/hypervisor.ts";
+import type { NetworkConfig, VmRecord } from "../../lib/types.ts";
+import type { Hypervisor, StateReport } from "../../backends/hypervisor.ts";
 import { backendFor } from "../../backends/router.ts";
 import type { OpsContext } from "../common.ts";
-import type { NetworkConfig } from "../../lib/types.ts";
-import type { StateReport } from "../../backends/hypervisor.ts";
 
 /**
  * Ask each VM's backend for its live state; persist the records that changed

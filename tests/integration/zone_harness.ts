@@ -21,6 +21,8 @@ export interface CliResult {
 export interface ZoneTestEnv {
   fake: FakeIllumos;
   root: string;
+  /** The environment zone() runs the CLI with (the fake host on PATH), without --root. */
+  env: Record<string, string>;
   /** Run `main.ts zone ARGS --root ROOT` with the fake's environment (plus `extra`). */
   zone(args: string[], extra?: Record<string, string>): Promise<CliResult>;
   /** Like zone() but fails the test on a non-zero exit. */
@@ -76,6 +78,7 @@ export async function zoneTestEnv(
   return {
     fake,
     root,
+    env,
     zone,
     ok,
     async cleanup() {

@@ -262,12 +262,8 @@ Deno.test("a zmgr launcher passing `zone` first routes `zmgr list` to the zones"
     await t.ok(["create", "web01", "--no-boot"]);
     const r = await new Deno.Command(join(dir, "bin", "zmgr"), {
       args: ["list"],
-      env: {
-        ...t.fake.env,
-        ZMGR_ROOT: t.root,
-        ZMGR_ALTROOT: join(t.fake.stateDir, "fs"),
-        PATH: `${join(Deno.execPath(), "..")}:${t.fake.env.PATH}`,
-      },
+      // The launcher execs `deno` from PATH; the registry comes from ZMGR_ROOT.
+      env: { ...t.env, ZMGR_ROOT: t.root, PATH: `${join(Deno.execPath(), "..")}:${t.env.PATH}` },
       stdout: "piped",
       stderr: "piped",
     }).output();
