@@ -43,14 +43,17 @@ self.onmessage = ({ data: m }) => {
   if (failed) return;
   try {
     if (m.type === "start") {
-      out = Deno.openSync(m.path, { create: true, write: true, truncate: true, mode: 0o600 });
+      // A new file, not a truncated one: ext4 flushes a file truncated to zero when it is closed.
+      try { Deno.removeSync(m.path); } catch (err) { if (!(err instanceof Deno.errors.NotFound)) throw err; }
+      out = Deno.openSync(m.path, { createNew: true, write: true, mode: 0o600 });
       z = m.kind === "zstd"
         ? createZstdDecompress({ chunkSize: ${OUT_CHUNK} })
         : createGunzip({ chunkSize: ${OUT_CHUNK} });
       z.on("data", (d) => {
         try {
           let o = 0;
-          while (o < d.length) o += out.writeSync(d.subarray(o));
+          // 16 KiB pieces: see writeAllSync in download.ts (large folios on a ballooned VM).
+          while (o < d.length) o += out.writeSync(d.subarray(o, Math.min(d.length, o + 16384)));
           size += d.length;
         } catch (err) { fail(err); }
       });

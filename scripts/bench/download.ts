@@ -10,7 +10,8 @@
  *
  * Each measurement alternates vmctl and the peer (the order flips every run),
  * RUNS times, fresh cache each time, each after a `sync` so no command pays
- * for the previous one's dirty pages; the median wall time is reported. Env: BENCH_RUNS (default 3),
+ * for the previous one's dirty pages and after reading the served files so the
+ * server does not read from disk; the median wall time is reported (all runs too). Env: BENCH_RUNS (default 3),
  * BENCH_GIB (default 1).
  */
 import { join } from "node:path";
@@ -99,7 +100,10 @@ try {
   const vm: number[] = [], cu: number[] = [], vmz: number[] = [], cuz: number[] = [];
   // Each command starts from a clean page cache state (`sync`, not timed: the previous command's
   // dirty GiB would otherwise throttle the next writer), and the order alternates per run.
-  const settle = () => run("sync", []);
+  // Also read the served files (untimed): this VM evicts idle page cache within seconds, and a
+  // server reading from disk made single runs 2-3x slower for whichever command came next.
+  const settle = () =>
+    run("bash", ["-c", 'sync; cat "$@" > /dev/null', "bash", plain, `${plain}.zst`]);
   const curlPlain = async () => {
     await settle();
     cu.push(await run("curl", ["-sf", "-o", join(tmp, "curl.out"), `${base}/image.raw`]));
@@ -138,6 +142,9 @@ try {
       }
     }
   }
+  const secs = (xs: number[]) => xs.map((x) => (x / 1000).toFixed(2)).join(" ");
+  console.log(`plain: vmctl ${secs(vm)} | curl ${secs(cu)}`);
+  console.log(`zstd:  vmctl ${secs(vmz)} | curl|zstd -d ${secs(cuz)}`);
   const [a, b, c, d] = [median(vm), median(cu), median(vmz), median(cuz)];
   rows.push([
     `plain ${GIB} GiB`,

@@ -134,6 +134,25 @@ Deno.test("a truncated body fails, keeps the part, and the next pull resumes it"
   }
 });
 
+Deno.test("a full answer to a Range request replaces the part (a shorter new file)", async () => {
+  const srv = startServer();
+  const { root, paths } = await tempPaths();
+  try {
+    srv.files.set("/r.img", { body: testBytes(2 * 1024 * 1024), truncateAt: 1024 * 1024 + 7 });
+    const url = `${srv.base}/r.img`;
+    await rejectsWith(pullImage(url, paths), "vmctl::image::truncated");
+    const body = testBytes(512 * 1024, 2); // the file changed on the server and is now shorter
+    srv.files.set("/r.img", { body, noRanges: true });
+    const r = await pullImage(url, paths);
+    assertEquals(srv.log.at(-1)!.range, `bytes=${1024 * 1024 + 7}-`);
+    assertEquals(await Deno.readFile(r.path), body);
+    assertEquals(r.entry.sha256, await sha256(body));
+  } finally {
+    await srv.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
 Deno.test("a download killed mid-transfer resumes with an HTTP Range request", async () => {
   const srv = startServer();
   const { root, paths } = await tempPaths();
