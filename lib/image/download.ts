@@ -13,6 +13,7 @@
  * @module
  */
 import { Diagnostic } from "../diagnostics.ts";
+import { writeAllSync } from "../file_write.ts";
 import { createProgress } from "./progress.ts";
 import { httpGet, proxyConfigured, type RawResponse } from "./http.ts";
 import { type Compression, errText, replayPart, Sink } from "./sink.ts";
@@ -169,23 +170,6 @@ export async function download(
     } catch { /* closed above */ }
   }
 }
-
-/**
- * Write `data` in 16 KiB pieces. Linux 6.x file systems with large folios size
- * the page-cache folio by the write: 1 MiB writes ask for 2 MiB-order pages,
- * which on a VM with free page reporting (Firecracker, cloud VMs with a
- * balloon) are the ones handed back to the host, so every folio faults on the
- * hypervisor first. Small writes took 1.2 s per GiB here where 1 MiB writes
- * took 2.8-3.5 s (curl writes 4-12 KiB pieces and never saw it).
- */
-export function writeAllSync(f: Deno.FsFile, data: Uint8Array): void {
-  let off = 0;
-  while (off < data.length) {
-    off += f.writeSync(data.subarray(off, Math.min(data.length, off + WRITE_PIECE)));
-  }
-}
-
-const WRITE_PIECE = 16 * 1024;
 
 async function removeIfPresent(path: string): Promise<void> {
   try {

@@ -14,6 +14,8 @@
  * @module
  */
 
+import { WRITE_PIECE } from "../file_write.ts";
+
 export type InflateKind = "zstd" | "gzip";
 
 /** What the worker reports. */
@@ -52,8 +54,8 @@ self.onmessage = ({ data: m }) => {
       z.on("data", (d) => {
         try {
           let o = 0;
-          // 16 KiB pieces: see writeAllSync in download.ts (large folios on a ballooned VM).
-          while (o < d.length) o += out.writeSync(d.subarray(o, Math.min(d.length, o + 16384)));
+          // Small pieces: see lib/file_write.ts (large folios on a ballooned VM).
+          while (o < d.length) o += out.writeSync(d.subarray(o, Math.min(d.length, o + ${WRITE_PIECE})));
           size += d.length;
         } catch (err) { fail(err); }
       });

@@ -8,6 +8,7 @@
  */
 import { dirname } from "../posix_path.ts";
 import { Diagnostic } from "../diagnostics.ts";
+import { writeAllSync } from "../file_write.ts";
 import {
   asciiField,
   be16,
@@ -230,23 +231,8 @@ export function isoBytes(L: IsoLayout): Uint8Array {
 const CHUNK = 4 << 20;
 
 /**
- * Write in 16 KiB pieces. On Linux 6.x with large folios the page cache sizes
- * its folios by the write; megabyte writes draw 2 MiB-order pages, which a VM
- * with free page reporting has handed back to its host, so each one faults on
- * the hypervisor first (lib/image/download.ts measured 2-3x slower writes).
- */
-function writeAll(file: Deno.FsFile, bytes: Uint8Array): void {
-  let done = 0;
-  while (done < bytes.length) {
-    done += file.writeSync(bytes.subarray(done, Math.min(bytes.length, done + WRITE_PIECE)));
-  }
-}
-
-const WRITE_PIECE = 16 * 1024;
-
-/**
- * Stream the image into an open file with large buffered writes (one 4 MiB
- * buffer). Synchronous I/O on purpose: Deno runs file writes on the calling
+ * Stream the image into an open file through one 4 MiB buffer (written out in
+ * small pieces: lib/file_write.ts). Synchronous I/O on purpose: Deno runs file writes on the calling
  * thread either way, so double buffering with async writes gained nothing.
  */
 export function streamIso(L: IsoLayout, out: Deno.FsFile): void {
@@ -254,12 +240,12 @@ export function streamIso(L: IsoLayout, out: Deno.FsFile): void {
   const probe = new Uint8Array(1);
   let pos = 0;
   const flush = () => {
-    writeAll(out, buf.subarray(0, pos));
+    writeAllSync(out, buf.subarray(0, pos));
     pos = 0;
   };
   const put = (bytes: Uint8Array) => {
     if (pos + bytes.length > CHUNK) flush();
-    if (bytes.length >= CHUNK) writeAll(out, bytes);
+    if (bytes.length >= CHUNK) writeAllSync(out, bytes);
     else {
       buf.set(bytes, pos);
       pos += bytes.length;
