@@ -5,15 +5,16 @@
  * write: a 1 MiB write asks for 2 MiB-order pages. On a VM with free page
  * reporting (Firecracker, cloud VMs with a balloon) those are exactly the
  * pages already handed back to the host, so each folio faults on the
- * hypervisor first. Measured on the CI machine: 1 GiB in 1 MiB writes took
- * 2.8-3.5 s, in 16 KiB writes 1.2 s (curl writes 4-12 KiB pieces and never
- * sees it); on tmpfs the extra write calls cost a few ms per 200 MB.
+ * hypervisor first. Measured on the CI machine, 1 GiB written after a few idle
+ * seconds: in 1 MiB writes 1.3-3.5 s, in 256 KiB writes 0.2-0.7 s, in 64 KiB
+ * writes 0.22-0.24 s, in 16 KiB writes 0.30-0.44 s (more calls). curl writes
+ * 4-12 KiB pieces and never sees it.
  *
  * @module
  */
 
-/** The largest single write: small enough for order-2 folios. */
-export const WRITE_PIECE = 16 * 1024;
+/** The largest single write: small enough for order-4 folios, large enough to keep calls few. */
+export const WRITE_PIECE = 64 * 1024;
 
 /** Write all of `data` to `file`, synchronously, in {@link WRITE_PIECE} pieces. */
 export function writeAllSync(file: Deno.FsFile, data: Uint8Array): void {

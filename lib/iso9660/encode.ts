@@ -101,13 +101,23 @@ export function volumeDate(b: Uint8Array, off: number, d: Date | null): void {
   b[off + 16] = 0;
 }
 
+// An image has one timestamp, written four times per directory record (record date and
+// three TF stamps): its bytes are computed once per distinct time, not with six Date calls each.
+let lastTime = NaN;
+const lastBytes = new Uint8Array(7);
+
 /** 9.1.5: 7-byte directory-record date (years since 1900 ... seconds, GMT offset 0). */
 export function recordDate(b: Uint8Array, off: number, d: Date): void {
-  b[off] = d.getUTCFullYear() - 1900;
-  b[off + 1] = d.getUTCMonth() + 1;
-  b[off + 2] = d.getUTCDate();
-  b[off + 3] = d.getUTCHours();
-  b[off + 4] = d.getUTCMinutes();
-  b[off + 5] = d.getUTCSeconds();
-  b[off + 6] = 0;
+  const t = d.getTime();
+  if (t !== lastTime) {
+    lastBytes[0] = d.getUTCFullYear() - 1900;
+    lastBytes[1] = d.getUTCMonth() + 1;
+    lastBytes[2] = d.getUTCDate();
+    lastBytes[3] = d.getUTCHours();
+    lastBytes[4] = d.getUTCMinutes();
+    lastBytes[5] = d.getUTCSeconds();
+    lastBytes[6] = 0;
+    lastTime = t;
+  }
+  for (let i = 0; i < 7; i++) b[off + i] = lastBytes[i];
 }
