@@ -31,6 +31,12 @@ import {
   type PathTable,
   ROOT_DOT_LEN,
 } from "./layout.ts";
+import {
+  type DataItem,
+  readDataRegionInto,
+  writeDataRegion,
+  writeDataRegionReadAhead,
+} from "./data.ts";
 import { NM_CONTINUE, writeCE, writeER, writeNM, writePX, writeSP, writeTF } from "./susp.ts";
 
 const FLAG_DIR = 0x02;
@@ -191,100 +197,37 @@ export function metadataBytes(L: IsoLayout): Uint8Array {
   return b;
 }
 
-function changed(path: string): Diagnostic {
-  return new Diagnostic(
-    "vmctl::iso::source_changed",
-    `${path} changed size while the ISO was written`,
-    {
-      hint: "do not modify the input files while building the image, then retry",
-    },
+/** The files of the data region, in layout order. */
+function dataItems(L: IsoLayout): DataItem[] {
+  return L.files.map((f) =>
+    f.data ? { size: f.size, data: f.data } : { size: f.size, path: f.sourcePath }
   );
-}
-
-/**
- * Read at least `min` bytes of `file` into `dst` (up to its length) and return how many;
- * throws if the file ends first.
- */
-function readAtLeast(file: Deno.FsFile, dst: Uint8Array, min: number, path: string): number {
-  let got = 0;
-  while (got < min) {
-    const n = file.readSync(dst.subarray(got));
-    if (n === null) throw changed(path);
-    got += n;
-  }
-  return got;
 }
 
 /** The whole image in memory (sources on disk are read in). */
 export function isoBytes(L: IsoLayout): Uint8Array {
   const out = new Uint8Array(L.totalSectors * SECTOR);
   out.set(metadataBytes(L));
-  for (const f of L.files) {
-    if (f.size === 0) continue;
-    const dst = out.subarray(f.lba * SECTOR, f.lba * SECTOR + f.size);
-    if (f.data) dst.set(f.data);
-    else {
-      using file = Deno.openSync(f.sourcePath!);
-      readAtLeast(file, dst, dst.length, f.sourcePath!);
-      if (file.readSync(new Uint8Array(1)) !== null) throw changed(f.sourcePath!);
-    }
-  }
+  readDataRegionInto(dataItems(L), out.subarray(L.dataStart * SECTOR), SECTOR);
   return out;
 }
 
-const CHUNK = 4 << 20;
+/** Images with at least this much file data on disk read it ahead on a Worker. */
+const READ_AHEAD_MIN = 32 << 20;
 
 /**
- * Stream the image into an open file through one 4 MiB buffer (written out in
- * small pieces: lib/file_write.ts). Synchronous I/O on purpose: Deno runs file writes on the calling
- * thread either way, so double buffering with async writes gained nothing.
+ * Stream the image into an open file: the metadata sectors, then the data
+ * region (lib/iso9660/data.ts), all with synchronous writes in small pieces
+ * (lib/file_write.ts). `readAhead` picks the Worker reader; by default it is
+ * used when the sources on disk hold at least 32 MiB.
  */
-export function streamIso(L: IsoLayout, out: Deno.FsFile): void {
-  const buf = new Uint8Array(CHUNK);
-  const probe = new Uint8Array(1);
-  let pos = 0;
-  const flush = () => {
-    writeAllSync(out, buf.subarray(0, pos));
-    pos = 0;
-  };
-  const put = (bytes: Uint8Array) => {
-    if (pos + bytes.length > CHUNK) flush();
-    if (bytes.length >= CHUNK) writeAllSync(out, bytes);
-    else {
-      buf.set(bytes, pos);
-      pos += bytes.length;
-    }
-  };
-  put(metadataBytes(L));
-  for (const f of L.files) {
-    if (f.size === 0) continue;
-    const padded = Math.ceil(f.size / SECTOR) * SECTOR;
-    if (f.data) put(f.data);
-    else {
-      using src = Deno.openSync(f.sourcePath!);
-      let left = f.size;
-      let sawEnd = false;
-      while (left > 0) {
-        if (pos === CHUNK) flush();
-        const n = Math.min(left, CHUNK - pos);
-        // The last piece asks for one byte more when the buffer has room: a regular file that
-        // returns exactly the rest has ended, which saves a read per file (most are small).
-        const extra = n === left && pos + n < CHUNK ? 1 : 0;
-        const got = readAtLeast(src, buf.subarray(pos, pos + n + extra), n, f.sourcePath!);
-        if (got > n) throw changed(f.sourcePath!);
-        sawEnd = extra === 1;
-        pos += n;
-        left -= n;
-      }
-      if (!sawEnd && src.readSync(probe) !== null) throw changed(f.sourcePath!);
-    }
-    // Zero the tail of the last sector (the buffer is reused, so it may hold old bytes).
-    const tail = padded - f.size;
-    if (pos + tail > CHUNK) flush();
-    buf.fill(0, pos, pos + tail);
-    pos += tail;
-  }
-  flush();
+export function streamIso(L: IsoLayout, out: Deno.FsFile, readAhead?: boolean): void {
+  writeAllSync(out, metadataBytes(L));
+  const items = dataItems(L);
+  let onDisk = 0;
+  for (const f of L.files) if (!f.data) onDisk += f.size;
+  if (readAhead ?? onDisk >= READ_AHEAD_MIN) writeDataRegionReadAhead(items, out, SECTOR);
+  else writeDataRegion(items, out, SECTOR);
 }
 
 export interface WriteIsoOptions {
@@ -292,6 +235,8 @@ export interface WriteIsoOptions {
   mode?: number;
   /** fsync before the rename (default true). */
   sync?: boolean;
+  /** Read the sources ahead on a Worker (default: when they hold at least 32 MiB). */
+  readAhead?: boolean;
 }
 
 /**
@@ -323,7 +268,7 @@ export async function writeIsoFile(
     throw err;
   }
   try {
-    streamIso(L, file);
+    streamIso(L, file, opts.readAhead);
     if (opts.sync ?? true) await file.sync();
     file.close();
     await Deno.rename(tmp, path);

@@ -3,13 +3,13 @@
  * size changed in between is refused (the directory records already hold the old size), and one
  * that did not is copied exactly, wherever it ends relative to the writer's buffer.
  */
-import { assertEquals, assertRejects } from "../helpers/assert.ts";
+import { assert, assertEquals, assertRejects } from "../helpers/assert.ts";
 import { readFiles, SECTOR } from "../helpers/iso_read.ts";
 import { Diagnostic } from "../../lib/diagnostics.ts";
 import { type IsoEntry, planIso, writeIsoFile } from "../../lib/iso9660/mod.ts";
 
 const T = new Date(Date.UTC(2024, 0, 2, 3, 4, 5));
-/** The writer's buffer (lib/iso9660/write.ts). */
+/** The writer's buffer on its own thread (lib/iso9660/data.ts). */
 const CHUNK = 4 << 20;
 
 function pattern(size: number, seed = 1): Uint8Array {
@@ -34,57 +34,83 @@ async function plan(dir: string, sizes: Record<string, number>) {
   return await planIso(entries, { volumeId: "cidata", timestamp: T });
 }
 
-Deno.test("a small source file that grew after planning is refused as source_changed", async () => {
-  await withDir(async (dir) => {
-    const layout = await plan(dir, { "a.bin": 5000 });
-    await Deno.writeFile(`${dir}/a.bin`, pattern(5001));
-    const err = await assertRejects(() => writeIsoFile(layout, `${dir}/out.iso`), Diagnostic);
-    assertEquals(err.code, "vmctl::iso::source_changed");
+for (
+  const [mode, readAhead] of [["on this thread", false], ["read ahead on a worker", true]] as const
+) {
+  Deno.test(`${mode}: a small source file that grew after planning is refused as source_changed`, async () => {
+    await withDir(async (dir) => {
+      const layout = await plan(dir, { "a.bin": 5000 });
+      await Deno.writeFile(`${dir}/a.bin`, pattern(5001));
+      const err = await assertRejects(
+        () => writeIsoFile(layout, `${dir}/out.iso`, { readAhead }),
+        Diagnostic,
+      );
+      assertEquals(err.code, "vmctl::iso::source_changed");
+    });
   });
-});
 
-Deno.test("a source file that shrank after planning is refused as source_changed", async () => {
-  await withDir(async (dir) => {
-    const layout = await plan(dir, { "a.bin": 5000 });
-    await Deno.writeFile(`${dir}/a.bin`, pattern(4999));
-    const err = await assertRejects(() => writeIsoFile(layout, `${dir}/out.iso`), Diagnostic);
-    assertEquals(err.code, "vmctl::iso::source_changed");
+  Deno.test(`${mode}: a source file that shrank after planning is refused as source_changed`, async () => {
+    await withDir(async (dir) => {
+      const layout = await plan(dir, { "a.bin": 5000 });
+      await Deno.writeFile(`${dir}/a.bin`, pattern(4999));
+      const err = await assertRejects(
+        () => writeIsoFile(layout, `${dir}/out.iso`, { readAhead }),
+        Diagnostic,
+      );
+      assertEquals(err.code, "vmctl::iso::source_changed");
+    });
   });
-});
 
-Deno.test("a large source file that grew after planning is refused as source_changed", async () => {
-  await withDir(async (dir) => {
-    const layout = await plan(dir, { "big.bin": CHUNK + 12345 });
-    await Deno.writeFile(`${dir}/big.bin`, pattern(1), { append: true });
-    const err = await assertRejects(() => writeIsoFile(layout, `${dir}/out.iso`), Diagnostic);
-    assertEquals(err.code, "vmctl::iso::source_changed");
+  Deno.test(`${mode}: a large source file that grew after planning is refused as source_changed`, async () => {
+    await withDir(async (dir) => {
+      const layout = await plan(dir, { "big.bin": CHUNK + 12345 });
+      await Deno.writeFile(`${dir}/big.bin`, pattern(1), { append: true });
+      const err = await assertRejects(
+        () => writeIsoFile(layout, `${dir}/out.iso`, { readAhead }),
+        Diagnostic,
+      );
+      assertEquals(err.code, "vmctl::iso::source_changed");
+    });
   });
-});
 
-Deno.test("a file ending exactly at the end of the writer's buffer is still checked for growth", async () => {
-  await withDir(async (dir) => {
-    // The metadata's size depends on the names only: measure it, then size the file to fill
-    // the rest of the first buffer exactly.
-    const probe = await plan(dir, { "edge.bin": 1 });
-    const size = CHUNK - probe.dataStart * SECTOR;
-    const layout = await plan(dir, { "edge.bin": size });
-    assertEquals(layout.dataStart, probe.dataStart);
-    await Deno.writeFile(`${dir}/edge.bin`, pattern(1), { append: true });
-    const err = await assertRejects(() => writeIsoFile(layout, `${dir}/out.iso`), Diagnostic);
-    assertEquals(err.code, "vmctl::iso::source_changed");
+  Deno.test(`${mode}: a file ending exactly at the end of a buffer is still checked for growth`, async () => {
+    await withDir(async (dir) => {
+      // The data region is copied through 4 MiB buffers (1 MiB slots on the worker), starting
+      // at its first byte: a first file of 4 MiB ends exactly at a buffer's end.
+      const layout = await plan(dir, { "edge.bin": CHUNK });
+      await Deno.writeFile(`${dir}/edge.bin`, pattern(1), { append: true });
+      const err = await assertRejects(
+        () => writeIsoFile(layout, `${dir}/out.iso`, { readAhead }),
+        Diagnostic,
+      );
+      assertEquals(err.code, "vmctl::iso::source_changed");
+    });
   });
-});
 
-Deno.test("unchanged source files are copied exactly, across and up to buffer boundaries", async () => {
-  await withDir(async (dir) => {
-    const probe = await plan(dir, { "a.bin": 1, "b.bin": 1, "c.bin": 1 });
-    const first = CHUNK - probe.dataStart * SECTOR; // a.bin fills the first buffer exactly
-    const sizes = { "a.bin": first, "b.bin": CHUNK + 777, "c.bin": 3 };
-    const layout = await plan(dir, sizes);
-    await writeIsoFile(layout, `${dir}/out.iso`, { sync: false });
-    const files = readFiles(await Deno.readFile(`${dir}/out.iso`));
-    for (const [name, size] of Object.entries(sizes)) {
-      assertEquals(files.get(name), pattern(size, name.length), name);
-    }
+  Deno.test(`${mode}: unchanged source files are copied exactly, across and up to buffer ends`, async () => {
+    await withDir(async (dir) => {
+      const sizes = { "a.bin": CHUNK, "b.bin": CHUNK + 777, "c.bin": 3, "d.bin": 2 * SECTOR };
+      const layout = await plan(dir, sizes);
+      await writeIsoFile(layout, `${dir}/out.iso`, { sync: false, readAhead });
+      const files = readFiles(await Deno.readFile(`${dir}/out.iso`));
+      for (const [name, size] of Object.entries(sizes)) {
+        assertEquals(files.get(name), pattern(size, name.length), name);
+      }
+    });
   });
-});
+
+  Deno.test(`${mode}: a source file removed after planning fails naming it, and leaves nothing`, async () => {
+    await withDir(async (dir) => {
+      const layout = await plan(dir, { "a.bin": 100, "b.bin": 200 });
+      await Deno.remove(`${dir}/b.bin`);
+      const err = await assertRejects(
+        () => writeIsoFile(layout, `${dir}/out.iso`, { readAhead }),
+        Diagnostic,
+        "b.bin",
+      );
+      assertEquals(err.code, "vmctl::iso::write_failed");
+      assert(err.cause instanceof Deno.errors.NotFound, String(err.cause));
+      assertEquals([...Deno.readDirSync(dir)].map((e) => e.name).sort(), ["a.bin"]);
+    });
+  });
+}
