@@ -225,7 +225,7 @@ export function streamIso(L: IsoLayout, out: Deno.FsFile, readAhead?: boolean): 
   writeAllSync(out, metadataBytes(L));
   const items = dataItems(L);
   let onDisk = 0;
-  for (const f of L.files) if (!f.data) onDisk += f.size;
+  for (const it of items) if (it.path !== undefined) onDisk += it.size;
   if (readAhead ?? onDisk >= READ_AHEAD_MIN) writeDataRegionReadAhead(items, out, SECTOR);
   else writeDataRegion(items, out, SECTOR);
 }
