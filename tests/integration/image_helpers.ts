@@ -105,8 +105,25 @@ export function testBytes(n: number, seed = 1): Uint8Array {
   return out;
 }
 
-/** Compress with the real zstd CLI. */
-export async function zstdCompress(data: Uint8Array): Promise<Uint8Array> {
+/**
+ * Compress with the real zstd CLI. From a pipe it cannot know the size, so the frame header has no
+ * Frame_Content_Size; with `contentSize` it compresses a file and the header has one.
+ */
+export async function zstdCompress(
+  data: Uint8Array,
+  opts: { contentSize?: boolean } = {},
+): Promise<Uint8Array> {
+  if (opts.contentSize) {
+    const file = await Deno.makeTempFile({ prefix: "vmctl-zstd-" });
+    try {
+      await Deno.writeFile(file, data);
+      const out = await new Deno.Command("zstd", { args: ["-q", "-c", "-3", file] }).output();
+      if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
+      return out.stdout;
+    } finally {
+      await Deno.remove(file);
+    }
+  }
   const child = new Deno.Command("zstd", {
     args: ["-q", "-c", "-3"],
     stdin: "piped",
