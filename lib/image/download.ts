@@ -13,7 +13,7 @@
  * @module
  */
 import { Diagnostic } from "../diagnostics.ts";
-import { writeAllSync } from "../file_write.ts";
+import { CONCURRENT_WRITE_PIECE, WRITE_PIECE, writeAllSync } from "../file_write.ts";
 import { createProgress } from "./progress.ts";
 import { httpGet, proxyConfigured, type RawResponse } from "./http.ts";
 import { type Compression, errText, replayPart, Sink } from "./sink.ts";
@@ -125,7 +125,7 @@ export async function download(
       if (fill === 0) return;
       const data = batch.subarray(0, fill);
       await sink!.push(data);
-      writeAllSync(raw, data);
+      writeAllSync(raw, data, sink!.inflating ? CONCURRENT_WRITE_PIECE : WRITE_PIECE);
       fill = 0;
     };
     try {

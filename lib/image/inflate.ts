@@ -18,7 +18,7 @@
  * @module
  */
 
-import { WRITE_PIECE } from "../file_write.ts";
+import { CONCURRENT_WRITE_PIECE } from "../file_write.ts";
 import { createZstdFrameWalker } from "./zstd_frames.ts";
 
 export type InflateKind = "zstd" | "gzip";
@@ -140,8 +140,8 @@ self.addEventListener("error", (e) => { e.preventDefault(); fail(e.error ?? e.me
 self.addEventListener("unhandledrejection", (e) => { e.preventDefault(); fail(e.reason); });
 const write = (d) => {
   let o = 0;
-  // Small pieces: see lib/file_write.ts (large folios on a ballooned VM).
-  while (o < d.length) o += out.writeSync(d.subarray(o, Math.min(d.length, o + ${WRITE_PIECE})));
+  // Small pieces: the main thread writes the compressed part meanwhile (lib/file_write.ts).
+  while (o < d.length) o += out.writeSync(d.subarray(o, Math.min(d.length, o + ${CONCURRENT_WRITE_PIECE})));
   size += d.length;
 };
 ${startZstd.toString()}

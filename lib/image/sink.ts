@@ -40,6 +40,11 @@ export class Sink {
     this.#part = part;
   }
 
+  /** True once the stream is known to be compressed: a second thread then writes the output. */
+  get inflating(): boolean {
+    return this.#inflater !== null;
+  }
+
   /** Hash `chunk` and pass it on; the sink never holds on to it after returning. */
   async push(chunk: Uint8Array): Promise<void> {
     this.sourceHash.update(chunk);
