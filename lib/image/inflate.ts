@@ -134,8 +134,8 @@ const fail = (err) => {
   try { out?.close(); } catch {}
   self.postMessage({ type: "error", message: err instanceof Error ? err.message : String(err) });
 };
-// Deno 2.9.6's zstd stream throws a corrupt-input error from a nextTick
-// instead of emitting "error": catch it here rather than lose the worker.
+// A node:zlib stream may throw from a nextTick instead of emitting "error"
+// (Deno 2.9.6's zstd stream did): catch it here rather than lose the worker.
 self.addEventListener("error", (e) => { e.preventDefault(); fail(e.error ?? e.message); });
 self.addEventListener("unhandledrejection", (e) => { e.preventDefault(); fail(e.reason); });
 const write = (d) => {
