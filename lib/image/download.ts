@@ -50,6 +50,12 @@ interface PartMeta {
 
 const BATCH = 1024 * 1024;
 
+/** Sink failures after which the part is deleted rather than kept for a resume. */
+const UNUSABLE = new Set([
+  "vmctl::image::corrupt_archive",
+  "vmctl::image::unsupported_compression",
+]);
+
 /** Download `url` using `part` as the resumable buffer. Removes the part on a checksum mismatch. */
 export async function download(
   url: string,
@@ -163,6 +169,14 @@ export async function download(
       });
     }
     return { ...out, sourceSha256, resumedFrom: have };
+  } catch (err) {
+    // Bytes that cannot become an image (a corrupt or cut archive, xz) are not worth resuming.
+    if (err instanceof Diagnostic && UNUSABLE.has(err.code)) {
+      sink?.dispose();
+      raw.close();
+      await discardPart(part);
+    }
+    throw err;
   } finally {
     sink?.dispose();
     try {

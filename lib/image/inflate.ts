@@ -37,7 +37,7 @@ const OUT_CHUNK = 256 * 1024;
  * A zstd decoder driven through node:zlib's native handle, one frame at a
  * time. The handle decodes into one reused buffer: the node stream around it
  * allocated (and zeroed) a new buffer for every 256 KiB of output and cost
- * 0.3-0.6 s more CPU per GiB than the decoding itself (docs/benchmarks.md).
+ * 0.25-0.3 s more CPU per GiB (docs/benchmarks.md).
  * Frames are found by {@link createZstdFrameWalker}; the decoder is reset
  * after each, because Deno 2.9.6's decoder ignores everything after the first
  * frame. Self-contained: the worker runs its source text.

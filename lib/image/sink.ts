@@ -7,6 +7,7 @@
  * @module
  */
 import { createHash, type Hash } from "node:crypto";
+import { concatBytes } from "../bytes.ts";
 import { Diagnostic } from "../diagnostics.ts";
 import { type Inflater, startInflater } from "./inflate.ts";
 
@@ -49,7 +50,7 @@ export class Sink {
   async push(chunk: Uint8Array): Promise<void> {
     this.sourceHash.update(chunk);
     if (this.#mode === null) {
-      this.#head = concat(this.#head, chunk);
+      this.#head = concatBytes([this.#head, chunk]);
       if (this.#head.length < 6) return;
       this.#decide();
       chunk = this.#head;
@@ -125,13 +126,6 @@ export async function replayPart(part: string, n: number, sink: Sink): Promise<v
   } finally {
     f.close();
   }
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const r = new Uint8Array(a.length + b.length);
-  r.set(a);
-  r.set(b, a.length);
-  return r;
 }
 
 export function errText(err: unknown): string {

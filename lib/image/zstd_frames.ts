@@ -7,9 +7,9 @@
  * joined with cat, seekable zstd) came out as its first frame only, and a file
  * cut inside a frame came out short, also without an error. The inflater
  * (inflate.ts) walks the frames with this, hands the decoder one frame at a
- * time (skippable ones too: the decoder passes over them), checks each frame's decoded size against its
- * Frame_Content_Size when the header has one, and reports a stream that ends
- * inside a frame.
+ * time (skippable ones too: the decoder passes over them), checks each
+ * frame's decoded size against its Frame_Content_Size when the header has
+ * one, and reports a stream that ends inside a frame.
  *
  * {@link createZstdFrameWalker} is self-contained (no imports, no outer
  * names): the inflater's worker runs its source text.
@@ -71,8 +71,7 @@ export function createZstdFrameWalker(): ZstdFrameWalker {
           need -= n;
           if (need === 0) {
             if (state === SKIP_BODY) endFrame();
-            else if (lastBlock) startField(CHECKSUM, descriptor & 0x04 ? 4 : 0);
-            else startField(BLOCK_HEADER, 3);
+            else afterBlock();
           }
           continue;
         }
@@ -97,6 +96,12 @@ export function createZstdFrameWalker(): ZstdFrameWalker {
     have = 0;
     need = size;
     if (size === 0) fieldDone();
+  }
+
+  /** After a block's body: the next block's header, or the frame's checksum (maybe 0 bytes). */
+  function afterBlock(): void {
+    if (lastBlock) startField(CHECKSUM, descriptor & 0x04 ? 4 : 0);
+    else startField(BLOCK_HEADER, 3);
   }
 
   function endFrame(): void {
@@ -143,10 +148,7 @@ export function createZstdFrameWalker(): ZstdFrameWalker {
       if (type === 3) throw new Error("a zstd block has the reserved block type");
       state = BLOCK_BODY;
       need = type === 1 ? 1 : h >>> 3; // an RLE block is one byte repeated
-      if (need === 0) {
-        if (lastBlock) startField(CHECKSUM, descriptor & 0x04 ? 4 : 0);
-        else startField(BLOCK_HEADER, 3);
-      }
+      if (need === 0) afterBlock();
     } else if (state === CHECKSUM) {
       endFrame();
     } else if (state === SKIP_SIZE) {

@@ -7,6 +7,7 @@
  * @module
  */
 import { Diagnostic } from "../diagnostics.ts";
+import { concatBytes } from "../bytes.ts";
 
 export interface Ed25519KeyPair {
   /** The 32-byte public key. */
@@ -73,19 +74,9 @@ function sshString(data: Uint8Array | string): Uint8Array {
   return out;
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
 /** The public key blob: string "ssh-ed25519", string key. */
 export function publicKeyBlob(publicKey: Uint8Array): Uint8Array {
-  return concat([sshString(KEY_TYPE), sshString(publicKey)]);
+  return concatBytes([sshString(KEY_TYPE), sshString(publicKey)]);
 }
 
 /** `ssh-ed25519 AAAA... comment` (no comment part when the comment is empty). */
@@ -100,18 +91,18 @@ export function formatPublicKey(kp: Pick<Ed25519KeyPair, "publicKey" | "comment"
  */
 export function formatPrivateKey(kp: Ed25519KeyPair): string {
   const check = crypto.getRandomValues(new Uint8Array(4));
-  let priv = concat([
+  let priv = concatBytes([
     check,
     check, // the two check ints must match; a wrong passphrase would break them
     sshString(KEY_TYPE),
     sshString(kp.publicKey),
-    sshString(concat([kp.seed, kp.publicKey])),
+    sshString(concatBytes([kp.seed, kp.publicKey])),
     sshString(kp.comment),
   ]);
   // Pad with 1, 2, 3, ... to the cipher block size (8 for "none").
   const pad = (8 - (priv.length % 8)) % 8;
-  priv = concat([priv, Uint8Array.from({ length: pad }, (_, i) => i + 1)]);
-  const body = concat([
+  priv = concatBytes([priv, Uint8Array.from({ length: pad }, (_, i) => i + 1)]);
+  const body = concatBytes([
     enc.encode("openssh-key-v1\0"),
     sshString("none"),
     sshString("none"),

@@ -8,18 +8,9 @@
 import { Diagnostic } from "../../lib/diagnostics.ts";
 import { pullImage } from "../../lib/image/resolve.ts";
 import { cacheLayout } from "../../lib/image/cache.ts";
+import { concatBytes } from "../../lib/bytes.ts";
 import { assertEquals, assertRejects } from "../helpers/assert.ts";
 import { startServer, tempPaths, testBytes, zstdCompress } from "./image_helpers.ts";
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
 
 /** A skippable frame (magic 0x184D2A5?) with `n` payload bytes. */
 const skippable = (n: number) =>
@@ -46,17 +37,17 @@ Deno.test("every frame of a multi-frame zstd image is decompressed, skippable fr
     const a = testBytes(3 * 1024 * 1024 + 17, 7);
     const b = testBytes(2 * 1024 * 1024, 8);
     const c = testBytes(5000, 9);
-    const packed = concat(
+    const packed = concatBytes([
       await zstdCompress(a, { contentSize: true }),
       skippable(300),
       await zstdCompress(b),
       await zstdCompress(c, { contentSize: true }),
-    );
+    ]);
     srv.files.set("/multi.img.zst", { body: packed });
     const r = await pullImage(`${srv.base}/multi.img.zst`, paths);
     assertEquals(r.entry.compression, "zstd");
     assertEquals(r.entry.size, a.length + b.length + c.length);
-    assertEquals(await Deno.readFile(r.path), concat(a, b, c));
+    assertEquals(await Deno.readFile(r.path), concatBytes([a, b, c]));
   });
 });
 
@@ -68,6 +59,8 @@ Deno.test("a zstd image cut inside a frame fails and caches nothing", async () =
     assertEquals(e.code, "vmctl::image::corrupt_archive");
     assertEquals(e.message.includes("ends inside a frame"), true, e.message);
     assertEquals([...Deno.readDirSync(cacheLayout(paths).storeDir)], []);
+    const left = [...Deno.readDirSync(cacheLayout(paths).partialDir)].map((e) => e.name);
+    assertEquals(left.filter((n) => !n.endsWith(".lock")), [], "no part kept for a resume");
   });
 });
 

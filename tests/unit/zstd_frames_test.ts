@@ -4,6 +4,7 @@
  * Frames here are built by hand from raw and RLE blocks, which are real zstd:
  * the integration tests feed frames made by the zstd CLI through the decoder.
  */
+import { concatBytes } from "../../lib/bytes.ts";
 import { assert, assertEquals, assertThrows } from "../helpers/assert.ts";
 import { createZstdFrameWalker } from "../../lib/image/zstd_frames.ts";
 
@@ -45,16 +46,6 @@ function skippableFrame(payload: number): Uint8Array {
   return new Uint8Array([0x53, 0x2a, 0x4d, 0x18, ...le(payload, 4), ...new Array(payload).fill(9)]);
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
-
 /** Walk `stream` in `piece`-byte chunks; where frames end, with their content size (or "skip"). */
 function walk(stream: Uint8Array, piece: number) {
   const w = createZstdFrameWalker();
@@ -74,7 +65,7 @@ const content = new Uint8Array(1000).map((_, i) => i & 0xff);
 Deno.test("each frame's end is found however the stream is chunked", () => {
   const a = rawFrame(content, { blockSize: 300 });
   const b = rawFrame(content.subarray(0, 10), { checksum: true, dictBytes: 2 });
-  const stream = concat(a, b);
+  const stream = concatBytes([a, b]);
   for (const piece of [1, 2, 3, 7, 301, stream.length]) {
     assertEquals(walk(stream, piece), {
       ends: [[a.length, -1], [stream.length, -1]],
@@ -94,7 +85,7 @@ Deno.test("Frame_Content_Size is read in each of its widths (the 2-byte one is o
 
 Deno.test("a skippable frame is passed over and not counted as a frame", () => {
   const a = rawFrame(content);
-  const stream = concat(skippableFrame(5), a, skippableFrame(0));
+  const stream = concatBytes([skippableFrame(5), a, skippableFrame(0)]);
   const r = walk(stream, 4);
   assertEquals(r.ends.map((e) => e[1]), ["skip", -1, "skip"]);
   assertEquals(r.frames, 1);
