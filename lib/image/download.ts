@@ -13,7 +13,6 @@
  * @module
  */
 import { Diagnostic } from "../diagnostics.ts";
-import { CONCURRENT_WRITE_PIECE, WRITE_PIECE, writeAllSync } from "../file_write.ts";
 import { createProgress } from "./progress.ts";
 import { httpGet, proxyConfigured, type RawResponse } from "./http.ts";
 import { type Compression, errText, replayPart, Sink } from "./sink.ts";
@@ -113,25 +112,21 @@ export async function download(
   let sink: Sink | null = null;
   try {
     await raw.seek(have, Deno.SeekMode.Start);
-    sink = new Sink(part);
+    sink = new Sink(part, raw, total);
     const progress = createProgress(opts.label ?? url, {
       enabled: opts.progress ?? false,
       startAt: have,
     });
     let got = have;
     if (have > 0) await replayPart(part, have, sink);
-    // The socket is read straight into 1 MiB batches, each hashed and written synchronously,
-    // like curl: one busy thread. On a 2-core host the server (or the kernel's network work)
-    // needs the other core; handing the write to Deno's I/O thread or the hash to a Worker
-    // measured 1.6-2.5x slower there (docs/benchmarks.md), and a loop that does not pause to
-    // hash a full batch wakes up for every few kilobytes the server sends.
+    // The socket is read straight into 1 MiB batches, handed to the sink whole: a loop that does
+    // not pause for a full batch wakes up for every few kilobytes the server sends. A large plain
+    // download is written and hashed on a second thread meanwhile (part_writer.ts).
     const batch = new Uint8Array(BATCH);
     let fill = 0;
     const flush = async () => {
       if (fill === 0) return;
-      const data = batch.subarray(0, fill);
-      await sink!.push(data);
-      writeAllSync(raw, data, sink!.inflating ? CONCURRENT_WRITE_PIECE : WRITE_PIECE);
+      await sink!.push(batch.subarray(0, fill));
       fill = 0;
     };
     try {
@@ -140,7 +135,9 @@ export async function download(
         try {
           n = await res.read(batch.subarray(fill));
         } catch (err) {
-          await flush(); // keep what arrived: the next pull resumes after it
+          // keep what arrived: the next pull resumes after it
+          await flush();
+          await sink.drain();
           throw interrupted(url, got, total, err);
         }
         if (n === null) break;
@@ -153,10 +150,12 @@ export async function download(
     } finally {
       res.close();
     }
-    if (total !== null && got !== total) throw interrupted(url, got, total);
-    const out = await sink.end();
+    if (total !== null && got !== total) {
+      await sink.drain();
+      throw interrupted(url, got, total);
+    }
+    const { sourceSha256, ...out } = await sink.end();
     progress.finish(got);
-    const sourceSha256 = sink.sourceHash.digest("hex");
     if (opts.sha256 && opts.sha256.toLowerCase() !== sourceSha256) {
       raw.close();
       await discardPart(part);

@@ -4,33 +4,21 @@
  * socket, hashes and keeps the compressed part; on the 2-core CI machine a
  * 1 GiB zstd pull went from 4.1-4.9 s to 2.2-3.6 s (docs/benchmarks.md).
  *
- * Input is copied into a small pool of 1 MiB buffers that travel to the
- * worker and back (transferred, never cloned): memory stays flat however
- * large the image, and a full pool is the backpressure.
+ * Input reaches the worker through stream_worker.ts's pool of buffers.
  *
  * zstd is decoded frame by frame through node:zlib's native handle into one
  * reused buffer ({@link startZstd}); gzip goes through node:zlib's stream,
  * which also handles multi-member files.
  *
- * The worker's source is inline (a blob: module) so it works the same from
- * source, from `deno bundle` output and from a compiled binary.
- *
  * @module
  */
 
 import { CONCURRENT_WRITE_PIECE } from "../file_write.ts";
+import { startStreamWorker } from "./stream_worker.ts";
 import { createZstdFrameWalker } from "./zstd_frames.ts";
 
 export type InflateKind = "zstd" | "gzip";
 
-/** What the worker reports. */
-type FromWorker =
-  | { type: "ack"; buf: ArrayBuffer }
-  | { type: "done"; size: number }
-  | { type: "error"; message: string };
-
-const POOL = 4;
-const SLOT = 1024 * 1024;
 const OUT_CHUNK = 256 * 1024;
 
 /**
@@ -132,7 +120,12 @@ const fail = (err) => {
   if (failed) return;
   failed = true;
   try { out?.close(); } catch {}
-  self.postMessage({ type: "error", message: err instanceof Error ? err.message : String(err) });
+  const message = err instanceof Error ? err.message : String(err);
+  self.postMessage({ type: "error", message, write: err?.writing === true });
+};
+// A failed write or open of the output (disk full, ...) is told apart from bad input.
+const io = (f) => {
+  try { return f(); } catch (err) { throw Object.assign(err instanceof Error ? err : new Error(String(err)), { writing: true }); }
 };
 // A node:zlib stream may throw from a nextTick instead of emitting "error"
 // (Deno 2.9.6's zstd stream did): catch it here rather than lose the worker.
@@ -141,7 +134,7 @@ self.addEventListener("unhandledrejection", (e) => { e.preventDefault(); fail(e.
 const write = (d) => {
   let o = 0;
   // Small pieces: the main thread writes the compressed part meanwhile (lib/file_write.ts).
-  while (o < d.length) o += out.writeSync(d.subarray(o, Math.min(d.length, o + ${CONCURRENT_WRITE_PIECE})));
+  while (o < d.length) o += io(() => out.writeSync(d.subarray(o, Math.min(d.length, o + ${CONCURRENT_WRITE_PIECE}))));
   size += d.length;
 };
 ${startZstd.toString()}
@@ -150,8 +143,8 @@ self.onmessage = ({ data: m }) => {
   try {
     if (m.type === "start") {
       // A new file, not a truncated one: ext4 flushes a file truncated to zero when it is closed.
-      try { Deno.removeSync(m.path); } catch (err) { if (!(err instanceof Deno.errors.NotFound)) throw err; }
-      out = Deno.openSync(m.path, { createNew: true, write: true, mode: 0o600 });
+      io(() => { try { Deno.removeSync(m.path); } catch (err) { if (!(err instanceof Deno.errors.NotFound)) throw err; } });
+      out = io(() => Deno.openSync(m.path, { createNew: true, write: true, mode: 0o600 }));
       if (m.kind === "zstd") {
         zstd = startZstd(createZstdDecompress, createZstdFrameWalker, write, ${OUT_CHUNK});
         return;
@@ -195,63 +188,28 @@ export interface Inflater {
   end(): Promise<number>;
   /** The worker's error, once it reported one (corrupt input, a failed write). */
   readonly error: string | null;
+  /** True when that error came from writing the output (disk full, ...). */
+  readonly writeFailed: boolean;
   /** Stop the worker (idempotent). */
   dispose(): void;
 }
 
 /** Start a worker inflating a `kind` stream into `outPath`. */
 export function startInflater(kind: InflateKind, outPath: string): Inflater {
-  const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "text/javascript" }));
-  const worker = new Worker(url, { type: "module" });
-  URL.revokeObjectURL(url);
-  const free: ArrayBuffer[] = Array.from({ length: POOL }, () => new ArrayBuffer(SLOT));
-  let error: string | null = null;
-  let wake: (() => void) | null = null;
-  let doneSize: number | null = null;
-  const notify = () => {
-    const w = wake;
-    wake = null;
-    w?.();
-  };
-  worker.onmessage = ({ data }: MessageEvent<FromWorker>) => {
-    if (data.type === "ack") free.push(data.buf);
-    else if (data.type === "done") doneSize = data.size;
-    else error = data.message;
-    notify();
-  };
-  worker.onerror = (e) => {
-    e.preventDefault();
-    error = e.message || "the decompressor stopped";
-    notify();
-  };
-  const waitFor = async (ready: () => boolean) => {
-    while (!ready() && error === null) await new Promise<void>((r) => (wake = r));
-  };
-  worker.postMessage({ type: "start", kind, path: outPath });
-
+  const w = startStreamWorker<{ size: number }>(
+    WORKER_SOURCE,
+    { kind, path: outPath },
+    "the decompressor stopped",
+  );
   return {
     get error() {
-      return error;
+      return w.error;
     },
-    async push(chunk) {
-      for (let off = 0; off < chunk.length && error === null; off += SLOT) {
-        await waitFor(() => free.length > 0);
-        if (error !== null) break;
-        const buf = free.pop()!;
-        const part = chunk.subarray(off, off + SLOT);
-        new Uint8Array(buf).set(part);
-        worker.postMessage({ type: "chunk", buf, len: part.length }, [buf]);
-      }
+    get writeFailed() {
+      return w.writeFailed;
     },
-    async end() {
-      if (error === null) {
-        worker.postMessage({ type: "end" });
-        await waitFor(() => doneSize !== null);
-      }
-      return doneSize ?? 0;
-    },
-    dispose() {
-      worker.terminate();
-    },
+    push: (chunk) => w.push(chunk),
+    end: async () => (await w.end())?.size ?? 0,
+    dispose: () => w.dispose(),
   };
 }

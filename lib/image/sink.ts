@@ -1,17 +1,27 @@
 /**
- * Where downloaded bytes go after the raw part file: hashed (sha256 of the
- * bytes as served), and when they are zstd or gzip (decided by the first
- * bytes), decompressed into `<part>.out` while they stream, on a worker
- * thread (inflate.ts).
+ * Where downloaded bytes go: appended to the part file and hashed (sha256 of
+ * the bytes as served; part_writer.ts), and when they are zstd or gzip
+ * (decided by the first bytes) decompressed into `<part>.out` while they
+ * stream, on a worker thread (inflate.ts).
  *
  * @module
  */
-import { createHash, type Hash } from "node:crypto";
 import { concatBytes } from "../bytes.ts";
 import { Diagnostic } from "../diagnostics.ts";
 import { type Inflater, startInflater } from "./inflate.ts";
+import {
+  inlinePartWriter,
+  PartWriteError,
+  type PartWriter,
+  wantsWriterThread,
+  workerPartWriter,
+  writeToPart,
+} from "./part_writer.ts";
 
 const CHUNK = 1024 * 1024;
+
+/** The first bytes that tell the compression. */
+const HEAD = 6;
 
 export type Compression = "zstd" | "gzip" | "none";
 
@@ -25,40 +35,64 @@ export function detectCompression(head: Uint8Array): Compression | "xz" {
 }
 
 /**
- * Where the bytes go after the raw part: straight through (hash only) or
- * through a decompressor into `<part>.out`. The compression is decided by
- * the first bytes seen.
+ * The destination of one download's bytes: the part file (through a
+ * {@link PartWriter}), the hash, and a decompressor when the first bytes name
+ * one. Until those first bytes are in, the sink writes inline and keeps them.
  */
 export class Sink {
-  readonly sourceHash: Hash = createHash("sha256");
-  #part: string;
+  #partPath: string;
+  #part: Deno.FsFile;
+  #expectedBytes: number | null;
   #mode: Compression | null = null;
   #head: Uint8Array = new Uint8Array(0);
+  #writer: PartWriter | null = null;
+  #threaded = false;
   #inflater: Inflater | null = null;
   #size = 0;
 
-  constructor(part: string) {
+  /**
+   * `part`: the part file, open for writing at its end; `expectedBytes`: the
+   * length of the whole stream, when the server said.
+   */
+  constructor(partPath: string, part: Deno.FsFile, expectedBytes: number | null) {
+    this.#partPath = partPath;
     this.#part = part;
+    this.#expectedBytes = expectedBytes;
   }
 
-  /** True once the stream is known to be compressed: a second thread then writes the output. */
-  get inflating(): boolean {
-    return this.#inflater !== null;
-  }
-
-  /** Hash `chunk` and pass it on; the sink never holds on to it after returning. */
+  /** New bytes: append them to the part, hash and decompress them. */
   async push(chunk: Uint8Array): Promise<void> {
-    this.sourceHash.update(chunk);
-    if (this.#mode === null) {
-      this.#head = concatBytes([this.#head, chunk]);
-      if (this.#head.length < 6) return;
-      this.#decide();
-      chunk = this.#head;
+    if (this.#mode !== null) {
+      await this.#guard(this.#writer!.append(chunk));
+      await this.#inflate(chunk);
+      return;
     }
-    await this.#feed(chunk);
+    await this.#guard(Promise.resolve().then(() => writeToPart(this.#part, chunk)));
+    await this.#collectHead(chunk); // hashed with the head, once the writer is chosen
   }
 
-  #decide(): void {
+  /** Bytes already in the part (a resumed download's start): hash and decompress them. */
+  async replay(chunk: Uint8Array): Promise<void> {
+    if (this.#mode !== null) {
+      await this.#guard(this.#writer!.hashOnly(chunk));
+      await this.#inflate(chunk);
+      return;
+    }
+    await this.#collectHead(chunk);
+  }
+
+  /** Wait until every byte pushed is in the part file (before it is kept for a resume). */
+  async drain(): Promise<void> {
+    await this.#guard(this.#writer?.drain() ?? Promise.resolve());
+  }
+
+  async #collectHead(chunk: Uint8Array): Promise<void> {
+    this.#head = concatBytes([this.#head, chunk]);
+    if (this.#head.length >= HEAD) await this.#decide();
+  }
+
+  /** Choose the decompressor and the writer from the head, then hash and decompress the head. */
+  async #decide(): Promise<void> {
     const c = detectCompression(this.#head);
     if (c === "xz") {
       throw new Diagnostic("vmctl::image::unsupported_compression", "xz images are not supported", {
@@ -66,15 +100,29 @@ export class Sink {
       });
     }
     this.#mode = c;
-    if (c !== "none") this.#inflater = startInflater(c, `${this.#part}.out`);
+    if (c !== "none") this.#inflater = startInflater(c, `${this.#partPath}.out`);
+    this.#threaded = c === "none" && wantsWriterThread(this.#expectedBytes);
+    this.#writer = this.#threaded
+      ? workerPartWriter(this.#partPath)
+      : inlinePartWriter(this.#part, c !== "none");
+    const head = this.#head;
+    this.#head = new Uint8Array(0);
+    await this.#guard(this.#writer.hashOnly(head));
+    await this.#inflate(head);
   }
 
-  /** Stop the decompressor, if any (idempotent). */
+  /** True when the part is written and hashed on a second thread (a large plain download). */
+  get threaded(): boolean {
+    return this.#threaded;
+  }
+
+  /** Stop the decompressor and the writer thread, if any (idempotent). */
   dispose(): void {
     this.#inflater?.dispose();
+    this.#writer?.dispose();
   }
 
-  async #feed(chunk: Uint8Array): Promise<void> {
+  async #inflate(chunk: Uint8Array): Promise<void> {
     if (!this.#inflater) {
       this.#size += chunk.length;
       return;
@@ -83,30 +131,54 @@ export class Sink {
     this.#checkInflater();
   }
 
-  #checkInflater(): void {
-    const err = this.#inflater?.error;
-    if (err) {
-      throw new Diagnostic(
-        "vmctl::image::corrupt_archive",
-        `the ${this.#mode} stream is corrupt: ${err}`,
-        { hint: "the server sent a broken file; check the URL" },
-      );
+  /** Report a failed write of the part as a diagnostic. */
+  async #guard<T>(p: Promise<T>): Promise<T> {
+    try {
+      return await p;
+    } catch (err) {
+      if (!(err instanceof PartWriteError)) throw err;
+      throw new Diagnostic("vmctl::image::write_failed", `${err.message} (${this.#partPath})`, {
+        hint: "free space in the data directory and pull again: the download resumes",
+        cause: err,
+      });
     }
   }
 
-  async end(): Promise<{ file: string; size: number; compression: Compression }> {
-    if (this.#mode === null) {
-      this.#decide();
-      await this.#feed(this.#head);
+  #checkInflater(): void {
+    const inflater = this.#inflater;
+    if (!inflater?.error) return;
+    if (inflater.writeFailed) {
+      throw new Diagnostic(
+        "vmctl::image::write_failed",
+        `cannot write the image: ${inflater.error} (${this.#partPath}.out)`,
+        { hint: "free space in the data directory and pull again: the download resumes" },
+      );
     }
+    throw new Diagnostic(
+      "vmctl::image::corrupt_archive",
+      `the ${this.#mode} stream is corrupt: ${inflater.error}`,
+      { hint: "the server sent a broken file; check the URL" },
+    );
+  }
+
+  /**
+   * Finish: the result file, its size, and the sha256 of the bytes as served
+   * (the cache key).
+   */
+  async end(): Promise<
+    { file: string; size: number; compression: Compression; sourceSha256: string }
+  > {
+    if (this.#mode === null) await this.#decide();
+    const sourceSha256 = await this.#guard(this.#writer!.finish());
     if (this.#inflater) {
       this.#size = await this.#inflater.end();
       this.#checkInflater();
     }
     return {
-      file: this.#mode === "none" ? this.#part : `${this.#part}.out`,
+      file: this.#mode === "none" ? this.#partPath : `${this.#partPath}.out`,
       size: this.#size,
       compression: this.#mode!,
+      sourceSha256,
     };
   }
 }
@@ -120,7 +192,7 @@ export async function replayPart(part: string, n: number, sink: Sink): Promise<v
     while (left > 0) {
       const r = await f.read(buf.subarray(0, Math.min(CHUNK, left)));
       if (r === null) break;
-      await sink.push(buf.subarray(0, r));
+      await sink.replay(buf.subarray(0, r));
       left -= r;
     }
   } finally {
