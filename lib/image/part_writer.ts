@@ -103,7 +103,7 @@ export function writeToPart(part: Deno.FsFile, chunk: Uint8Array, piece = WRITE_
   }
 }
 
-/** Write and hash on this thread (`piece`: the write size, smaller while an inflater writes too). */
+/** Write and hash on this thread (`concurrent`: an inflater writes too, so use smaller pieces). */
 export function inlinePartWriter(part: Deno.FsFile, concurrent: boolean): PartWriter {
   const hash = createHash("sha256");
   const piece = concurrent ? CONCURRENT_WRITE_PIECE : WRITE_PIECE;

@@ -63,18 +63,18 @@ export class Sink {
   /** New bytes: append them to the part, hash and decompress them. */
   async push(chunk: Uint8Array): Promise<void> {
     if (this.#mode !== null) {
-      await this.#guard(this.#writer!.append(chunk));
+      await this.#guard(() => this.#writer!.append(chunk));
       await this.#inflate(chunk);
       return;
     }
-    await this.#guard(Promise.resolve().then(() => writeToPart(this.#part, chunk)));
+    await this.#guard(() => writeToPart(this.#part, chunk));
     await this.#collectHead(chunk); // hashed with the head, once the writer is chosen
   }
 
   /** Bytes already in the part (a resumed download's start): hash and decompress them. */
   async replay(chunk: Uint8Array): Promise<void> {
     if (this.#mode !== null) {
-      await this.#guard(this.#writer!.hashOnly(chunk));
+      await this.#guard(() => this.#writer!.hashOnly(chunk));
       await this.#inflate(chunk);
       return;
     }
@@ -83,7 +83,7 @@ export class Sink {
 
   /** Wait until every byte pushed is in the part file (before it is kept for a resume). */
   async drain(): Promise<void> {
-    await this.#guard(this.#writer?.drain() ?? Promise.resolve());
+    await this.#guard(() => this.#writer?.drain());
   }
 
   async #collectHead(chunk: Uint8Array): Promise<void> {
@@ -107,7 +107,7 @@ export class Sink {
       : inlinePartWriter(this.#part, c !== "none");
     const head = this.#head;
     this.#head = new Uint8Array(0);
-    await this.#guard(this.#writer.hashOnly(head));
+    await this.#guard(() => this.#writer!.hashOnly(head));
     await this.#inflate(head);
   }
 
@@ -131,10 +131,10 @@ export class Sink {
     this.#checkInflater();
   }
 
-  /** Report a failed write of the part as a diagnostic. */
-  async #guard<T>(p: Promise<T>): Promise<T> {
+  /** Run `step`, reporting a failed write of the part as a diagnostic. */
+  async #guard<T>(step: () => T | Promise<T>): Promise<T> {
     try {
-      return await p;
+      return await step();
     } catch (err) {
       if (!(err instanceof PartWriteError)) throw err;
       throw new Diagnostic("vmctl::image::write_failed", `${err.message} (${this.#partPath})`, {
@@ -169,7 +169,7 @@ export class Sink {
     { file: string; size: number; compression: Compression; sourceSha256: string }
   > {
     if (this.#mode === null) await this.#decide();
-    const sourceSha256 = await this.#guard(this.#writer!.finish());
+    const sourceSha256 = await this.#guard(() => this.#writer!.finish());
     if (this.#inflater) {
       this.#size = await this.#inflater.end();
       this.#checkInflater();

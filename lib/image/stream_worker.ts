@@ -2,7 +2,8 @@
  * A Worker fed a byte stream through a small pool of 1 MiB buffers that
  * travel to it and back (transferred, never cloned): memory stays flat however
  * long the stream, and a full pool is the backpressure. The download uses it
- * to hash (hasher.ts) and to decompress (inflate.ts) on a second thread.
+ * to write and hash the part (part_writer.ts) and to decompress (inflate.ts)
+ * on a second thread.
  *
  * The worker's source is inline (a blob: module) so it works the same from
  * source, from `deno bundle` output and from a compiled binary. Its protocol:
@@ -14,9 +15,9 @@
  * @module
  */
 
-const POOL = Number(Deno.env.get("POOLX") ?? 4);
+const POOL = 4;
 /** The size of each buffer of the pool: no chunk a worker receives is larger. */
-export const SLOT = 1024 * 1024;
+const SLOT = 1024 * 1024;
 
 type FromWorker =
   | { type: "ack"; buf: ArrayBuffer }

@@ -26,6 +26,22 @@ async function withPart(fn: (part: string, dir: string) => Promise<void>): Promi
   }
 }
 
+/** Run `fn` with a sink over `raw`, then stop its threads and close `raw`. */
+async function withSink(
+  partPath: string,
+  raw: Deno.FsFile,
+  expectedBytes: number | null,
+  fn: (sink: Sink) => Promise<void>,
+): Promise<void> {
+  const sink = new Sink(partPath, raw, expectedBytes);
+  try {
+    await fn(sink);
+  } finally {
+    sink.dispose();
+    raw.close();
+  }
+}
+
 async function rejectsWrite(fn: () => Promise<unknown>): Promise<void> {
   const e = await assertRejects(fn, Diagnostic);
   assertEquals(e.code, "vmctl::image::write_failed", e.message);
@@ -35,8 +51,7 @@ Deno.test("a large plain download is written and hashed on a second thread, each
   await withPart(async (part) => {
     const body = testBytes(3 * 1024 * 1024 + 17, 3);
     const raw = await Deno.open(part, { create: true, write: true });
-    const sink = new Sink(part, raw, WORKER_MIN_BYTES);
-    try {
+    await withSink(part, raw, WORKER_MIN_BYTES, async (sink) => {
       await pushAll(sink, body);
       assert(sink.threaded, "a large plain download uses the writer thread");
       const out = await sink.end();
@@ -47,10 +62,7 @@ Deno.test("a large plain download is written and hashed on a second thread, each
         sourceSha256: await sha256(body),
       });
       assertEquals(await Deno.readFile(part), body);
-    } finally {
-      sink.dispose();
-      raw.close();
-    }
+    });
   });
 });
 
@@ -58,16 +70,12 @@ Deno.test("a small plain download is written and hashed on the calling thread", 
   await withPart(async (part) => {
     const body = testBytes(300_000, 4);
     const raw = await Deno.open(part, { create: true, write: true });
-    const sink = new Sink(part, raw, body.length);
-    try {
+    await withSink(part, raw, body.length, async (sink) => {
       await pushAll(sink, body, 70_000);
       assert(!sink.threaded);
       assertEquals((await sink.end()).sourceSha256, await sha256(body));
       assertEquals(await Deno.readFile(part), body);
-    } finally {
-      sink.dispose();
-      raw.close();
-    }
+    });
   });
 });
 
@@ -78,18 +86,14 @@ Deno.test("a resumed large download hashes the bytes on disk without writing the
     await Deno.writeFile(part, body.subarray(0, have));
     const raw = await Deno.open(part, { write: true });
     await raw.seek(have, Deno.SeekMode.Start);
-    const sink = new Sink(part, raw, body.length + WORKER_MIN_BYTES);
-    try {
+    await withSink(part, raw, body.length + WORKER_MIN_BYTES, async (sink) => {
       await sink.replay(body.subarray(0, 4)); // fewer bytes than the compression check needs
       await sink.replay(body.subarray(4, have));
       await pushAll(sink, body.subarray(have));
       assert(sink.threaded);
       assertEquals((await sink.end()).sourceSha256, await sha256(body));
       assertEquals(await Deno.readFile(part), body);
-    } finally {
-      sink.dispose();
-      raw.close();
-    }
+    });
   });
 });
 
@@ -97,34 +101,25 @@ Deno.test("drain returns once every pushed byte is in the part file", async () =
   await withPart(async (part) => {
     const body = testBytes(5 * 1024 * 1024, 6);
     const raw = await Deno.open(part, { create: true, write: true });
-    const sink = new Sink(part, raw, null); // no Content-Length: treated as large
-    try {
+    await withSink(part, raw, null, async (sink) => { // no Content-Length: treated as large
       await pushAll(sink, body);
       await sink.drain();
       assert(sink.threaded);
       assertEquals(await Deno.readFile(part), body);
-    } finally {
-      sink.dispose();
-      raw.close();
-    }
+    });
   });
 });
 
 Deno.test("a failed write of the part is vmctl::image::write_failed on the calling thread", async () => {
   const full = await Deno.open("/dev/full", { write: true });
-  const sink = new Sink("/dev/full", full, 100);
-  try {
+  await withSink("/dev/full", full, 100, async (sink) => {
     await rejectsWrite(() => sink.push(testBytes(100)));
-  } finally {
-    sink.dispose();
-    full.close();
-  }
+  });
 });
 
 Deno.test("a failed write of the part is vmctl::image::write_failed on the writer thread", async () => {
   const full = await Deno.open("/dev/full", { write: true });
-  const sink = new Sink("/dev/full", full, WORKER_MIN_BYTES);
-  try {
+  await withSink("/dev/full", full, WORKER_MIN_BYTES, async (sink) => {
     const body = testBytes(2 * 1024 * 1024);
     await sink.replay(body.subarray(0, 8)); // decided without writing: the next bytes go to the thread
     assert(sink.threaded);
@@ -132,10 +127,7 @@ Deno.test("a failed write of the part is vmctl::image::write_failed on the write
       await pushAll(sink, body.subarray(8));
       await sink.drain();
     });
-  } finally {
-    sink.dispose();
-    full.close();
-  }
+  });
 });
 
 Deno.test("a decompressed image that cannot be written is write_failed, not a corrupt archive", async () => {
@@ -143,15 +135,11 @@ Deno.test("a decompressed image that cannot be written is write_failed, not a co
     await Deno.mkdir(`${part}.out/in-the-way`, { recursive: true });
     const packed = await zstdCompress(testBytes(200_000));
     const raw = await Deno.open(part, { create: true, write: true });
-    const sink = new Sink(part, raw, packed.length);
-    try {
+    await withSink(part, raw, packed.length, async (sink) => {
       await rejectsWrite(async () => {
         await pushAll(sink, packed, 50_000);
         await sink.end();
       });
-    } finally {
-      sink.dispose();
-      raw.close();
-    }
+    });
   });
 });
