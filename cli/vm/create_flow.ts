@@ -142,27 +142,14 @@ export async function createVm(ctx: OpsContext, req: CreateRequest): Promise<VmR
     created_at: new Date().toISOString(),
   };
 
-  await updateStore(ctx.paths, (doc) => {
-    const cur = doc.vms[req.name];
-    if (cur) {
-      const holder = busyHolder(cur, pidAlive);
-      if (holder && holder.action === "create") {
-        throw new Diagnostic("vmctl::vm::exists", `VM '${req.name}' is being created right now`, {
-          hint: `another vmctl (pid ${holder.pid}) is creating it; wait for it to finish`,
-        });
-      }
-      throw exists(req.name);
-    }
-    doc.vms[req.name] = base;
-  });
-
+  let reserved = false;
   let createdDir = false;
   let preparedRec: VmRecord | undefined;
   const undo = async () => {
     const warn = (e: unknown) => log.warn(`undo: ${e instanceof Error ? e.message : e}`);
     if (preparedRec) await backend.destroy(preparedRec, ctx).catch(warn);
     if (createdDir) await removeWorkDir(ctx, workDir).catch(warn);
-    await removeRecord(ctx, req.name, base.id).catch(warn);
+    if (reserved) await removeRecord(ctx, req.name, base.id).catch(warn);
   };
   // Ctrl+C (or a plain kill) half-way must not leave a half-made VM behind either: the signal
   // is noted, the running step finishes, then everything is undone. A second signal quits at once
@@ -176,9 +163,26 @@ export async function createVm(ctx: OpsContext, req: CreateRequest): Promise<VmR
   const checkpoint = () => {
     if (aborting) throw new Error("interrupted");
   };
+  // Listening starts before the reservation is written: a signal in between would otherwise kill
+  // the process with the reservation left in the store.
   const signals: Deno.Signal[] = Deno.build.os === "windows" ? [] : ["SIGINT", "SIGTERM"];
   for (const sig of signals) Deno.addSignalListener(sig, interrupted);
   try {
+    await updateStore(ctx.paths, (doc) => {
+      const cur = doc.vms[req.name];
+      if (cur) {
+        const holder = busyHolder(cur, pidAlive);
+        if (holder && holder.action === "create") {
+          throw new Diagnostic("vmctl::vm::exists", `VM '${req.name}' is being created right now`, {
+            hint: `another vmctl (pid ${holder.pid}) is creating it; wait for it to finish`,
+          });
+        }
+        throw exists(req.name);
+      }
+      doc.vms[req.name] = base;
+    });
+    reserved = true;
+    checkpoint();
     await ensurePrivateDir(ctx.paths.vmsDir);
     try {
       await createPrivateDir(workDir);
