@@ -6,7 +6,7 @@
  * @module
  */
 import { Diagnostic } from "../diagnostics.ts";
-import { type IsoEntry, type IsoLayout, planIso, writeIsoFile } from "../iso9660/mod.ts";
+import { buildIsoFile, type IsoEntry, type IsoLayout } from "../iso9660/mod.ts";
 
 /** The label cloud-init looks for (lower case works with every cloud-init version). */
 export const SEED_LABEL = "cidata";
@@ -32,19 +32,9 @@ export function seedEntries(f: SeedFiles): IsoEntry[] {
   return entries;
 }
 
-/** Lay out a seed (plus `extra` entries, e.g. a directory added with `vmctl seed --add`). */
-export function planSeed(
-  f: SeedFiles,
-  opts: { timestamp?: Date; extra?: IsoEntry[] } = {},
-): Promise<IsoLayout> {
-  return planIso([...seedEntries(f), ...(opts.extra ?? [])], {
-    volumeId: SEED_LABEL,
-    timestamp: opts.timestamp,
-  });
-}
-
 /**
- * Write a seed ISO to `path` atomically, mode 0600 (it may hold a private
+ * Write a seed ISO (plus `extra` entries, e.g. a directory added with
+ * `vmctl seed --add`) to `path` atomically, mode 0600 (it may hold a private
  * host key). `sync: false` skips the fsync (see docs/seed.md).
  */
 export async function writeSeedIso(
@@ -52,9 +42,12 @@ export async function writeSeedIso(
   f: SeedFiles,
   opts: { timestamp?: Date; extra?: IsoEntry[]; sync?: boolean } = {},
 ): Promise<IsoLayout> {
-  const layout = await planSeed(f, opts);
-  await writeIsoFile(layout, path, { mode: 0o600, sync: opts.sync });
-  return layout;
+  return await buildIsoFile(
+    [...seedEntries(f), ...(opts.extra ?? [])],
+    { volumeId: SEED_LABEL, timestamp: opts.timestamp },
+    path,
+    { mode: 0o600, sync: opts.sync },
+  );
 }
 
 /** Read an input file for the seed (user-data, network-config, ...) with a clear diagnostic. */

@@ -8,7 +8,10 @@
  * then the four path tables (ISO L, ISO M, Joliet L, Joliet M), the ISO
  * directories (each followed by its Rock Ridge continuation areas, if any),
  * the Joliet directories, and last the file data, so a sequential reader
- * meets all metadata first.
+ * meets all metadata first. Files are stored in the order of the entries
+ * (not of a tree), so their places depend on sizes alone: a large image can
+ * reserve the metadata's room (reserve.ts) and copy file data before the
+ * names are decided; the reserved sectors the metadata does not use are zeros.
  *
  * @module
  */
@@ -47,6 +50,8 @@ export interface IsoOptions {
   timestamp: Date;
   /** Application id in both descriptors (default blank). */
   applicationId?: string;
+  /** Put the file data here instead of right after the metadata (at least where that ends). */
+  dataStart?: number;
 }
 
 interface NodeBase {
@@ -127,11 +132,13 @@ export interface IsoLayout {
 export const ISO_MAX_FILE_SIZE = 0xffffffff;
 /** ECMA-119 6.8.2.1: at most 8 directory levels, the root being level 1. */
 export const ISO_MAX_DEPTH = 8;
-const MAX_RECORD = 254; // LEN_DR is one byte and must be even
+/** LEN_DR is one byte and must be even. */
+export const MAX_RECORD = 254;
 export const ROOT_DOT_LEN = even(34 + SP_LEN + PX_LEN + TF_LEN + CE_LEN);
 export const DOT_LEN = 34 + PX_LEN + TF_LEN;
 
-function even(n: number): number {
+/** Round up to an even length (directory records and system use areas). */
+export function even(n: number): number {
   return n + (n & 1);
 }
 
@@ -178,9 +185,13 @@ function newDir(name: string, parent: DirNode | null, mode: number): DirNode {
   };
 }
 
-/** Build the directory tree from entries, refusing anything no reader could see as given. */
-export function buildTree(entries: IsoEntry[]): DirNode {
+/**
+ * Build the directory tree from entries, refusing anything no reader could see as given; the
+ * files come back in entry order too.
+ */
+export function buildTree(entries: IsoEntry[]): { root: DirNode; files: FileNode[] } {
   const root = newDir("", null, 0o555);
+  const files: FileNode[] = [];
   // Children by name, per directory: no full-path strings to build for every component.
   const kids = new Map<DirNode, Map<string, Node>>([[root, new Map()]]);
   for (const e of entries) {
@@ -229,6 +240,7 @@ export function buildTree(entries: IsoEntry[]): DirNode {
         };
         dir.children.push(f);
         siblings.set(name, f);
+        files.push(f);
         break;
       }
       if (existing && existing.kind === "file") {
@@ -259,7 +271,7 @@ export function buildTree(entries: IsoEntry[]): DirNode {
       dir = d;
     }
   }
-  return root;
+  return { root, files };
 }
 
 /** Directories breadth-first, children in a tree's sort order: the path-table order. */
@@ -315,7 +327,7 @@ export function layoutIso(entries: IsoEntry[], opts: IsoOptions): IsoLayout {
       "use at most 64 printable ASCII characters",
     );
   }
-  const root = buildTree(entries);
+  const { root, files } = buildTree(entries);
   const walk = (d: DirNode) => {
     const names = assignIsoNames(d.children.map((c) => ({ name: c.name, dir: c.kind === "dir" })));
     d.children.forEach((c, i) => {
@@ -387,16 +399,15 @@ export function layoutIso(entries: IsoEntry[], opts: IsoOptions): IsoLayout {
     d.jolietLba = lba;
     lba += d.jolietSectors;
   }
-  const dataStart = lba;
-  const files: FileNode[] = [];
-  for (const d of isoDirs) {
-    for (const c of d.isoChildren) {
-      if (c.kind !== "file") continue;
-      files.push(c);
-      if (c.size > 0) {
-        c.lba = lba;
-        lba += sectorsFor(c.size);
-      }
+  const dataStart = opts.dataStart ?? lba;
+  if (dataStart < lba) {
+    throw new Error(`iso layout: the metadata needs ${lba} sectors, ${dataStart} were reserved`);
+  }
+  lba = dataStart;
+  for (const f of files) {
+    if (f.size > 0) {
+      f.lba = lba;
+      lba += sectorsFor(f.size);
     }
   }
   // Empty files point at the end of the data, as genisoimage and xorriso do.

@@ -5,6 +5,10 @@
  * Deterministic for a given timestamp, and small (no padding).
  *
  * ```ts
+ * await buildIsoFile([{ path: "user-data", data }], { volumeId: "cidata" }, "seed.iso", {
+ *   mode: 0o600,
+ * });
+ * // or in two steps, with the layout in between:
  * const layout = await planIso([{ path: "user-data", data }], { volumeId: "cidata" });
  * await writeIsoFile(layout, "seed.iso", { mode: 0o600 });
  * ```
@@ -13,7 +17,8 @@
  */
 import { Diagnostic } from "../diagnostics.ts";
 import { env } from "../paths.ts";
-import { type IsoEntry, type IsoLayout, layoutIso } from "./layout.ts";
+import { type IsoEntry, type IsoLayout, type IsoOptions, layoutIso } from "./layout.ts";
+import { writeIso, type WriteIsoOptions } from "./write.ts";
 
 export type { IsoEntry, IsoLayout } from "./layout.ts";
 export { isoBytes, writeIsoFile, type WriteIsoOptions } from "./write.ts";
@@ -50,17 +55,39 @@ export function defaultTimestamp(): Date {
 
 /** Stat `sourcePath` entries and lay the image out. */
 export async function planIso(entries: IsoEntry[], opts: PlanOptions): Promise<IsoLayout> {
+  return layoutIso(await sizeEntries(entries), layoutOptions(opts));
+}
+
+/**
+ * Stat `sourcePath` entries, lay the image out and write it to `path` atomically; a large
+ * image copies file data while it is laid out (write.ts). Returns the layout.
+ */
+export async function buildIsoFile(
+  entries: IsoEntry[],
+  opts: PlanOptions,
+  path: string,
+  writeOpts: WriteIsoOptions = {},
+): Promise<IsoLayout> {
+  return writeIso(await sizeEntries(entries), layoutOptions(opts), path, writeOpts);
+}
+
+function layoutOptions(opts: PlanOptions): IsoOptions {
+  return {
+    volumeId: opts.volumeId,
+    timestamp: opts.timestamp ?? defaultTimestamp(),
+    applicationId: opts.applicationId,
+  };
+}
+
+/** Entries with the size of every `sourcePath` filled in. */
+async function sizeEntries(entries: IsoEntry[]): Promise<IsoEntry[]> {
   const sized: IsoEntry[] = [];
   for (const e of entries) {
     if (e.sourcePath !== undefined && e.data === undefined && e.size === undefined) {
       sized.push({ ...e, size: (await statRegular(e.sourcePath)).size });
     } else sized.push(e);
   }
-  return layoutIso(sized, {
-    volumeId: opts.volumeId,
-    timestamp: opts.timestamp ?? defaultTimestamp(),
-    applicationId: opts.applicationId,
-  });
+  return sized;
 }
 
 async function statRegular(path: string): Promise<Deno.FileInfo> {

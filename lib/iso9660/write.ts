@@ -1,8 +1,10 @@
 /**
  * Serialise an {@link IsoLayout}: the metadata sectors are built in one
- * buffer, then the file data follows, either into one array (`isoBytes`) or
- * streamed to a file through a large reusable buffer (`writeIsoFile`), so the
- * writer never holds more than the metadata plus one chunk.
+ * buffer, and the file data is copied into one array (`isoBytes`) or into a
+ * file in 1 MiB spans (`writeIsoFile`, data.ts), so the writer never holds
+ * more than the metadata plus a span per thread. `writeIso` lays out and
+ * writes in one step, and for a large image starts copying the file data
+ * before the layout is done.
  *
  * @module
  */
@@ -25,18 +27,23 @@ import {
 import {
   type DirNode,
   DOT_LEN,
+  type IsoEntry,
   type IsoLayout,
+  type IsoOptions,
+  layoutIso,
   type Node,
   packRecords,
   type PathTable,
   ROOT_DOT_LEN,
 } from "./layout.ts";
 import {
-  type DataItem,
+  type DataCopy,
+  type DataRegion,
+  dataRegion,
   readDataRegionInto,
-  writeDataRegion,
-  writeDataRegionReadAhead,
+  startDataCopy,
 } from "./data.ts";
+import { dataStartBound } from "./reserve.ts";
 import { NM_CONTINUE, writeCE, writeER, writeNM, writePX, writeSP, writeTF } from "./susp.ts";
 
 const FLAG_DIR = 0x02;
@@ -197,10 +204,13 @@ export function metadataBytes(L: IsoLayout): Uint8Array {
   return b;
 }
 
-/** The files of the data region, in layout order. */
-function dataItems(L: IsoLayout): DataItem[] {
-  return L.files.map((f) =>
-    f.data ? { size: f.size, data: f.data } : { size: f.size, path: f.sourcePath }
+/** The data region of a layout: its files in data order. */
+function layoutRegion(L: IsoLayout): DataRegion {
+  return dataRegion(
+    L.files.map((f) =>
+      f.data ? { size: f.size, data: f.data } : { size: f.size, path: f.sourcePath }
+    ),
+    SECTOR,
   );
 }
 
@@ -208,26 +218,18 @@ function dataItems(L: IsoLayout): DataItem[] {
 export function isoBytes(L: IsoLayout): Uint8Array {
   const out = new Uint8Array(L.totalSectors * SECTOR);
   out.set(metadataBytes(L));
-  readDataRegionInto(dataItems(L), out.subarray(L.dataStart * SECTOR), SECTOR);
+  readDataRegionInto(layoutRegion(L), out.subarray(L.dataStart * SECTOR), SECTOR);
   return out;
 }
 
-/** Images with at least this much file data on disk read it ahead on a Worker. */
-const READ_AHEAD_MIN = 32 << 20;
+/** Images with at least this much file data on disk copy it on a Worker too. */
+const WORKER_MIN = 32 << 20;
 
-/**
- * Stream the image into an open file: the metadata sectors, then the data
- * region (lib/iso9660/data.ts), all with synchronous writes in small pieces
- * (lib/file_write.ts). `readAhead` picks the Worker reader; by default it is
- * used when the sources on disk hold at least 32 MiB.
- */
-export function streamIso(L: IsoLayout, out: Deno.FsFile, readAhead?: boolean): void {
-  writeAllSync(out, metadataBytes(L));
-  const items = dataItems(L);
+function useWorker(region: DataRegion, opts: WriteIsoOptions): boolean {
+  if (opts.worker !== undefined) return opts.worker;
   let onDisk = 0;
-  for (const it of items) if (it.path !== undefined) onDisk += it.size;
-  if (readAhead ?? onDisk >= READ_AHEAD_MIN) writeDataRegionReadAhead(items, out, SECTOR);
-  else writeDataRegion(items, out, SECTOR);
+  for (const it of region.items) if (it.path !== undefined) onDisk += it.size;
+  return onDisk >= WORKER_MIN && navigator.hardwareConcurrency > 1;
 }
 
 export interface WriteIsoOptions {
@@ -235,19 +237,92 @@ export interface WriteIsoOptions {
   mode?: number;
   /** fsync before the rename (default true). */
   sync?: boolean;
-  /** Read the sources ahead on a Worker (default: when they hold at least 32 MiB). */
-  readAhead?: boolean;
+  /** Copy file data on a Worker as well (default: when the sources on disk hold 32 MiB). */
+  worker?: boolean;
 }
 
-/**
- * Write the image to `path` atomically: a temp file in the same directory
- * (created with its final mode, so a seed holding a private host key is never
- * readable by others), fsync, rename. On any failure the temp file is removed.
- */
-export async function writeIsoFile(
+/** Write the metadata of `L` at the start of `file`, then finish the copy of its data. */
+function writeImage(file: Deno.FsFile, L: IsoLayout, copy: DataCopy): void {
+  try {
+    writeAllSync(file, metadataBytes(L));
+  } catch (err) {
+    copy.cancel();
+    throw err;
+  }
+  copy.finish(file);
+}
+
+/** Write a laid-out image to `path` atomically (see {@link replaceAtomically}). */
+export function writeIsoFile(
   L: IsoLayout,
   path: string,
   opts: WriteIsoOptions = {},
+): Promise<void> {
+  const region = layoutRegion(L);
+  return replaceAtomically(path, opts, (file, tmp) => {
+    const copy = startDataCopy(region, tmp, L.dataStart * SECTOR, SECTOR, useWorker(region, opts));
+    writeImage(file, L, copy);
+  });
+}
+
+/**
+ * Lay out `entries` (sizes filled in) and write the image to `path` atomically. With a Worker,
+ * the file data goes at {@link dataStartBound} and the Worker starts copying it before the
+ * layout is computed; the reserved sectors the metadata does not fill are zeros.
+ */
+export async function writeIso(
+  entries: IsoEntry[],
+  layoutOpts: IsoOptions,
+  path: string,
+  opts: WriteIsoOptions = {},
+): Promise<IsoLayout> {
+  const region = dataRegion(
+    entries.filter((e) => !e.directory).map((e) =>
+      e.data ? { size: e.data.length, data: e.data } : { size: e.size!, path: e.sourcePath }
+    ),
+    SECTOR,
+  );
+  if (!useWorker(region, opts)) {
+    const L = layoutIso(entries, layoutOpts);
+    await writeIsoFile(L, path, opts);
+    return L;
+  }
+  let layout: IsoLayout | undefined;
+  await replaceAtomically(path, opts, (file, tmp) => {
+    const dataStart = dataStartBound(entries);
+    const copy = startDataCopy(region, tmp, dataStart * SECTOR, SECTOR, true);
+    let L: IsoLayout;
+    try {
+      L = layoutIso(entries, { ...layoutOpts, dataStart });
+      assertPlaces(L, region);
+    } catch (err) {
+      copy.cancel();
+      throw err;
+    }
+    writeImage(file, L, copy);
+    layout = L;
+  });
+  return layout!;
+}
+
+/** The layout put every file where the copy did (both follow the entries' order). */
+function assertPlaces(L: IsoLayout, region: DataRegion): void {
+  L.files.forEach((f, i) => {
+    if (f.size > 0 && f.lba * SECTOR !== L.dataStart * SECTOR + region.offsets[i]) {
+      throw new Error(`iso layout: ${f.sourcePath ?? f.name} was copied to another place`);
+    }
+  });
+}
+
+/**
+ * Write through `fill` into a temp file in the same directory as `path` (created with its final
+ * mode, so a seed holding a private host key is never readable by others), fsync, rename. On
+ * any failure the temp file is removed.
+ */
+async function replaceAtomically(
+  path: string,
+  opts: WriteIsoOptions,
+  fill: (file: Deno.FsFile, tmp: string) => void,
 ): Promise<void> {
   const mode = opts.mode ?? 0o644;
   const tmp = `${path}.tmp-${crypto.randomUUID().slice(0, 8)}`;
@@ -268,7 +343,7 @@ export async function writeIsoFile(
     throw err;
   }
   try {
-    streamIso(L, file, opts.readAhead);
+    fill(file, tmp);
     if (opts.sync ?? true) await file.sync();
     file.close();
     await Deno.rename(tmp, path);

@@ -139,11 +139,11 @@ try {
   const isoMod = new URL("../../lib/iso9660/mod.ts", import.meta.url).href;
   await Deno.writeTextFile(
     lib,
-    `import { entriesFromDirectory, planIso, writeIsoFile } from ${JSON.stringify(isoMod)};\n` +
+    `import { buildIsoFile, entriesFromDirectory } from ${JSON.stringify(isoMod)};\n` +
       `const seed = [{ path: "user-data", sourcePath: ${JSON.stringify(ud)} }, ` +
       `{ path: "meta-data", sourcePath: ${JSON.stringify(md)} }];\n` +
       `const e = [...seed, ...await entriesFromDirectory(Deno.args[0])];\n` +
-      `await writeIsoFile(await planIso(e, { volumeId: "cidata" }), Deno.args[1], { sync: false });\n`,
+      `await buildIsoFile(e, { volumeId: "cidata" }, Deno.args[1], { sync: false });\n`,
   );
   const ms = (s: number) => `${(s * 1000).toFixed(0)} ms`;
   const ratio = (a: number, b: number) => (a / b).toFixed(2);

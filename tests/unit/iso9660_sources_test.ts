@@ -9,7 +9,7 @@ import { Diagnostic } from "../../lib/diagnostics.ts";
 import { type IsoEntry, planIso, writeIsoFile } from "../../lib/iso9660/mod.ts";
 
 const T = new Date(Date.UTC(2024, 0, 2, 3, 4, 5));
-/** The writer's buffer on its own thread (lib/iso9660/data.ts). */
+/** Four of the 1 MiB spans the data region is copied in (lib/iso9660/data.ts). */
 const CHUNK = 4 << 20;
 
 function pattern(size: number, seed = 1): Uint8Array {
@@ -35,14 +35,17 @@ async function plan(dir: string, sizes: Record<string, number>) {
 }
 
 for (
-  const [mode, readAhead] of [["on this thread", false], ["read ahead on a worker", true]] as const
+  const [mode, worker] of [["on this thread", false], [
+    "on this thread and a worker",
+    true,
+  ]] as const
 ) {
   Deno.test(`${mode}: a small source file that grew after planning is refused as source_changed`, async () => {
     await withDir(async (dir) => {
       const layout = await plan(dir, { "a.bin": 5000 });
       await Deno.writeFile(`${dir}/a.bin`, pattern(5001));
       const err = await assertRejects(
-        () => writeIsoFile(layout, `${dir}/out.iso`, { readAhead }),
+        () => writeIsoFile(layout, `${dir}/out.iso`, { worker }),
         Diagnostic,
       );
       assertEquals(err.code, "vmctl::iso::source_changed");
@@ -54,7 +57,7 @@ for (
       const layout = await plan(dir, { "a.bin": 5000 });
       await Deno.writeFile(`${dir}/a.bin`, pattern(4999));
       const err = await assertRejects(
-        () => writeIsoFile(layout, `${dir}/out.iso`, { readAhead }),
+        () => writeIsoFile(layout, `${dir}/out.iso`, { worker }),
         Diagnostic,
       );
       assertEquals(err.code, "vmctl::iso::source_changed");
@@ -66,7 +69,7 @@ for (
       const layout = await plan(dir, { "big.bin": CHUNK + 12345 });
       await Deno.writeFile(`${dir}/big.bin`, pattern(1), { append: true });
       const err = await assertRejects(
-        () => writeIsoFile(layout, `${dir}/out.iso`, { readAhead }),
+        () => writeIsoFile(layout, `${dir}/out.iso`, { worker }),
         Diagnostic,
       );
       assertEquals(err.code, "vmctl::iso::source_changed");
@@ -75,12 +78,12 @@ for (
 
   Deno.test(`${mode}: a file ending exactly at the end of a buffer is still checked for growth`, async () => {
     await withDir(async (dir) => {
-      // The data region is copied through 4 MiB buffers (1 MiB slots on the worker), starting
-      // at its first byte: a first file of 4 MiB ends exactly at a buffer's end.
+      // The data region is copied in 1 MiB spans from its first byte: a first file of 4 MiB
+      // ends exactly at a span's end.
       const layout = await plan(dir, { "edge.bin": CHUNK });
       await Deno.writeFile(`${dir}/edge.bin`, pattern(1), { append: true });
       const err = await assertRejects(
-        () => writeIsoFile(layout, `${dir}/out.iso`, { readAhead }),
+        () => writeIsoFile(layout, `${dir}/out.iso`, { worker }),
         Diagnostic,
       );
       assertEquals(err.code, "vmctl::iso::source_changed");
@@ -91,7 +94,7 @@ for (
     await withDir(async (dir) => {
       const sizes = { "a.bin": CHUNK, "b.bin": CHUNK + 777, "c.bin": 3, "d.bin": 2 * SECTOR };
       const layout = await plan(dir, sizes);
-      await writeIsoFile(layout, `${dir}/out.iso`, { sync: false, readAhead });
+      await writeIsoFile(layout, `${dir}/out.iso`, { sync: false, worker });
       const files = readFiles(await Deno.readFile(`${dir}/out.iso`));
       for (const [name, size] of Object.entries(sizes)) {
         assertEquals(files.get(name), pattern(size, name.length), name);
@@ -104,7 +107,7 @@ for (
       const layout = await plan(dir, { "a.bin": 100, "b.bin": 200 });
       await Deno.remove(`${dir}/b.bin`);
       const err = await assertRejects(
-        () => writeIsoFile(layout, `${dir}/out.iso`, { readAhead }),
+        () => writeIsoFile(layout, `${dir}/out.iso`, { worker }),
         Diagnostic,
         "b.bin",
       );
