@@ -19,6 +19,7 @@ import { Diagnostic } from "../diagnostics.ts";
 import { env } from "../paths.ts";
 import { type IsoEntry, type IsoLayout, type IsoOptions, layoutIso } from "./layout.ts";
 import { writeIso, type WriteIsoOptions } from "./write.ts";
+import { reservedDataStart } from "./reserve.ts";
 
 export type { IsoEntry, IsoLayout } from "./layout.ts";
 export { isoBytes, writeIsoFile, type WriteIsoOptions } from "./write.ts";
@@ -55,12 +56,14 @@ export function defaultTimestamp(): Date {
 
 /** Stat `sourcePath` entries and lay the image out. */
 export async function planIso(entries: IsoEntry[], opts: PlanOptions): Promise<IsoLayout> {
-  return layoutIso(await sizeEntries(entries), layoutOptions(opts));
+  const sized = await sizeEntries(entries);
+  return layoutIso(sized, { ...layoutOptions(opts), dataStart: reservedDataStart(sized) });
 }
 
 /**
  * Stat `sourcePath` entries, lay the image out and write it to `path` atomically; a large
- * image copies file data while it is laid out (write.ts). Returns the layout.
+ * image copies file data while it is laid out (write.ts). Returns the layout; the image is
+ * byte for byte the one `writeIsoFile(await planIso(entries, opts), path)` writes.
  */
 export async function buildIsoFile(
   entries: IsoEntry[],

@@ -2,7 +2,9 @@
  * Room for an image's metadata, known before its names are: an upper bound on
  * where `layoutIso` would put the file data, from the entries' paths alone.
  * It lets a large image copy its file data to the final place while the tree
- * is named, sorted and laid out (write.ts). Every record is sized for the
+ * is named, sorted and laid out (write.ts). Whether an image reserves room
+ * depends on its input alone (not on the host or on threads), so the same
+ * entries always give the same bytes. Every record is sized for the
  * longest level-1 identifier its kind can get (`NAME8.EXT;1`, `DIRNAME8`),
  * and each directory's sectors are bounded for records packed in any order.
  *
@@ -122,4 +124,20 @@ export function dataStartBound(entries: IsoEntry[]): number {
     sectors += packedSectors(room.iso) + packedSectors(room.ce) + packedSectors(room.joliet);
   }
   return sectors;
+}
+
+/** Images whose files on disk hold at least this much reserve room for their metadata. */
+export const RESERVE_MIN = 32 << 20;
+
+/**
+ * Where the file data of `entries` (sizes filled in) starts when the image reserves room for
+ * its metadata ({@link dataStartBound}); undefined when it does not: the data follows the
+ * metadata directly.
+ */
+export function reservedDataStart(entries: IsoEntry[]): number | undefined {
+  let onDisk = 0;
+  for (const e of entries) {
+    if (e.data === undefined && e.sourcePath !== undefined) onDisk += e.size!;
+  }
+  return onDisk >= RESERVE_MIN ? dataStartBound(entries) : undefined;
 }

@@ -43,7 +43,7 @@ import {
   readDataRegionInto,
   startDataCopy,
 } from "./data.ts";
-import { dataStartBound } from "./reserve.ts";
+import { RESERVE_MIN, reservedDataStart } from "./reserve.ts";
 import { NM_CONTINUE, writeCE, writeER, writeNM, writePX, writeSP, writeTF } from "./susp.ts";
 
 const FLAG_DIR = 0x02;
@@ -222,14 +222,12 @@ export function isoBytes(L: IsoLayout): Uint8Array {
   return out;
 }
 
-/** Images with at least this much file data on disk copy it on a Worker too. */
-const WORKER_MIN = 32 << 20;
-
+/** A Worker copies file data too when the host has a second CPU and the image is large. */
 function useWorker(region: DataRegion, opts: WriteIsoOptions): boolean {
   if (opts.worker !== undefined) return opts.worker;
   let onDisk = 0;
   for (const it of region.items) if (it.path !== undefined) onDisk += it.size;
-  return onDisk >= WORKER_MIN && navigator.hardwareConcurrency > 1;
+  return onDisk >= RESERVE_MIN && navigator.hardwareConcurrency > 1;
 }
 
 export interface WriteIsoOptions {
@@ -266,9 +264,9 @@ export function writeIsoFile(
 }
 
 /**
- * Lay out `entries` (sizes filled in) and write the image to `path` atomically. With a Worker,
- * the file data goes at {@link dataStartBound} and the Worker starts copying it before the
- * layout is computed; the reserved sectors the metadata does not fill are zeros.
+ * Lay out `entries` (sizes filled in) and write the image to `path` atomically. An image that
+ * reserves room for its metadata (reserve.ts) starts copying its file data there, on a Worker
+ * too when it gets one, before the layout is computed.
  */
 export async function writeIso(
   entries: IsoEntry[],
@@ -276,21 +274,21 @@ export async function writeIso(
   path: string,
   opts: WriteIsoOptions = {},
 ): Promise<IsoLayout> {
+  const dataStart = reservedDataStart(entries);
+  if (dataStart === undefined) {
+    const L = layoutIso(entries, layoutOpts);
+    await writeIsoFile(L, path, opts);
+    return L;
+  }
   const region = dataRegion(
     entries.filter((e) => !e.directory).map((e) =>
       e.data ? { size: e.data.length, data: e.data } : { size: e.size!, path: e.sourcePath }
     ),
     SECTOR,
   );
-  if (!useWorker(region, opts)) {
-    const L = layoutIso(entries, layoutOpts);
-    await writeIsoFile(L, path, opts);
-    return L;
-  }
   let layout: IsoLayout | undefined;
   await replaceAtomically(path, opts, (file, tmp) => {
-    const dataStart = dataStartBound(entries);
-    const copy = startDataCopy(region, tmp, dataStart * SECTOR, SECTOR, true);
+    const copy = startDataCopy(region, tmp, dataStart * SECTOR, SECTOR, useWorker(region, opts));
     let L: IsoLayout;
     try {
       L = layoutIso(entries, { ...layoutOpts, dataStart });

@@ -3,8 +3,8 @@
  * from a seeded PRNG, each image read back by isoinfo (Rock Ridge and Joliet
  * names, contents) and bsdtar (names and a full extraction compared byte for
  * byte). Bounded so it runs in a few seconds; the seed is printed on failure.
- * Every other image is written the way large ones are: its data copied on
- * a worker, before the layout, into the room reserved for the metadata.
+ * Every other image copies its data on a worker as well as the calling
+ * thread, the way large ones do (built in one step, as `vmctl seed` does).
  */
 import { join } from "node:path";
 import { assertEquals } from "../helpers/assert.ts";
@@ -104,7 +104,7 @@ Deno.test("random file sets read back exactly through isoinfo and bsdtar", async
       const rnd = mulberry32(seed);
       const { entries, files, dirs } = randomTree(rnd);
       const iso = join(dir, `fuzz-${seed}.iso`);
-      // Half the images are laid out first, half copy their data on a worker during the layout.
+      // Half the images are laid out first, half built in one step with a worker copying.
       const opts = { volumeId: "cidata", timestamp: new Date(seed * 1000) };
       if (iteration % 2) await writeIsoFile(await planIso(entries, opts), iso);
       else await buildIsoFile(entries, opts, iso, { worker: true });

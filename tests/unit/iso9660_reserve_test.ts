@@ -4,10 +4,16 @@
  * written with the copy started early reads back exactly, with zeros in the unused room.
  */
 import { assert, assertEquals, assertRejects } from "../helpers/assert.ts";
-import { fileBytes, listTree, readFiles, SECTOR } from "../helpers/iso_read.ts";
+import { listTree, readFiles, SECTOR } from "../helpers/iso_read.ts";
 import { Diagnostic } from "../../lib/diagnostics.ts";
-import { buildIsoFile, type IsoEntry, planIso } from "../../lib/iso9660/mod.ts";
-import { dataStartBound, packedSectors, recordRoom } from "../../lib/iso9660/reserve.ts";
+import { buildIsoFile, type IsoEntry, planIso, writeIsoFile } from "../../lib/iso9660/mod.ts";
+import { layoutIso } from "../../lib/iso9660/layout.ts";
+import {
+  dataStartBound,
+  packedSectors,
+  recordRoom,
+  RESERVE_MIN,
+} from "../../lib/iso9660/reserve.ts";
 import { packRecords } from "../../lib/iso9660/layout.ts";
 
 const T = new Date(Date.UTC(2024, 0, 2, 3, 4, 5));
@@ -143,13 +149,23 @@ async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   }
 }
 
+/** A zero-filled (sparse) file just large enough for the image to reserve room. */
+async function largeFile(dir: string): Promise<IsoEntry> {
+  await Deno.writeFile(`${dir}/large`, new Uint8Array(0));
+  await Deno.truncate(`${dir}/large`, RESERVE_MIN);
+  return { path: "large", sourcePath: `${dir}/large` };
+}
+
 Deno.test("copied before the layout, file data sits in entry order after the reserved room", async () => {
   await withDir(async (dir) => {
     const names = Array.from({ length: 60 }, (_, i) => `file-with-a-long-name-${59 - i}.bin`);
     const entries: IsoEntry[] = [];
+    const sizes = [RESERVE_MIN];
+    entries.push(await largeFile(dir));
     for (const [i, n] of names.entries()) {
       await Deno.writeFile(`${dir}/${n}`, new Uint8Array(1000 + i * 700).fill(i + 1));
       entries.push({ path: `sub/${n}`, sourcePath: `${dir}/${n}` });
+      sizes.push(1000 + i * 700);
     }
     const out = `${dir}/out.iso`;
     const layout = await buildIsoFile(entries, { volumeId: "cidata", timestamp: T }, out, {
@@ -158,32 +174,56 @@ Deno.test("copied before the layout, file data sits in entry order after the res
     });
     assertEquals(
       layout.dataStart,
-      dataStartBound(entries.map((e, i) => ({ ...e, size: 1000 + i * 700 }))),
+      dataStartBound(entries.map((e, i) => ({ ...e, size: sizes[i] }))),
     );
     const img = await Deno.readFile(out);
     const files = readFiles(img);
     names.forEach((n, i) =>
       assertEquals(files.get(`sub/${n}`), new Uint8Array(1000 + i * 700).fill(i + 1))
     );
+    assertEquals(files.get("large")!.length, RESERVE_MIN);
     const byPath = new Map(listTree(img, "rr").map((f) => [f.path, f]));
-    const lbas = names.map((n) => byPath.get(`sub/${n}`)!.lba);
+    const lbas = ["large", ...names.map((n) => `sub/${n}`)].map((p) => byPath.get(p)!.lba);
     assertEquals(lbas, [...lbas].sort((a, b) => a - b)); // entry order, not name order
+    assertEquals(lbas[0], layout.dataStart);
     const dirs = [...listTree(img, "iso"), ...listTree(img, "joliet")].filter((f) => f.dir);
     const metadataEnd = Math.max(...dirs.map((f) => f.lba + f.size / SECTOR)); // Joliet's last
     assert(img.subarray(metadataEnd * SECTOR, layout.dataStart * SECTOR).every((b) => b === 0));
-    assertEquals(fileBytes(img, byPath.get(`sub/${names[0]}`)!).length, 1000);
+  });
+});
+
+Deno.test("the same large input gives the same bytes on one thread, on two, and planned first", async () => {
+  await withDir(async (dir) => {
+    const entries = [await largeFile(dir)];
+    const sized: IsoEntry[] = [{ ...entries[0], size: RESERVE_MIN }];
+    for (let i = 0; i < 250; i++) {
+      await Deno.writeFile(`${dir}/f${i}`, new Uint8Array(30 * i).fill(i));
+      entries.push({ path: `d${i % 3}/file-${i}`, sourcePath: `${dir}/f${i}` });
+      sized.push({ ...entries[i + 1], size: 30 * i });
+    }
+    const opts = { volumeId: "cidata", timestamp: T };
+    // A tree whose reserved room is larger than its metadata: the images would differ without it.
+    assert(dataStartBound(sized) > layoutIso(sized, opts).dataStart);
+    await buildIsoFile(entries, opts, `${dir}/two.iso`, { sync: false, worker: true });
+    await buildIsoFile(entries, opts, `${dir}/one.iso`, { sync: false, worker: false });
+    await writeIsoFile(await planIso(entries, opts), `${dir}/planned.iso`, { sync: false });
+    // Digests, not the 32 MiB images: a failure then prints a short diff.
+    const digest = async (name: string) =>
+      new Uint8Array(await crypto.subtle.digest("SHA-256", await Deno.readFile(`${dir}/${name}`)));
+    const two = await digest("two.iso");
+    assertEquals(await digest("one.iso"), two);
+    assertEquals(await digest("planned.iso"), two);
   });
 });
 
 Deno.test("a name refused after the copy started fails as bad_name and leaves no file", async () => {
   await withDir(async (dir) => {
-    await Deno.writeFile(`${dir}/a`, new Uint8Array(5 << 20));
-    const entries = [{ path: "a", sourcePath: `${dir}/a` }, { path: "b?", data: enc.encode("x") }];
+    const entries = [await largeFile(dir), { path: "b?", data: enc.encode("x") }];
     const err = await assertRejects(
       () => buildIsoFile(entries, { volumeId: "cidata" }, `${dir}/out.iso`, { worker: true }),
       Diagnostic,
     );
     assertEquals(err.code, "vmctl::iso::bad_name");
-    assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), ["a"]);
+    assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), ["large"]);
   });
 });
