@@ -15,7 +15,6 @@
  *
  * @module
  */
-import { Diagnostic } from "../diagnostics.ts";
 import { SECTOR, sectorsFor, ucs2Bytes, utf8Bytes } from "./encode.ts";
 import {
   assignIsoNames,
@@ -23,9 +22,11 @@ import {
   compareJolietNames,
   isoIdentifier,
   type IsoName,
-  validateEntryName,
 } from "./names.ts";
 import { CE_LEN, ER_LEN, nmLen, PX_LEN, SP_LEN, TF_LEN } from "./susp.ts";
+import { buildTree, isoError } from "./tree.ts";
+
+export { buildTree, ISO_MAX_DEPTH, ISO_MAX_FILE_SIZE } from "./tree.ts";
 
 /** One thing to put in the image. Parent directories are implied. */
 export interface IsoEntry {
@@ -129,9 +130,6 @@ export interface IsoLayout {
   totalSectors: number;
 }
 
-export const ISO_MAX_FILE_SIZE = 0xffffffff;
-/** ECMA-119 6.8.2.1: at most 8 directory levels, the root being level 1. */
-export const ISO_MAX_DEPTH = 8;
 /** LEN_DR is one byte and must be even. */
 export const MAX_RECORD = 254;
 export const ROOT_DOT_LEN = even(34 + SP_LEN + PX_LEN + TF_LEN + CE_LEN);
@@ -142,136 +140,15 @@ export function even(n: number): number {
   return n + (n & 1);
 }
 
-function bad(code: string, message: string, hint: string): Diagnostic {
-  return new Diagnostic(`vmctl::iso::${code}`, message, { hint });
-}
-
 /** Validate a volume label for both descriptors. */
 export function validateVolumeId(id: string): void {
   if (!/^[A-Za-z0-9_-]{1,16}$/.test(id)) {
-    throw bad(
+    throw isoError(
       "bad_volume_id",
       `invalid volume label ${JSON.stringify(id)}`,
       "use 1 to 16 characters from A-Z a-z 0-9 _ - (Joliet holds 16); cloud-init wants `cidata`",
     );
   }
-}
-
-const EMPTY = new Uint8Array(0);
-const ROOT_ID = new Uint8Array([0]);
-
-function newDir(name: string, parent: DirNode | null, mode: number): DirNode {
-  return {
-    kind: "dir",
-    name,
-    parent,
-    mode,
-    children: [],
-    isoChildren: [],
-    jolietChildren: [],
-    depth: parent ? parent.depth + 1 : 1,
-    iso: { name: "", ext: "", dir: true },
-    isoId: ROOT_ID, // replaced for every directory but the root
-    jolietId: ROOT_ID,
-    nm: utf8Bytes(name),
-    isoRecordLen: 0,
-    jolietRecordLen: 0,
-    isoNumber: 0,
-    jolietNumber: 0,
-    isoLba: 0,
-    isoSectors: 0,
-    jolietLba: 0,
-    jolietSectors: 0,
-  };
-}
-
-/**
- * Build the directory tree from entries, refusing anything no reader could see as given; the
- * files come back in entry order too.
- */
-export function buildTree(entries: IsoEntry[]): { root: DirNode; files: FileNode[] } {
-  const root = newDir("", null, 0o555);
-  const files: FileNode[] = [];
-  // Children by name, per directory: no full-path strings to build for every component.
-  const kids = new Map<DirNode, Map<string, Node>>([[root, new Map()]]);
-  for (const e of entries) {
-    const parts = e.path.split("/");
-    let dir = root;
-    for (let i = 0; i < parts.length; i++) {
-      const name = parts[i];
-      const siblings = kids.get(dir)!;
-      const existing = siblings.get(name);
-      const last = i === parts.length - 1;
-      if (last && !e.directory) {
-        if (existing) {
-          throw bad(
-            "duplicate_path",
-            `${JSON.stringify(e.path)} is listed twice`,
-            "list each path once",
-          );
-        }
-        validateEntryName(name, e.path);
-        if (e.data === undefined && e.sourcePath === undefined) {
-          throw new Error(`iso entry ${e.path}: neither data nor sourcePath`);
-        }
-        const size = e.data ? e.data.length : e.size!;
-        if (size > ISO_MAX_FILE_SIZE) {
-          throw bad(
-            "file_too_large",
-            `${JSON.stringify(e.path)} is ${size} bytes; files of 4 GiB and more are not supported`,
-            "multi-extent files are not implemented; split the file",
-          );
-        }
-        const f: FileNode = {
-          kind: "file",
-          name,
-          parent: dir,
-          mode: e.mode ?? 0o444,
-          size,
-          data: e.data,
-          sourcePath: e.data ? undefined : e.sourcePath,
-          lba: 0,
-          iso: { name: "", ext: "", dir: false },
-          isoId: EMPTY,
-          jolietId: EMPTY,
-          nm: utf8Bytes(name),
-          isoRecordLen: 0,
-          jolietRecordLen: 0,
-        };
-        dir.children.push(f);
-        siblings.set(name, f);
-        files.push(f);
-        break;
-      }
-      if (existing && existing.kind === "file") {
-        throw bad(
-          "duplicate_path",
-          `${JSON.stringify(parts.slice(0, i + 1).join("/"))} is both a file and a directory`,
-          "a path is either a file or a directory",
-        );
-      }
-      if (existing) {
-        dir = existing;
-        if (last && e.mode !== undefined) dir.mode = e.mode;
-        continue;
-      }
-      // Each component is validated once, when its node is created.
-      validateEntryName(name, e.path);
-      const d = newDir(name, dir, last && e.mode !== undefined ? e.mode : 0o555);
-      if (d.depth > ISO_MAX_DEPTH) {
-        throw bad(
-          "too_deep",
-          `${JSON.stringify(e.path)} needs more than ${ISO_MAX_DEPTH} directory levels`,
-          "ISO 9660 allows 7 levels of directories below the root; flatten the tree",
-        );
-      }
-      dir.children.push(d);
-      siblings.set(name, d);
-      kids.set(d, new Map());
-      dir = d;
-    }
-  }
-  return { root, files };
 }
 
 /** Directories breadth-first, children in a tree's sort order: the path-table order. */
@@ -282,7 +159,7 @@ function pathTableOrder(root: DirNode, tree: "iso" | "joliet"): DirNode[] {
     for (const k of kids) if (k.kind === "dir") out.push(k);
   }
   if (out.length > 0xffff) {
-    throw bad("too_many_directories", `${out.length} directories`, "path tables hold 65535");
+    throw isoError("too_many_directories", `${out.length} directories`, "path tables hold 65535");
   }
   out.forEach((d, i) => (tree === "iso" ? (d.isoNumber = i + 1) : (d.jolietNumber = i + 1)));
   return out;
@@ -314,14 +191,14 @@ export function layoutIso(entries: IsoEntry[], opts: IsoOptions): IsoLayout {
   validateVolumeId(opts.volumeId);
   const year = opts.timestamp.getUTCFullYear();
   if (!(year >= 1900 && year <= 2155)) {
-    throw bad(
+    throw isoError(
       "bad_timestamp",
       `timestamp year ${year} cannot be stored`,
       "use a date in 1900..2155",
     );
   }
   if (opts.applicationId !== undefined && !/^[\x20-\x7e]{0,64}$/.test(opts.applicationId)) {
-    throw bad(
+    throw isoError(
       "bad_application_id",
       `invalid application id ${JSON.stringify(opts.applicationId)}`,
       "use at most 64 printable ASCII characters",
