@@ -38,6 +38,7 @@ import {
 } from "./layout.ts";
 import {
   type DataCopy,
+  type DataItem,
   type DataRegion,
   dataRegion,
   readDataRegionInto,
@@ -204,14 +205,13 @@ export function metadataBytes(L: IsoLayout): Uint8Array {
   return b;
 }
 
+/** One file of the data region, from a layout's file or an entry (size filled in). */
+const dataItem = (size: number, data?: Uint8Array, path?: string): DataItem =>
+  data ? { size, data } : { size, path };
+
 /** The data region of a layout: its files in data order. */
 function layoutRegion(L: IsoLayout): DataRegion {
-  return dataRegion(
-    L.files.map((f) =>
-      f.data ? { size: f.size, data: f.data } : { size: f.size, path: f.sourcePath }
-    ),
-    SECTOR,
-  );
+  return dataRegion(L.files.map((f) => dataItem(f.size, f.data, f.sourcePath)), SECTOR);
 }
 
 /** The whole image in memory (sources on disk are read in). */
@@ -235,7 +235,10 @@ export interface WriteIsoOptions {
   mode?: number;
   /** fsync before the rename (default true). */
   sync?: boolean;
-  /** Copy file data on a Worker as well (default: when the sources on disk hold 32 MiB). */
+  /**
+   * Copy file data on a Worker as well (default: when the sources on disk hold 32 MiB and the
+   * host has a second CPU). Changes the speed only, never the bytes.
+   */
   worker?: boolean;
 }
 
@@ -280,9 +283,10 @@ export async function writeIso(
     await writeIsoFile(L, path, opts);
     return L;
   }
+  // In data order: the entries' own (layout.ts).
   const region = dataRegion(
     entries.filter((e) => !e.directory).map((e) =>
-      e.data ? { size: e.data.length, data: e.data } : { size: e.size!, path: e.sourcePath }
+      dataItem(e.data?.length ?? e.size!, e.data, e.sourcePath)
     ),
     SECTOR,
   );

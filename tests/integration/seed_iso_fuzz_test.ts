@@ -8,20 +8,10 @@
  */
 import { join } from "node:path";
 import { assertEquals } from "../helpers/assert.ts";
+import { mulberry32 } from "../helpers/prng.ts";
 import { buildIsoFile, type IsoEntry, planIso, writeIsoFile } from "../../lib/iso9660/mod.ts";
 
 const dec = new TextDecoder();
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.+=,@ ";
 const EXTRA = "éüß€漢";

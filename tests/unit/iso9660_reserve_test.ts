@@ -5,6 +5,8 @@
  */
 import { assert, assertEquals, assertRejects } from "../helpers/assert.ts";
 import { listTree, readFiles, SECTOR } from "../helpers/iso_read.ts";
+import { mulberry32 } from "../helpers/prng.ts";
+import { withTempDir } from "../helpers/temp_dir.ts";
 import { Diagnostic } from "../../lib/diagnostics.ts";
 import { buildIsoFile, type IsoEntry, planIso, writeIsoFile } from "../../lib/iso9660/mod.ts";
 import { layoutIso } from "../../lib/iso9660/layout.ts";
@@ -18,17 +20,6 @@ import { packRecords } from "../../lib/iso9660/layout.ts";
 
 const T = new Date(Date.UTC(2024, 0, 2, 3, 4, 5));
 const enc = new TextEncoder();
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // Short names that clash in 8.3, long ones that spill into CE areas, multi-byte characters.
 const CHARS = "abcdefgh-_.0123456789éü€漢😀";
@@ -140,15 +131,6 @@ Deno.test("the reserved room of a two-file seed is its exact metadata", async ()
   assertEquals(dataStartBound(entries), layout.dataStart);
 });
 
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir();
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
 /** A zero-filled (sparse) file just large enough for the image to reserve room. */
 async function largeFile(dir: string): Promise<IsoEntry> {
   await Deno.writeFile(`${dir}/large`, new Uint8Array(0));
@@ -157,7 +139,7 @@ async function largeFile(dir: string): Promise<IsoEntry> {
 }
 
 Deno.test("copied before the layout, file data sits in entry order after the reserved room", async () => {
-  await withDir(async (dir) => {
+  await withTempDir(async (dir) => {
     const names = Array.from({ length: 60 }, (_, i) => `file-with-a-long-name-${59 - i}.bin`);
     const entries: IsoEntry[] = [];
     const sizes = [RESERVE_MIN];
@@ -193,7 +175,7 @@ Deno.test("copied before the layout, file data sits in entry order after the res
 });
 
 Deno.test("the same large input gives the same bytes on one thread, on two, and planned first", async () => {
-  await withDir(async (dir) => {
+  await withTempDir(async (dir) => {
     const entries = [await largeFile(dir)];
     const sized: IsoEntry[] = [{ ...entries[0], size: RESERVE_MIN }];
     for (let i = 0; i < 250; i++) {
@@ -217,7 +199,7 @@ Deno.test("the same large input gives the same bytes on one thread, on two, and 
 });
 
 Deno.test("a name refused after the copy started fails as bad_name and leaves no file", async () => {
-  await withDir(async (dir) => {
+  await withTempDir(async (dir) => {
     const entries = [await largeFile(dir), { path: "b?", data: enc.encode("x") }];
     const err = await assertRejects(
       () => buildIsoFile(entries, { volumeId: "cidata" }, `${dir}/out.iso`, { worker: true }),

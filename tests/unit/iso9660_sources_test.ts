@@ -5,6 +5,7 @@
  */
 import { assert, assertEquals, assertRejects } from "../helpers/assert.ts";
 import { readFiles, SECTOR } from "../helpers/iso_read.ts";
+import { withTempDir } from "../helpers/temp_dir.ts";
 import { Diagnostic } from "../../lib/diagnostics.ts";
 import { type IsoEntry, planIso, writeIsoFile } from "../../lib/iso9660/mod.ts";
 
@@ -14,15 +15,6 @@ const CHUNK = 4 << 20;
 
 function pattern(size: number, seed = 1): Uint8Array {
   return new Uint8Array(size).map((_, i) => (i * 31 + seed) & 0xff);
-}
-
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir();
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
 }
 
 async function plan(dir: string, sizes: Record<string, number>) {
@@ -41,7 +33,7 @@ for (
   ]] as const
 ) {
   Deno.test(`${mode}: a small source file that grew after planning is refused as source_changed`, async () => {
-    await withDir(async (dir) => {
+    await withTempDir(async (dir) => {
       const layout = await plan(dir, { "a.bin": 5000 });
       await Deno.writeFile(`${dir}/a.bin`, pattern(5001));
       const err = await assertRejects(
@@ -53,7 +45,7 @@ for (
   });
 
   Deno.test(`${mode}: a source file that shrank after planning is refused as source_changed`, async () => {
-    await withDir(async (dir) => {
+    await withTempDir(async (dir) => {
       const layout = await plan(dir, { "a.bin": 5000 });
       await Deno.writeFile(`${dir}/a.bin`, pattern(4999));
       const err = await assertRejects(
@@ -65,7 +57,7 @@ for (
   });
 
   Deno.test(`${mode}: a large source file that grew after planning is refused as source_changed`, async () => {
-    await withDir(async (dir) => {
+    await withTempDir(async (dir) => {
       const layout = await plan(dir, { "big.bin": CHUNK + 12345 });
       await Deno.writeFile(`${dir}/big.bin`, pattern(1), { append: true });
       const err = await assertRejects(
@@ -77,7 +69,7 @@ for (
   });
 
   Deno.test(`${mode}: a file ending exactly at the end of a buffer is still checked for growth`, async () => {
-    await withDir(async (dir) => {
+    await withTempDir(async (dir) => {
       // The data region is copied in 1 MiB spans from its first byte: a first file of 4 MiB
       // ends exactly at a span's end.
       const layout = await plan(dir, { "edge.bin": CHUNK });
@@ -91,7 +83,7 @@ for (
   });
 
   Deno.test(`${mode}: unchanged source files are copied exactly, across and up to buffer ends`, async () => {
-    await withDir(async (dir) => {
+    await withTempDir(async (dir) => {
       const sizes = { "a.bin": CHUNK, "b.bin": CHUNK + 777, "c.bin": 3, "d.bin": 2 * SECTOR };
       const layout = await plan(dir, sizes);
       await writeIsoFile(layout, `${dir}/out.iso`, { sync: false, worker });
@@ -103,7 +95,7 @@ for (
   });
 
   Deno.test(`${mode}: a source file removed after planning fails naming it, and leaves nothing`, async () => {
-    await withDir(async (dir) => {
+    await withTempDir(async (dir) => {
       const layout = await plan(dir, { "a.bin": 100, "b.bin": 200 });
       await Deno.remove(`${dir}/b.bin`);
       const err = await assertRejects(

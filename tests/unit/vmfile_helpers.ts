@@ -4,6 +4,8 @@
  * @module
  */
 import { assertEquals } from "../helpers/assert.ts";
+
+export { withTempDir } from "../helpers/temp_dir.ts";
 import { type Diagnostic, DiagnosticList } from "../../lib/diagnostics.ts";
 import { parseVmFile } from "../../lib/vmfile/mod.ts";
 import type { VmFile } from "../../lib/vmfile/types.ts";
@@ -57,16 +59,6 @@ export function parseOk(text: string, opts: { checkFiles?: boolean; path?: strin
   const diags = problems(text, opts);
   assertEquals(where(diags), []);
   return parseVmFile(text, opts.path ?? FAKE_PATH, { checkFiles: opts.checkFiles ?? false });
-}
-
-/** Run `fn` with a fresh temp dir that is removed afterwards. */
-export async function withTempDir<T>(fn: (dir: string) => T | Promise<T>): Promise<T> {
-  const dir = await Deno.makeTempDir({ prefix: "vmctl-vmfile-test-" });
-  try {
-    return await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
 }
 
 /** Create (empty) files under `dir`, making parent directories. */
