@@ -7,6 +7,7 @@
  */
 import { Diagnostic } from "../lib/diagnostics.ts";
 import { log } from "../lib/log.ts";
+import { formatArgv } from "../lib/plan.ts";
 
 export interface ExecOptions {
   /** Kill the command after this many milliseconds (default 120 000). */
@@ -66,13 +67,7 @@ export function createRunner(opts: { dryRun?: boolean } = {}): Runner {
   };
 }
 
-/** Render argv for humans (quoted where needed); never passed to a shell. */
-export function formatArgv(argv: readonly string[]): string {
-  return argv.map((
-    a,
-  ) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`))
-    .join(" ");
-}
+export { formatArgv };
 
 /** Run one command to completion. Prefer a {@link Runner}; this is its engine. */
 export async function execCommand(argv: string[], o: ExecOptions = {}): Promise<ExecResult> {
