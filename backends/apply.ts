@@ -28,6 +28,12 @@ export interface ApplyOptions {
   what?: string;
   /** Diagnostic code of an interrupt (default `vmctl::interrupted`). */
   interruptCode?: string;
+  /**
+   * Rethrow a step's failure as it came, adding only undos that failed: for
+   * plans whose undo is bookkeeping (clearing a busy mark) rather than a
+   * rollback worth reading. An interrupt is reported as usual.
+   */
+  keepCause?: boolean;
 }
 
 /** What a successful apply did. */
@@ -59,7 +65,9 @@ export async function apply(p: Plan, opts: ApplyOptions = {}): Promise<ApplyResu
     trap.check();
     return { ran };
   } catch (err) {
-    throw await rollback(opts.what ?? p.title, current, err, done);
+    const diag = await rollback(opts.what ?? p.title, current, err, done);
+    if (!opts.keepCause || diag.exitCode === EXIT_INTERRUPTED) throw diag;
+    throw withFailedUndos(err, diag);
   } finally {
     trap.release();
   }
@@ -101,6 +109,15 @@ async function rollback(
     exitCode: cause.exitCode,
     cause: err,
   });
+}
+
+/** `err` with the undo failures of `rolledBack` added to its details. */
+function withFailedUndos(err: unknown, rolledBack: Diagnostic): unknown {
+  const failed = rolledBack.details.filter((d) => d.startsWith("ROLLBACK FAILED"));
+  if (failed.length === 0) return err;
+  const cause = toDiagnostics(err)[0];
+  cause.details.push(...failed);
+  return cause;
 }
 
 function describeUndo(u: Undo): string {
@@ -168,6 +185,17 @@ export function runUndo(
       await runner.run(argv, exec);
     },
   };
+}
+
+/** A change to a state file under its lock (`file`: which one; `change`: what, for people). */
+export function storeStep(
+  title: string,
+  file: string,
+  change: string,
+  run: () => Promise<unknown>,
+  undo?: Undo,
+): Step {
+  return { title, action: { kind: "store", file, change }, run, undo };
 }
 
 /** A step vmctl performs itself (no single command shows it), with its undo. */

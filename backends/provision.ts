@@ -12,9 +12,9 @@
  *
  * @module
  */
-import { join } from "../lib/posix_path.ts";
 import { Diagnostic } from "../lib/diagnostics.ts";
 import type { VmRecord } from "../lib/types.ts";
+import { vmFile } from "../lib/vm_files.ts";
 import type { ProvisionStep, VmDef } from "../lib/vmfile/types.ts";
 import type { BackendContext, Hypervisor } from "./hypervisor.ts";
 import { backendFor } from "./router.ts";
@@ -26,6 +26,8 @@ import { LineSink, ProvisionLog } from "./ssh/output.ts";
 
 export interface ProvisionOptions {
   ctx: BackendContext;
+  /** The VM's backend, when the caller resolved it already. */
+  backend?: Hypervisor;
   /** Budget for SSH readiness (default 120 s). */
   timeoutMs?: number;
   /** Prefix output lines with the VM name (several VMs in one run). */
@@ -51,7 +53,7 @@ export async function provisionVm(vm: VmRecord, def: VmDef, o: ProvisionOptions)
     }
     return;
   }
-  const backend = await backendFor(vm.backend);
+  const backend = o.backend ?? await backendFor(vm.backend);
   await runProvisioners(target, vm, steps, {
     timeoutMs: o.timeoutMs,
     out,
@@ -83,7 +85,7 @@ export async function runProvisioners(
   });
   out.info(`SSH ready after ${(ready.elapsedMs / 1000).toFixed(1)} s`);
 
-  const logFile = await ProvisionLog.open(join(vm.work_dir, "provision.log"));
+  const logFile = await ProvisionLog.open(vmFile(vm.work_dir, "provisionLog"));
   try {
     for (const [i, step] of steps.entries()) {
       const n = i + 1;

@@ -6,16 +6,13 @@
  */
 import { Diagnostic, EXIT_USAGE } from "../lib/diagnostics.ts";
 import { createRunner } from "../backends/exec.ts";
-import type { BackendContext } from "../backends/hypervisor.ts";
 import { dataPaths } from "../lib/paths.ts";
 import { validateVmName } from "../lib/names.ts";
+import type { VmContext } from "../vm/context.ts";
+import { quitNow } from "./run.ts";
 
 /** What every VM operation needs: where state lives and how to run commands. */
-export interface OpsContext extends BackendContext {
-  dryRun: boolean;
-  /** Prints one line of progress (stdout). */
-  say: (line: string) => void;
-}
+export type OpsContext = VmContext;
 
 /** Build the context for a command; `dryRun` records mutating commands instead of running them. */
 export function opsContext(opts: { dryRun?: boolean } = {}): OpsContext {
@@ -25,6 +22,7 @@ export function opsContext(opts: { dryRun?: boolean } = {}): OpsContext {
     runner: createRunner({ dryRun }),
     dryRun,
     say: (line) => console.log(line),
+    forceQuit: quitNow,
   };
 }
 
@@ -95,16 +93,7 @@ export function printJson(value: unknown): void {
   console.log(JSON.stringify(value, null, 2));
 }
 
-/** "0.42 s" / "1 m 05 s": how long a stage took. */
-export function formatDuration(ms: number): string {
-  if (ms < 60_000) return `${(ms / 1000).toFixed(2)} s`;
-  const s = Math.round(ms / 1000);
-  return `${Math.floor(s / 60)} m ${String(s % 60).padStart(2, "0")} s`;
-}
-
-/** Run `fn`, returning its result and how long it took in milliseconds. */
-export async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
-  const t0 = performance.now();
-  const r = await fn();
-  return [r, performance.now() - t0];
+/** Parse the SSH readiness budget (`--timeout`, seconds; default 120). */
+export function sshBudget(value: string | undefined): number {
+  return timeoutOption(value) ?? 120_000;
 }

@@ -54,6 +54,7 @@ export function registerDeclarativeCommands(program: Command<any, any, any>): vo
     .option("--file <path>", "VMFile.kdl to use (default: ./VMFile.kdl)")
     .option("--name <name>", "only this VM")
     .option("--timeout <seconds>", "how long to wait for SSH", "120")
+    .option("--dry-run", "print the provisioning plan; change nothing")
     .action(async (opts) => {
       const { provisionCommand } = await import("./declarative/provision.ts");
       await provisionCommand(opts);

@@ -7,6 +7,7 @@
  */
 import type { Command, CommanderError } from "@commander-js/extra-typings";
 import { EXIT_USAGE, renderDiagnostic, toDiagnostics } from "../lib/diagnostics.ts";
+import { EXIT_INTERRUPTED } from "../backends/apply.ts";
 import { enabled } from "../lib/log.ts";
 
 /** True when stderr is a terminal (colour on). NO_COLOR disables it. */
@@ -25,6 +26,15 @@ export function reportError(err: unknown): number {
   const stack = enabled("debug");
   for (const d of diags) console.error(renderDiagnostic(d, { color, stack }));
   return diags.reduce((code, d) => Math.max(code, d.exitCode), 1);
+}
+
+/**
+ * Quit at once with the interrupt exit code: a second Ctrl+C while vmctl is
+ * undoing an interrupted operation (what is left shows as `failed` in
+ * `vmctl list`, and `vmctl destroy` removes it).
+ */
+export function quitNow(): never {
+  Deno.exit(EXIT_INTERRUPTED);
 }
 
 /** Parse and run; exits the process with the right code. */

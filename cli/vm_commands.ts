@@ -41,6 +41,7 @@ export function registerVmCommands(program: Command<any, any, any>): void {
     .description("start a prepared or stopped VM")
     .argument("<name>", "VM name")
     .option("--accel <accel>", "accelerator for this start: kvm, tcg or auto (default: as created)")
+    .option("--dry-run", "print the plan; change nothing")
     .action(async (name, opts) => {
       const { transitionCommand } = await import("./vm/lifecycle.ts");
       await transitionCommand("start", name, opts);
@@ -56,9 +57,10 @@ export function registerVmCommands(program: Command<any, any, any>): void {
       .command(action)
       .description(what)
       .argument("<name>", "VM name")
-      .action(async (name) => {
+      .option("--dry-run", "print the plan; change nothing")
+      .action(async (name, opts) => {
         const { transitionCommand } = await import("./vm/lifecycle.ts");
-        await transitionCommand(action, name);
+        await transitionCommand(action, name, opts);
       });
   }
 
@@ -67,6 +69,7 @@ export function registerVmCommands(program: Command<any, any, any>): void {
     .description("stop a running VM (ACPI power-down, then SIGTERM, then SIGKILL)")
     .argument("<name>", "VM name")
     .option("--timeout <seconds>", "graceful shutdown timeout", "30")
+    .option("--dry-run", "print the plan; change nothing")
     .action(async (name, opts) => {
       const { transitionCommand } = await import("./vm/lifecycle.ts");
       await transitionCommand("stop", name, opts);
@@ -77,6 +80,7 @@ export function registerVmCommands(program: Command<any, any, any>): void {
     .description("stop a VM if it runs, remove its files and unregister it")
     .argument("<name>", "VM name")
     .option("--timeout <seconds>", "graceful shutdown timeout when it is running", "5")
+    .option("--dry-run", "print the plan; change nothing")
     .action(async (name, opts) => {
       const { destroyCommand } = await import("./vm/lifecycle.ts");
       await destroyCommand(name, opts);

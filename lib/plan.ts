@@ -29,7 +29,7 @@ export type Action =
     headers?: Record<string, string>;
     body?: unknown;
   }
-  /** A step made of several calls that vmctl itself performs (download, seed build). */
+  /** A step made of several calls that vmctl itself performs (download, seed build); one fact a line. */
   | { kind: "task"; detail: string };
 
 /** The undo of a step. */
@@ -116,7 +116,7 @@ export function describeAction(a: Action): string[] {
       return [head, ...headers, ...body];
     }
     case "task":
-      return [a.detail];
+      return a.detail.split("\n");
   }
 }
 

@@ -15,8 +15,10 @@
 import { basename, dirname, join } from "./posix_path.ts";
 import { Diagnostic, didYouMean } from "./diagnostics.ts";
 import type { DataPaths } from "./paths.ts";
-import type { BackendTag, NetworkConfig, VmRecord, VmState } from "./types.ts";
+import type { BackendTag, NetworkConfig, VmOperation, VmRecord, VmState } from "./types.ts";
 import { VM_STATES } from "./types.ts";
+
+export type { VmOperation } from "./types.ts";
 
 /** The document version this code writes. */
 export const STORE_VERSION = 1;
@@ -28,12 +30,50 @@ export interface StoreDoc {
   [extra: string]: unknown;
 }
 
-/** A marker set on a record while a vmctl process changes the VM (see {@link busyHolder}). */
-export interface VmOperation {
-  pid: number;
-  action: string;
-  started_at: string;
-}
+/**
+ * The fields of a record this version knows (VmRecord's keys). Any other
+ * field was written by a newer vmctl: it rides along under {@link UNKNOWN}
+ * (a symbol, so it is copied by `{ ...rec }` but invisible to the rest of the
+ * code and to JSON.stringify) and is written back by {@link serializeStore}.
+ */
+const KNOWN_FIELDS = new Set<string>([
+  "id",
+  "name",
+  "backend",
+  "state",
+  "state_reason",
+  "work_dir",
+  "image_path",
+  "overlay_path",
+  "seed_iso_path",
+  "pid",
+  "qmp_socket",
+  "console_socket",
+  "console_log",
+  "vnc_addr",
+  "vnc",
+  "vcpus",
+  "memory_mb",
+  "disk_gb",
+  "network",
+  "uefi",
+  "accel",
+  "ssh_host_port",
+  "mac_addr",
+  "ssh_user",
+  "ssh_private_key",
+  "known_hosts",
+  "instance_id",
+  "vmfile",
+  "image_source",
+  "efivars_path",
+  "accel_in_use",
+  "host_key_alias",
+  "def_hash",
+  "operation",
+  "created_at",
+]);
+const UNKNOWN = Symbol("fields of a newer vmctl");
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
@@ -95,9 +135,16 @@ export function parseStore(text: string, paths: DataPaths): StoreDoc {
 /** Fill defaults for fields an older writer did not know; keep every other field as is. */
 export function normalizeRecord(
   name: string,
-  rec: Record<string, unknown>,
+  raw: Record<string, unknown>,
   paths: DataPaths,
 ): VmRecord {
+  const rec: Record<string | symbol, unknown> = {};
+  const unknown: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    if (KNOWN_FIELDS.has(k)) rec[k] = v;
+    else unknown[k] = v;
+  }
+  if (Object.keys(unknown).length) rec[UNKNOWN] = unknown;
   const state = VM_STATES.includes(rec.state as VmState) ? rec.state as VmState : "stopped";
   return {
     ...rec,
@@ -151,11 +198,21 @@ export async function updateStore<T>(
     const doc = await readStore(paths);
     const result = await change(doc);
     doc.version = Math.max(doc.version, STORE_VERSION);
-    await writeAtomic(paths.storeFile, JSON.stringify(doc, null, 2) + "\n");
+    await writeAtomic(paths.storeFile, serializeStore(doc));
     return result;
   } finally {
     lock.close(); // closing releases the lock
   }
+}
+
+/** The registry as written: each record with the fields of newer versions it was read with. */
+export function serializeStore(doc: StoreDoc): string {
+  const vms: Record<string, unknown> = {};
+  for (const [name, rec] of Object.entries(doc.vms)) {
+    const unknown = (rec as { [UNKNOWN]?: Record<string, unknown> })[UNKNOWN];
+    vms[name] = unknown ? { ...unknown, ...rec } : rec;
+  }
+  return JSON.stringify({ ...doc, vms }, null, 2) + "\n";
 }
 
 /**
@@ -246,7 +303,7 @@ export function busyHolder(
   rec: VmRecord,
   pidAlive: (pid: number) => boolean,
 ): VmOperation | undefined {
-  const op = rec.operation as VmOperation | undefined;
+  const op = rec.operation;
   if (!isObject(op) || typeof op.pid !== "number") return undefined;
   if (op.pid === Deno.pid) return op;
   return pidAlive(op.pid) ? op : undefined;

@@ -1,9 +1,9 @@
 /**
  * Core data types shared by the CLI, the store and the backends.
  *
- * `VmSpec` is what a backend is asked to build (fully resolved, absolute
- * paths); `VmRecord` is what the store keeps about a VM (snake_case JSON, as
- * in the book's VmHandle).
+ * `VmConfig` is a VM as declared (VMFile or `create` options), `VmSpec` the
+ * same with its image resolved (what a backend prepares); `VmRecord` is what
+ * the store keeps about a VM (snake_case JSON, as in the book's VmHandle).
  *
  * @module
  */
@@ -29,6 +29,20 @@ export type NetworkConfig =
   | { type: "vnic"; name: string }
   | { type: "none" };
 
+/** One-line description of a network config. */
+export function describeNetwork(n: NetworkConfig): string {
+  switch (n.type) {
+    case "tap":
+      return `tap (bridge ${n.bridge})`;
+    case "vnic":
+      return `vnic (${n.name})`;
+    case "user":
+      return "user (SLIRP, SSH forwarded on 127.0.0.1)";
+    default:
+      return "none";
+  }
+}
+
 /** Accelerator choice for QEMU. */
 export type Accel = "kvm" | "tcg" | "auto";
 export const ACCELS: readonly Accel[] = ["kvm", "tcg", "auto"];
@@ -50,11 +64,19 @@ export interface SshSpec {
   privateKeyPath?: string;
 }
 
-/** Everything a backend needs to prepare a VM. */
-export interface VmSpec {
+/** Where a VM's base image comes from (VMFile `image`, `--image` / `--image-url`). */
+export type { ImageSource } from "./vmfile/types.ts";
+import type { ImageSource } from "./vmfile/types.ts";
+
+/**
+ * A VM as declared: what a VMFile `vm` block and the `create` options both
+ * produce, validated and with absolute paths. The domain (vm/create.ts) turns
+ * it into a plan; the backend's `prepare` receives it with the resolved image.
+ */
+export interface VmConfig {
   name: string;
-  /** Absolute path of the base image (already downloaded / verified). */
-  imagePath: string;
+  backend: BackendTag;
+  image: ImageSource;
   vcpus: number;
   memoryMb: number;
   diskGb?: number;
@@ -62,16 +84,34 @@ export interface VmSpec {
   uefi: boolean;
   accel: Accel;
   vnc: boolean;
-  /** Absent: no seed ISO at all (the book's "minimal" VM). */
+  /** Absent: no seed ISO. Without sshKeyPath/userDataPath a key pair is generated. */
   cloudInit?: CloudInitSpec;
-  ssh?: SshSpec;
-  /** The VMFile this VM came from, if any (absolute path). */
+  sshUser: string;
+  /** A private key the user named (VMFile `ssh.private-key`, or next to `--ssh-key`). */
+  sshPrivateKey?: string;
+  /** Absolute path of the VMFile this VM comes from. */
   vmfile?: string;
+  /** Hash of the VMFile definition (vm/converge.ts `defHash`). */
+  defHash?: string;
+}
+
+/** What a backend prepares: the declared VM with its base image resolved to a local file. */
+export interface VmSpec extends VmConfig {
+  /** Absolute path of the base image (already downloaded / verified; "" for the noop backend). */
+  imagePath: string;
+}
+
+/** A marker set on a record while a vmctl process changes the VM (see store `busyHolder`). */
+export interface VmOperation {
+  pid: number;
+  action: string;
+  started_at: string;
 }
 
 /**
- * What the store keeps about one VM. Optional fields default to null/absent;
- * unknown fields written by newer versions are preserved on rewrite.
+ * What the store keeps about one VM. Optional fields default to null/absent.
+ * Every field vmctl reads is typed here; fields written by newer versions are
+ * kept by lib/store.ts alone and written back unchanged.
  */
 export interface VmRecord {
   id: string;
@@ -107,8 +147,19 @@ export interface VmRecord {
   /** cloud-init instance-id baked into the seed. */
   instance_id?: string | null;
   vmfile?: string | null;
+  /** Where the image came from (shown by `status` when there is no local path). */
+  image_source?: ImageSource;
+  /** The UEFI variable store (QEMU backend, UEFI VMs). */
+  efivars_path?: string | null;
+  /** The accelerator QEMU was started with (kvm or tcg). */
+  accel_in_use?: "kvm" | "tcg" | null;
+  /** The known_hosts alias of the injected host key (`vmctl-<name>`). */
+  host_key_alias?: string | null;
+  /** Hash of the VMFile definition this VM was created from. */
+  def_hash?: string | null;
+  /** Set while a vmctl process changes the VM. */
+  operation?: VmOperation;
   created_at: string;
-  [extra: string]: unknown;
 }
 
 /** Where to reach a VM's SSH server. */

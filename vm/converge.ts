@@ -1,23 +1,39 @@
 /**
- * What `up`, `down`, `reload` and `provision` share: loading the VMFile,
- * turning a definition into a create request, the definition hash that tells
- * `up` a VM was created from an older definition, and bringing one VM up.
+ * Converge: what `up`, `down`, `reload` and `provision` decide for each VM of
+ * the VMFile, as courses of plans (vm/course.ts). Each VM's backend is
+ * resolved once, from its record (or the default for a new VM).
+ *
+ * `up`, in file order, to running:
+ *
+ *   absent                     -> create, start, provision
+ *   prepared, stopped, failed  -> start, provision
+ *   suspended                  -> resume (not re-provisioned: the guest kept its state)
+ *   running                    -> skip
+ *
+ * A VM created from an older definition (or by something else) is reported,
+ * not silently reused. `down` stops (or destroys) only what this VMFile made;
+ * `reload` destroys and recreates with a new cloud-init instance-id;
+ * `provision` re-runs the provisioners of running VMs.
  *
  * @module
  */
-import { Diagnostic } from "../../lib/diagnostics.ts";
-import { log } from "../../lib/log.ts";
-import { env } from "../../lib/paths.ts";
-import type { Accel, VmRecord } from "../../lib/types.ts";
-import { discoverVmFile, loadVmFile, selectVms } from "../../lib/vmfile/mod.ts";
-import type { VmDef, VmFile } from "../../lib/vmfile/types.ts";
-import { defaultBackendTag } from "../../backends/router.ts";
-import { formatDuration, type OpsContext, timed, timeoutOption } from "../common.ts";
-import { readStore } from "../../lib/store.ts";
-import { refreshRecords } from "../vm/view.ts";
-import { type CreateRequest, createVm } from "../vm/create_flow.ts";
-import { transition } from "../vm/transitions.ts";
-import { keptAfterFailedStart } from "../vm/create.ts";
+import { Diagnostic } from "../lib/diagnostics.ts";
+import { log } from "../lib/log.ts";
+import { env } from "../lib/paths.ts";
+import { plan } from "../lib/plan.ts";
+import { readStore } from "../lib/store.ts";
+import type { Accel, VmConfig, VmRecord } from "../lib/types.ts";
+import { discoverVmFile, loadVmFile, selectVms } from "../lib/vmfile/mod.ts";
+import type { VmDef, VmFile } from "../lib/vmfile/types.ts";
+import type { Hypervisor } from "../backends/hypervisor.ts";
+import { taskStep } from "../backends/apply.ts";
+import { provisionVm, stepLabel } from "../backends/provision.ts";
+import { backendFor, defaultBackendTag } from "../backends/router.ts";
+import type { VmContext } from "./context.ts";
+import { type Course, planStage, type Stage } from "./course.ts";
+import { createPlan, createStage, startStage } from "./create.ts";
+import { destroyPlan, transitionPlan } from "./lifecycle.ts";
+import { liveRecord } from "./reconcile.ts";
 
 /** `--file` / `--name` as given. */
 export interface TargetOptions {
@@ -65,8 +81,8 @@ function canonicalJson(v: unknown): string {
   return JSON.stringify(v);
 }
 
-/** The create request for a VMFile definition (new VMs use the default backend). */
-export async function requestFromDef(def: VmDef, file: VmFile): Promise<CreateRequest> {
+/** The config of a VMFile definition (new VMs use the default backend). */
+export async function requestFromDef(def: VmDef, file: VmFile): Promise<VmConfig> {
   const accel = (def.accel ?? env("VMCTL_ACCEL") ?? "auto") as Accel;
   return {
     name: def.name,
@@ -121,6 +137,9 @@ export function refuseForeign(rec: VmRecord, file: VmFile, action: string): void
   );
 }
 
+/** What the command line says about provisioning (`--no-provision`, `--timeout`). */
+export type StageOptions = Omit<ProvisionStage, "prefixOutput">;
+
 /** Options of the provisioning stage of `up` / `reload`. */
 export interface ProvisionStage {
   /** `--no-provision`. */
@@ -131,31 +150,49 @@ export interface ProvisionStage {
   prefixOutput: boolean;
 }
 
-/** Run the provisioners of `def` on the running `rec` (or say why not), timing it. */
-export async function provisionStage(
-  ctx: OpsContext,
-  rec: VmRecord,
+/** The provisioning stage of `def` (or the line saying why it does not run). */
+export function provisionStage(
+  ctx: VmContext,
+  backend: Hypervisor,
   def: VmDef,
   stage: ProvisionStage,
-): Promise<void> {
+): Stage[] {
   const n = def.provision.length;
-  if (n === 0) return;
+  if (n === 0) return [];
   if (stage.skip) {
-    ctx.say(`    provisioning skipped (--no-provision): ${n} step(s) not run`);
-    return;
+    return [{ note: `    provisioning skipped (--no-provision): ${n} step(s) not run` }];
   }
-  if (rec.backend === "noop") {
-    log.warn(
-      `VM '${def.name}': ${n} provisioning step(s) skipped because the noop backend runs no guest`,
-    );
-    return;
+  if (backend.tag === "noop") {
+    return [{
+      warn:
+        `VM '${def.name}': ${n} provisioning step(s) skipped because the noop backend runs no guest`,
+    }];
   }
   requireSshBlock(def);
-  const { provisionVm } = await import("../../backends/provision.ts");
-  const [, ms] = await timed(() =>
-    provisionVm(rec, def, { ctx, timeoutMs: stage.timeoutMs, prefixOutput: stage.prefixOutput })
-  );
-  ctx.say(`    provisioned (${n} step(s)) in ${formatDuration(ms)}`);
+  return [planStage(
+    ctx,
+    provisionPlan(ctx, backend, def, stage),
+    (_, took) => `    provisioned (${n} step(s)) in ${took}`,
+  )];
+}
+
+/** Wait for SSH, then run the provisioners of `def` in order on the VM as stored when it runs. */
+function provisionPlan(ctx: VmContext, backend: Hypervisor, def: VmDef, stage: ProvisionStage) {
+  const detail = [
+    `wait for SSH as user '${def.ssh?.user ?? "vm"}' (up to ${stage.timeoutMs / 1000} s)`,
+    ...def.provision.map((p, i) => `[${i + 1}/${def.provision.length}] ${stepLabel(p)}`),
+  ].join("\n");
+  return plan(`provision VM '${def.name}'`, [
+    taskStep(`run the provisioners of VM '${def.name}' over SSH`, detail, async () => {
+      const rec = (await readStore(ctx.paths)).vms[def.name];
+      await provisionVm(rec, def, {
+        ctx,
+        backend,
+        timeoutMs: stage.timeoutMs,
+        prefixOutput: stage.prefixOutput,
+      });
+    }),
+  ]);
 }
 
 /** Provisioners connect over SSH, so they need the definition's `ssh` block. */
@@ -171,36 +208,205 @@ export function requireSshBlock(def: VmDef): void {
   );
 }
 
-/** Create, start and provision `def` (the VM must not exist), printing each stage's time. */
-export async function createAndStart(
-  ctx: OpsContext,
-  def: VmDef,
+/** A VMFile's VMs with their backends resolved once and their live records. */
+interface Target {
+  def: VmDef;
+  backend: Hypervisor;
+  rec: VmRecord | undefined;
+}
+
+/** Load the VMFile, pick the VMs, resolve each one's backend and read its live state. */
+async function targets(ctx: VmContext, o: TargetOptions): Promise<{ file: VmFile; vms: Target[] }> {
+  const { file, defs } = await loadTargets(o);
+  const doc = await readStore(ctx.paths);
+  const vms: Target[] = [];
+  for (const def of defs) {
+    const backend = await backendFor(doc.vms[def.name]?.backend ?? defaultBackendTag());
+    vms.push({ def, backend, rec: await liveRecord(ctx, backend, def.name) });
+  }
+  return { file, vms };
+}
+
+/** Refuse, before anything boots, a definition whose provisioners could not connect. */
+function checkProvisionable(vms: Target[], stage: ProvisionStage): void {
+  if (stage.skip) return;
+  for (const { def } of vms) if (def.provision.length) requireSshBlock(def);
+}
+
+/** Create, start and provision `def` (the VM must not exist), timing each stage. */
+async function createAndStart(
+  ctx: VmContext,
+  t: Target,
   file: VmFile,
   stage: ProvisionStage,
-): Promise<VmRecord> {
-  const req = await requestFromDef(def, file);
-  const [created, tc] = await timed(() => createVm(ctx, req));
-  ctx.say(`    created (${created.backend}, id ${created.id}) in ${formatDuration(tc)}`);
-  const [running, ts] = await timed(() =>
-    transition(ctx, def.name, "start").catch((err) => {
-      throw keptAfterFailedStart(def.name, err);
-    })
-  );
-  ctx.say(`    started in ${formatDuration(ts)}`);
-  await provisionStage(ctx, running, def, stage);
-  return running;
+  opts: { replacing?: boolean } = {},
+): Promise<Stage[]> {
+  const name = t.def.name;
+  const p = await createPlan(ctx, t.backend, await requestFromDef(t.def, file), opts);
+  return [
+    createStage(
+      ctx,
+      p,
+      name,
+      (rec, took) => `    created (${rec!.backend}, id ${rec!.id}) in ${took}`,
+    ),
+    startStage(ctx, t.backend, name, (_, took) => `    started in ${took}`),
+    ...provisionStage(ctx, t.backend, t.def, stage),
+  ];
 }
 
-/** The stored record of `name` with its live state, or undefined when there is none. */
-export async function liveRecord(ctx: OpsContext, name: string): Promise<VmRecord | undefined> {
-  const doc = await readStore(ctx.paths);
-  const rec = doc.vms[name];
-  if (!rec) return undefined;
-  const [live] = await refreshRecords(ctx, { ...doc, vms: { [name]: rec } });
-  return live;
+/** `vmctl up`: the course of each VM of the VMFile to running. */
+export async function upCourses(
+  ctx: VmContext,
+  o: TargetOptions,
+  provision: StageOptions,
+): Promise<Course[]> {
+  const { file, vms } = await targets(ctx, o);
+  const stage = { ...provision, prefixOutput: vms.length > 1 };
+  checkProvisionable(vms, stage);
+  const courses: Course[] = [];
+  for (const t of vms) {
+    const { def, rec } = t;
+    const note = rec ? await mismatch(rec, def, file) : undefined;
+    if (note) log.warn(`VM '${def.name}': ${note}`);
+    const header = `==> ${def.name}`;
+    if (!rec) {
+      const stages = await createAndStart(ctx, t, file, stage);
+      courses.push({ decision: `${def.name}: absent -> create, start, provision`, header, stages });
+    } else if (rec.state === "running") {
+      courses.push({
+        decision: `${def.name}: running -> skip (already running)`,
+        header,
+        stages: [{
+          note: "    already running: skipped (`vmctl provision` re-runs its provisioners)",
+        }],
+      });
+    } else if (rec.state === "suspended") {
+      const p = transitionPlan(ctx, t.backend, def.name, "resume");
+      courses.push({
+        decision: `${def.name}: suspended -> resume (not re-provisioned)`,
+        header,
+        stages: [
+          planStage(
+            ctx,
+            p,
+            (_, took) => `    resumed in ${took} (not re-provisioned: it kept running state)`,
+          ),
+        ],
+      });
+    } else {
+      const p = transitionPlan(ctx, t.backend, def.name, "start");
+      courses.push({
+        decision: `${def.name}: ${rec.state} -> start, provision`,
+        header,
+        stages: [
+          planStage(ctx, p, (_, took) => `    started (was ${rec.state}) in ${took}`),
+          ...provisionStage(ctx, t.backend, def, stage),
+        ],
+      });
+    }
+  }
+  return courses;
 }
 
-/** Parse the SSH readiness budget (`--timeout`, seconds; default 120). */
-export function sshBudget(value: string | undefined): number {
-  return timeoutOption(value) ?? 120_000;
+/** `vmctl down`: stop (or destroy) the VMs this VMFile made. */
+export async function downCourses(
+  ctx: VmContext,
+  o: TargetOptions,
+  opts: { destroy?: boolean; timeoutMs: number },
+): Promise<Course[]> {
+  const { file, vms } = await targets(ctx, o);
+  return vms.map(({ def, backend, rec }): Course => {
+    const name = def.name;
+    if (!rec) return { stages: [{ note: `${name}: not created: skipped` }] };
+    if (opts.destroy) {
+      refuseForeign(rec, file, "vmctl down --destroy");
+      const p = destroyPlan(ctx, backend, rec, { timeoutMs: opts.timeoutMs });
+      return {
+        decision: `${name}: ${rec.state} -> destroy`,
+        stages: [planStage(ctx, p, () => `${name}: destroyed (was ${rec.state})`)],
+      };
+    }
+    if (rec.state !== "running" && rec.state !== "suspended") {
+      return { stages: [{ note: `${name}: already ${rec.state}: skipped` }] };
+    }
+    const p = transitionPlan(ctx, backend, name, "stop", { timeoutMs: opts.timeoutMs });
+    return {
+      decision: `${name}: ${rec.state} -> stop`,
+      stages: [planStage(ctx, p, () => `${name}: stopped`)],
+    };
+  });
+}
+
+/** `vmctl reload`: destroy each VM (if it exists), then create, start and provision it afresh. */
+export async function reloadCourses(
+  ctx: VmContext,
+  o: TargetOptions,
+  provision: StageOptions,
+): Promise<Course[]> {
+  const { file, vms } = await targets(ctx, o);
+  const stage = { ...provision, prefixOutput: vms.length > 1 };
+  checkProvisionable(vms, stage);
+  const courses: Course[] = [];
+  for (const t of vms) {
+    const { def, rec } = t;
+    if (rec) refuseForeign(rec, file, "vmctl reload");
+    const stages: Stage[] = rec
+      ? [planStage(ctx, destroyPlan(ctx, t.backend, rec), () => `    destroyed (was ${rec.state})`)]
+      : [];
+    stages.push(...await createAndStart(ctx, t, file, stage, { replacing: true }));
+    courses.push({
+      decision: rec
+        ? `${def.name}: ${rec.state} -> destroy it, then recreate it`
+        : `${def.name}: absent -> create it`,
+      header: `==> ${def.name}`,
+      stages,
+    });
+  }
+  return courses;
+}
+
+/** `vmctl provision`: re-run the provisioners of running VMs. */
+export async function provisionCourses(
+  ctx: VmContext,
+  o: TargetOptions,
+  timeoutMs: number,
+): Promise<Course[]> {
+  const { vms } = await targets(ctx, o);
+  const stage = { skip: false, timeoutMs, prefixOutput: vms.length > 1 };
+  return vms.map(({ def, backend, rec }): Course => {
+    if (def.provision.length === 0) {
+      return { stages: [{ note: `${def.name}: no provisioners: skipped` }] };
+    }
+    requireProvisionable(def, backend, rec);
+    return {
+      decision: `${def.name}: running -> provision`,
+      header: `==> ${def.name}`,
+      stages: provisionStage(ctx, backend, def, stage),
+    };
+  });
+}
+
+/** `vmctl provision` needs the VM created, running, reachable over SSH and not noop. */
+function requireProvisionable(def: VmDef, backend: Hypervisor, rec: VmRecord | undefined): void {
+  if (!rec) {
+    throw new Diagnostic("vmctl::vm::not_found", `VM '${def.name}' has not been created`, {
+      hint: "bring it up first with `vmctl up`",
+    });
+  }
+  if (rec.state !== "running") {
+    throw new Diagnostic(
+      "vmctl::vm::invalid_state",
+      `cannot provision VM '${def.name}': it is ${rec.state}`,
+      { hint: "provisioners need a running VM; `vmctl up` starts it (and provisions)" },
+    );
+  }
+  requireSshBlock(def);
+  if (backend.tag === "noop") {
+    throw new Diagnostic(
+      "vmctl::noop::no_guest",
+      `the noop backend runs no guest, so the ${def.provision.length} provisioning step(s) of VM '${def.name}' cannot run`,
+      { hint: "use the qemu backend (VMCTL_BACKEND=qemu, the default on Linux) for a real VM" },
+    );
+  }
 }

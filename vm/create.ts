@@ -1,99 +1,38 @@
 /**
- * Creating a VM, shared by `vmctl create`, `up` and `reload`:
+ * Creating a VM, shared by `vmctl create`, `up` and `reload`, as a plan:
  *
- *   validate name -> resolve the image -> reserve the record (under the store
- *   lock) -> work dir (0700) -> cloud-init seed -> backend.prepare -> persist.
+ *   resolve the image -> reserve the record (under the store lock) -> work dir
+ *   (0700) -> cloud-init seed -> backend prepare -> record it prepared.
  *
- * Any failure undoes what was done, in reverse: the work dir is removed and
- * the reservation dropped. While it runs, the reserved record is `failed` with
- * a busy mark naming this process, so an interrupted create (kill -9) shows up
- * honestly in `vmctl list` and `vmctl destroy` cleans it up.
+ * `apply` runs it; any failure or interrupt undoes what was done, in reverse:
+ * the backend's resources are released, the work dir removed and the
+ * reservation dropped. While it runs, the reserved record is `failed` with a
+ * busy mark naming this process, so a create killed outright (kill -9) shows
+ * up honestly in `vmctl list` and `vmctl destroy` cleans it up.
  *
  * @module
  */
-import { pidAlive } from "../../backends/proc.ts";
-import { Diagnostic } from "../../lib/diagnostics.ts";
-import { validateVmName } from "../../lib/names.ts";
-import { vmWorkDir } from "../../lib/paths.ts";
+import { pidAlive } from "../backends/proc.ts";
+import { apply, EXIT_INTERRUPTED, storeStep, taskStep } from "../backends/apply.ts";
+import { Diagnostic, toDiagnostics } from "../lib/diagnostics.ts";
+import { validateVmName } from "../lib/names.ts";
+import { vmWorkDir } from "../lib/paths.ts";
+import { type Plan, plan, type Step } from "../lib/plan.ts";
 import {
   busyHolder,
   createPrivateDir,
   ensurePrivateDir,
   readStore,
   updateStore,
-  type VmOperation,
-} from "../../lib/store.ts";
-import type {
-  Accel,
-  BackendTag,
-  CloudInitSpec,
-  NetworkConfig,
-  VmRecord,
-  VmSpec,
-} from "../../lib/types.ts";
-import type { ImageSource } from "../../lib/vmfile/types.ts";
-import { log } from "../../lib/log.ts";
-import { backendFor } from "../../backends/router.ts";
-import type { OpsContext } from "../common.ts";
-import { removeRecord, removeWorkDir } from "./transitions.ts";
-import { describeNetwork } from "./view.ts";
-
-/** Everything needed to create one VM, already validated and resolved to absolute paths. */
-export interface CreateRequest {
-  name: string;
-  backend: BackendTag;
-  image: ImageSource;
-  vcpus: number;
-  memoryMb: number;
-  diskGb?: number;
-  network: NetworkConfig;
-  uefi: boolean;
-  accel: Accel;
-  vnc: boolean;
-  /** Absent: no seed ISO. Without sshKeyPath/userDataPath a key pair is generated. */
-  cloudInit?: CloudInitSpec;
-  sshUser: string;
-  /** A private key the user named (VMFile `ssh.private-key`, or next to `--ssh-key`). */
-  sshPrivateKey?: string;
-  /** Absolute path of the VMFile this VM comes from. */
-  vmfile?: string;
-  /** Hash of the VMFile definition (see cli/declarative/vmfile.ts). */
-  defHash?: string;
-}
-
-/** Lines describing what {@link createVm} would do (for `--dry-run`); throws if it would fail early. */
-export async function planCreate(
-  ctx: OpsContext,
-  req: CreateRequest,
-  opts: { replacing?: boolean } = {},
-): Promise<string[]> {
-  validateVmName(req.name);
-  const existing = (await readStore(ctx.paths)).vms[req.name];
-  if (existing && !opts.replacing) throw exists(req.name);
-  const ci = req.cloudInit;
-  const seed = !ci
-    ? "none (no cloud-init)"
-    : ci.userDataPath
-    ? `raw user-data from ${ci.userDataPath}`
-    : ci.sshKeyPath
-    ? `authorises ${ci.sshKeyPath} for user '${req.sshUser}'`
-    : `a generated SSH key pair for user '${req.sshUser}'`;
-  const image = req.image.kind === "path"
-    ? `${req.image.path} (local)`
-    : `${req.image.url} (downloaded into the image cache unless already there${
-      req.image.sha256 ? ", sha256 checked" : ""
-    })`;
-  return [
-    `would create VM '${req.name}' on the ${req.backend} backend`,
-    `  image:     ${image}`,
-    `  resources: ${req.vcpus} vCPU(s), ${req.memoryMb} MB memory${
-      req.diskGb ? `, ${req.diskGb} GB disk` : ""
-    }`,
-    `  network:   ${describeNetwork(req.network)}`,
-    `  seed:      ${seed}`,
-    `  work dir:  ${vmWorkDir(ctx.paths, req.name)} (mode 0700)`,
-  ];
-}
+} from "../lib/store.ts";
+import { describeNetwork, type VmConfig, type VmRecord } from "../lib/types.ts";
+import { vmFile } from "../lib/vm_files.ts";
+import { log } from "../lib/log.ts";
+import type { Hypervisor } from "../backends/hypervisor.ts";
+import { backendFor } from "../backends/router.ts";
+import type { VmContext } from "./context.ts";
+import { type Course, keepCause, planStage, type Stage } from "./course.ts";
+import { removeRecord, removeWorkDir, transitionPlan } from "./lifecycle.ts";
 
 function exists(name: string): Diagnostic {
   return new Diagnostic("vmctl::vm::exists", `a VM named '${name}' already exists`, {
@@ -101,169 +40,252 @@ function exists(name: string): Diagnostic {
   });
 }
 
-/** Create the VM described by `req`; returns the stored record (state `prepared`). */
-export async function createVm(ctx: OpsContext, req: CreateRequest): Promise<VmRecord> {
-  validateVmName(req.name);
-  const workDir = vmWorkDir(ctx.paths, req.name);
-  const backend = await backendFor(req.backend);
-  // Fail fast before a possibly long download; the reservation below re-checks under the lock.
-  if ((await readStore(ctx.paths)).vms[req.name]) throw exists(req.name);
-  const imagePath = await resolveImagePath(ctx, req);
-  const op: VmOperation = { pid: Deno.pid, action: "create", started_at: new Date().toISOString() };
-  const base: VmRecord = {
-    id: `${req.backend}-${crypto.randomUUID()}`,
-    name: req.name,
-    backend: req.backend,
+/** What the steps of one create share as they run. */
+interface Making {
+  imagePath?: string;
+  rec: VmRecord;
+}
+
+/**
+ * The plan that creates the VM `config` declares. Checks what can fail early
+ * (name, an existing VM unless `replacing`, a missing local image) before
+ * returning, so `--dry-run` refuses what the real run would refuse.
+ */
+export async function createPlan(
+  ctx: VmContext,
+  backend: Hypervisor,
+  config: VmConfig,
+  opts: { replacing?: boolean } = {},
+): Promise<Plan> {
+  validateVmName(config.name);
+  // Fail fast before a possibly long download; the reservation re-checks under the lock.
+  if (!opts.replacing && (await readStore(ctx.paths)).vms[config.name]) throw exists(config.name);
+  if (config.image.kind === "path") await requireImageFile(config.image.path);
+  const workDir = vmWorkDir(ctx.paths, config.name);
+  const m: Making = { rec: reservation(config, workDir) };
+  const steps: Step[] = [
+    taskStep("resolve the base image", describeImage(config), async () => {
+      m.imagePath = await resolveImagePath(ctx, config);
+      m.rec = { ...m.rec, image_path: m.imagePath ?? null };
+    }),
+    storeStep(
+      `reserve VM '${config.name}'`,
+      ctx.paths.storeFile,
+      `add VM '${config.name}' (state failed, busy: create, until it is prepared)`,
+      () => reserve(ctx, m.rec),
+      {
+        action: { kind: "store", file: ctx.paths.storeFile, change: `remove VM '${config.name}'` },
+        run: () => removeRecord(ctx, config.name, m.rec.id),
+      },
+    ),
+    {
+      title: "create the work directory",
+      action: { kind: "mkdir", path: workDir, mode: 0o700 },
+      run: () => makeWorkDir(ctx, config.name, workDir),
+      undo: { action: { kind: "remove", path: workDir }, run: () => removeWorkDir(ctx, workDir) },
+    },
+  ];
+  if (config.cloudInit) {
+    steps.push(taskStep(
+      "write the cloud-init seed",
+      `${vmFile(workDir, "seedIso")}: ${describeSeed(config)}`,
+      async () => m.rec = await writeSeed(config, m.rec),
+    ));
+  }
+  steps.push(
+    taskStep(
+      `prepare VM '${config.name}' on the ${backend.tag} backend`,
+      describeMachine(config),
+      async () => {
+        const spec = { ...config, sshPrivateKey: m.rec.ssh_private_key ?? undefined };
+        m.rec = await backend.prepare({ ...spec, imagePath: m.imagePath ?? "" }, m.rec, ctx);
+      },
+      {
+        action: { kind: "task", detail: `${backend.tag} backend: destroy` },
+        run: () => backend.destroy(m.rec, ctx),
+      },
+    ),
+    storeStep(
+      `record VM '${config.name}' prepared`,
+      ctx.paths.storeFile,
+      `VM '${config.name}': state prepared, clear the mark`,
+      async () => m.rec = await markPrepared(ctx, m.rec),
+    ),
+  );
+  return plan(`create VM '${config.name}'`, steps);
+}
+
+/**
+ * `vmctl create`: the course that creates the VM `config` declares (and
+ * starts it with `start`), on the backend `config` names, resolved once.
+ */
+export async function createCourse(
+  ctx: VmContext,
+  config: VmConfig,
+  opts: { start?: boolean } = {},
+): Promise<Course> {
+  const backend = await backendFor(config.backend);
+  const name = config.name;
+  const stages: Stage[] = [
+    createStage(
+      ctx,
+      await createPlan(ctx, backend, config),
+      name,
+      (rec) => `VM '${name}' created (id: ${rec!.id})`,
+    ),
+  ];
+  if (opts.start) stages.push(startStage(ctx, backend, name, () => `VM '${name}' started`));
+  return { stages };
+}
+
+/** The stage applying a create plan (see {@link applyCreate}). */
+export function createStage(
+  ctx: VmContext,
+  p: Plan,
+  name: string,
+  done: (rec: VmRecord | void, took: string) => string,
+): Stage {
+  return { plan: p, apply: () => applyCreate(ctx, p, name), done };
+}
+
+/** The start after a create: a failure keeps the VM and says how to retry or remove it. */
+export function startStage(
+  ctx: VmContext,
+  backend: Hypervisor,
+  name: string,
+  done: (rec: VmRecord | void, took: string) => string,
+): Stage {
+  return {
+    ...planStage(ctx, transitionPlan(ctx, backend, name, "start"), done),
+    onError: (err) => keptAfterFailedStart(name, err),
+  };
+}
+
+/** Apply a create plan; returns the stored record (state `prepared`). */
+export async function applyCreate(ctx: VmContext, p: Plan, name: string): Promise<VmRecord> {
+  try {
+    await apply(p, keepCause(ctx));
+  } catch (err) {
+    const d = toDiagnostics(err)[0];
+    if (d.exitCode === EXIT_INTERRUPTED && !d.details.some((l) => l.startsWith("ROLLBACK"))) {
+      log.warn(`VM '${name}' was not created: nothing is left behind`);
+    }
+    throw err;
+  }
+  return (await readStore(ctx.paths)).vms[name];
+}
+
+/** The record reserved while the VM is made: failed, with a busy mark naming this process. */
+function reservation(config: VmConfig, workDir: string): VmRecord {
+  return {
+    id: `${config.backend}-${crypto.randomUUID()}`,
+    name: config.name,
+    backend: config.backend,
     state: "failed",
     state_reason:
-      `creation by vmctl pid ${Deno.pid} did not finish; \`vmctl destroy ${req.name}\` removes it`,
-    operation: op,
+      `creation by vmctl pid ${Deno.pid} did not finish; \`vmctl destroy ${config.name}\` removes it`,
+    operation: { pid: Deno.pid, action: "create", started_at: new Date().toISOString() },
     work_dir: workDir,
-    image_path: imagePath ?? null,
-    image_source: req.image,
+    image_path: null,
+    image_source: config.image,
     overlay_path: null,
     seed_iso_path: null,
     pid: null,
-    vcpus: req.vcpus,
-    memory_mb: req.memoryMb,
-    disk_gb: req.diskGb ?? null,
-    network: req.network,
-    uefi: req.uefi,
-    accel: req.accel,
-    vnc: req.vnc,
+    vcpus: config.vcpus,
+    memory_mb: config.memoryMb,
+    disk_gb: config.diskGb ?? null,
+    network: config.network,
+    uefi: config.uefi,
+    accel: config.accel,
+    vnc: config.vnc,
     ssh_host_port: null,
     mac_addr: null,
-    ssh_user: req.sshUser,
-    ssh_private_key: req.sshPrivateKey ?? null,
+    ssh_user: config.sshUser,
+    ssh_private_key: config.sshPrivateKey ?? null,
     known_hosts: null,
     instance_id: `i-${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`,
-    vmfile: req.vmfile ?? null,
-    def_hash: req.defHash ?? null,
+    vmfile: config.vmfile ?? null,
+    def_hash: config.defHash ?? null,
     created_at: new Date().toISOString(),
   };
+}
 
-  let reserved = false;
-  let createdDir = false;
-  let preparedRec: VmRecord | undefined;
-  const undo = async () => {
-    const warn = (e: unknown) => log.warn(`undo: ${e instanceof Error ? e.message : e}`);
-    if (preparedRec) await backend.destroy(preparedRec, ctx).catch(warn);
-    if (createdDir) await removeWorkDir(ctx, workDir).catch(warn);
-    if (reserved) await removeRecord(ctx, req.name, base.id).catch(warn);
-  };
-  // Ctrl+C (or a plain kill) half-way must not leave a half-made VM behind either: the signal
-  // is noted, the running step finishes, then everything is undone. A second signal quits at once
-  // (the reservation then shows the VM as failed, and `vmctl destroy` removes it).
-  let aborting = false;
-  const interrupted = () => {
-    if (aborting) Deno.exit(130);
-    aborting = true;
-    log.warn(`interrupted: undoing the creation of VM '${req.name}' (again to quit at once)`);
-  };
-  const checkpoint = () => {
-    if (aborting) throw new Error("interrupted");
-  };
-  // Listening starts before the reservation is written: a signal in between would otherwise kill
-  // the process with the reservation left in the store.
-  const signals: Deno.Signal[] = Deno.build.os === "windows" ? [] : ["SIGINT", "SIGTERM"];
-  for (const sig of signals) Deno.addSignalListener(sig, interrupted);
-  try {
-    await updateStore(ctx.paths, (doc) => {
-      const cur = doc.vms[req.name];
-      if (cur) {
-        const holder = busyHolder(cur, pidAlive);
-        if (holder && holder.action === "create") {
-          throw new Diagnostic("vmctl::vm::exists", `VM '${req.name}' is being created right now`, {
-            hint: `another vmctl (pid ${holder.pid}) is creating it; wait for it to finish`,
-          });
-        }
-        throw exists(req.name);
+/** Write the reservation under the lock; refuses a VM that exists or is being created. */
+async function reserve(ctx: VmContext, rec: VmRecord): Promise<void> {
+  await updateStore(ctx.paths, (doc) => {
+    const cur = doc.vms[rec.name];
+    if (cur) {
+      const holder = busyHolder(cur, pidAlive);
+      if (holder && holder.action === "create") {
+        throw new Diagnostic("vmctl::vm::exists", `VM '${rec.name}' is being created right now`, {
+          hint: `another vmctl (pid ${holder.pid}) is creating it; wait for it to finish`,
+        });
       }
-      doc.vms[req.name] = base;
-    });
-    reserved = true;
-    checkpoint();
-    await ensurePrivateDir(ctx.paths.vmsDir);
-    try {
-      await createPrivateDir(workDir);
-    } catch (err) {
-      if (err instanceof Deno.errors.AlreadyExists) {
-        throw new Diagnostic(
-          "vmctl::vm::workdir_exists",
-          `the work directory ${workDir} already exists but no VM '${req.name}' is registered`,
-          { hint: "it is left over from an earlier VM; remove it (after saving what you need)" },
-        );
-      }
-      throw err;
+      throw exists(rec.name);
     }
-    createdDir = true;
-    checkpoint();
-    let rec = await writeSeed(req, base);
-    checkpoint();
-    const spec: VmSpec = {
-      name: req.name,
-      imagePath: imagePath ?? "",
-      vcpus: req.vcpus,
-      memoryMb: req.memoryMb,
-      diskGb: req.diskGb,
-      network: req.network,
-      uefi: req.uefi,
-      accel: req.accel,
-      vnc: req.vnc,
-      cloudInit: req.cloudInit,
-      ssh: { user: req.sshUser, privateKeyPath: rec.ssh_private_key ?? undefined },
-      vmfile: req.vmfile,
-    };
-    rec = preparedRec = await backend.prepare(spec, rec, ctx);
-    checkpoint();
-    const prepared: VmRecord = { ...rec, state: "prepared", state_reason: null };
-    delete prepared.operation;
-    return await updateStore(ctx.paths, (doc) => {
-      doc.vms[req.name] = prepared;
-      return doc.vms[req.name];
-    });
+    doc.vms[rec.name] = rec;
+  });
+}
+
+async function makeWorkDir(ctx: VmContext, name: string, workDir: string): Promise<void> {
+  await ensurePrivateDir(ctx.paths.vmsDir);
+  try {
+    await createPrivateDir(workDir);
   } catch (err) {
-    await undo();
-    if (aborting) {
-      log.warn(`VM '${req.name}' was not created: nothing is left behind`);
-      Deno.exit(130);
+    if (err instanceof Deno.errors.AlreadyExists) {
+      throw new Diagnostic(
+        "vmctl::vm::workdir_exists",
+        `the work directory ${workDir} already exists but no VM '${name}' is registered`,
+        { hint: "it is left over from an earlier VM; remove it (after saving what you need)" },
+      );
     }
     throw err;
-  } finally {
-    for (const sig of signals) Deno.removeSignalListener(sig, interrupted);
+  }
+}
+
+async function markPrepared(ctx: VmContext, rec: VmRecord): Promise<VmRecord> {
+  const prepared: VmRecord = { ...rec, state: "prepared", state_reason: null };
+  delete prepared.operation;
+  return await updateStore(ctx.paths, (doc) => {
+    doc.vms[rec.name] = prepared;
+    return doc.vms[rec.name];
+  });
+}
+
+async function requireImageFile(path: string): Promise<void> {
+  try {
+    const st = await Deno.stat(path);
+    if (!st.isFile) throw new Deno.errors.NotFound();
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+    throw new Diagnostic("vmctl::image::not_found", `image ${path} does not exist`, {
+      hint: "check the path (relative paths resolve against the directory you ran vmctl in)",
+    });
   }
 }
 
 /** The local base image: a path as given; a URL is downloaded (the noop backend only records it). */
-async function resolveImagePath(ctx: OpsContext, req: CreateRequest): Promise<string | undefined> {
-  if (req.image.kind === "path") {
-    try {
-      const st = await Deno.stat(req.image.path);
-      if (!st.isFile) throw new Deno.errors.NotFound();
-    } catch (err) {
-      if (!(err instanceof Deno.errors.NotFound)) throw err;
-      throw new Diagnostic("vmctl::image::not_found", `image ${req.image.path} does not exist`, {
-        hint: "check the path (relative paths resolve against the directory you ran vmctl in)",
-      });
-    }
-    if (req.backend === "noop") return req.image.path;
+async function resolveImagePath(ctx: VmContext, config: VmConfig): Promise<string | undefined> {
+  if (config.image.kind === "path") {
+    await requireImageFile(config.image.path);
+    if (config.backend === "noop") return config.image.path;
   }
-  if (req.backend === "noop") return undefined;
-  const { resolveImage } = await import("../../lib/image/resolve.ts");
-  return await resolveImage(req.image, ctx.paths, { progress: true });
+  if (config.backend === "noop") return undefined;
+  const { resolveImage } = await import("../lib/image/resolve.ts");
+  return await resolveImage(config.image, ctx.paths, { progress: true });
 }
 
 /** Write the seed ISO and keys if cloud-init applies; returns the record with their paths. */
-async function writeSeed(req: CreateRequest, rec: VmRecord): Promise<VmRecord> {
-  if (!req.cloudInit) return rec;
-  const { writeVmSeed } = await import("../../lib/cloudinit/vm_seed.ts");
+async function writeSeed(config: VmConfig, rec: VmRecord): Promise<VmRecord> {
+  if (!config.cloudInit) return rec;
+  const { writeVmSeed } = await import("../lib/cloudinit/vm_seed.ts");
   try {
     const seed = await writeVmSeed({
       workDir: rec.work_dir,
-      vmName: req.name,
+      vmName: config.name,
       instanceId: rec.instance_id!,
-      cloudInit: req.cloudInit,
-      sshUser: req.sshUser,
+      cloudInit: config.cloudInit,
+      sshUser: config.sshUser,
     });
     return {
       ...rec,
@@ -275,11 +297,54 @@ async function writeSeed(req: CreateRequest, rec: VmRecord): Promise<VmRecord> {
   } catch (err) {
     // The noop backend boots nothing, so a seed writer that is not available is only worth a warning.
     if (
-      req.backend === "noop" && err instanceof Diagnostic && err.code === "vmctl::seed::unavailable"
+      config.backend === "noop" && err instanceof Diagnostic &&
+      err.code === "vmctl::seed::unavailable"
     ) {
       log.warn(`no seed ISO written (${err.message}); the noop backend boots no guest`);
       return rec;
     }
     throw err;
   }
+}
+
+/** Where the image comes from, for the plan. */
+function describeImage(config: VmConfig): string {
+  return config.image.kind === "path"
+    ? `${config.image.path} (local)`
+    : `${config.image.url} (downloaded into the image cache unless already there${
+      config.image.sha256 ? ", sha256 checked" : ""
+    })`;
+}
+
+/** What the seed holds, for the plan. */
+function describeSeed(config: VmConfig): string {
+  const ci = config.cloudInit;
+  if (!ci) return "none (no cloud-init)";
+  if (ci.userDataPath) return `raw user-data from ${ci.userDataPath}`;
+  if (ci.sshKeyPath) return `authorises ${ci.sshKeyPath} for user '${config.sshUser}'`;
+  return `a generated SSH key pair for user '${config.sshUser}'`;
+}
+
+/** The machine's resources, network and firmware, one fact a line. */
+function describeMachine(config: VmConfig): string {
+  return [
+    `resources: ${config.vcpus} vCPU(s), ${config.memoryMb} MB memory${
+      config.diskGb ? `, ${config.diskGb} GB disk` : ""
+    }`,
+    `network:   ${describeNetwork(config.network)}`,
+    `firmware:  ${config.uefi ? "UEFI (OVMF)" : "BIOS"}; accelerator ${config.accel}${
+      config.vnc ? "; VNC on 127.0.0.1" : ""
+    }`,
+    ...(config.cloudInit ? [] : ["seed:      none (no cloud-init)"]),
+  ].join("\n");
+}
+
+/** A start that fails after a create keeps the VM (state failed); say so under the error. */
+export function keptAfterFailedStart(name: string, err: unknown): unknown {
+  if (err instanceof Diagnostic) {
+    err.details.push(
+      `VM '${name}' was created but did not start: \`vmctl start ${name}\` retries, \`vmctl destroy ${name}\` removes it`,
+    );
+  }
+  return err;
 }

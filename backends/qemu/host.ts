@@ -10,6 +10,7 @@ import { Diagnostic } from "../../lib/diagnostics.ts";
 import { env } from "../../lib/paths.ts";
 import { log } from "../../lib/log.ts";
 import type { Accel } from "../../lib/types.ts";
+import { vmFile } from "../../lib/vm_files.ts";
 import type { Runner } from "../exec.ts";
 import { commandLine, sendSignal } from "../proc.ts";
 
@@ -79,7 +80,7 @@ export const MAX_SOCKET_PATH = 107;
  * private runtime dir ($XDG_RUNTIME_DIR or /tmp, `vmctl-<uid>/<id>`).
  */
 export function socketDir(workDir: string, vmId: string): { dir: string; inWorkDir: boolean } {
-  if (new TextEncoder().encode(join(workDir, "console.sock")).length <= MAX_SOCKET_PATH) {
+  if (new TextEncoder().encode(vmFile(workDir, "consoleSocket")).length <= MAX_SOCKET_PATH) {
     return { dir: workDir, inWorkDir: true };
   }
   const base = env("XDG_RUNTIME_DIR") || "/tmp";

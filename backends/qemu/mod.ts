@@ -1,8 +1,9 @@
 /**
  * The QEMU backend (Linux): one daemonized `qemu-system-x86_64` per VM,
- * driven over QMP. Its files live in the VM's work dir (0700): overlay.qcow2,
- * seed.iso, efivars.fd, qemu.pid, console.log and, when the path fits in
- * 107 bytes, qmp.sock and console.sock (else a private runtime dir).
+ * driven over QMP. Its files live in the VM's work dir (0700), named in
+ * lib/vm_files.ts: overlay, seed, UEFI vars, pidfile, console log and, when
+ * the path fits in 107 bytes, the QMP and console sockets (else a private
+ * runtime dir).
  *
  * A PID is signalled only after /proc/PID/cmdline proves it is this VM's
  * QEMU (it names the VM's pidfile), so a stale pidfile never kills a stranger.
@@ -15,6 +16,7 @@ import { log } from "../../lib/log.ts";
 import { env } from "../../lib/paths.ts";
 import { connectQmp, queryVnc } from "../../lib/qmp.ts";
 import type { Accel, VmRecord } from "../../lib/types.ts";
+import { vmFile } from "../../lib/vm_files.ts";
 import type { BackendContext, Hypervisor, StateReport } from "../hypervisor.ts";
 import { buildQemuArgv } from "./argv.ts";
 import { createOverlay } from "./img.ts";
@@ -32,7 +34,7 @@ import {
 import { discoverTapIp } from "./network.ts";
 import { consoleTail, liveQemu, stopQemu } from "./process.ts";
 
-const pidFileOf = (vm: VmRecord) => join(vm.work_dir, "qemu.pid");
+const pidFileOf = (vm: VmRecord) => vmFile(vm.work_dir, "pidfile");
 
 /** Fault injection for tests: how start picks the SSH forward port (default: ask the OS). */
 export const qemuHooks = { pickSshPort: freeLoopbackPort };
@@ -70,7 +72,7 @@ async function prepare(
   ctx: BackendContext,
 ): Promise<VmRecord> {
   const workDir = base.work_dir;
-  const overlay = join(workDir, "overlay.qcow2");
+  const overlay = vmFile(workDir, "overlay");
   if (!spec.imagePath) {
     throw new Diagnostic("vmctl::qemu::no_image", "the QEMU backend needs a base image", {
       hint: "give --image PATH or --image-url URL",
@@ -81,7 +83,7 @@ async function prepare(
   try {
     if (spec.uefi) {
       const fw = findOvmf();
-      efivars = join(workDir, "efivars.fd");
+      efivars = vmFile(workDir, "efivars");
       await Deno.writeFile(efivars, await Deno.readFile(fw.vars), { mode: 0o600 });
     }
     if (spec.network.type === "tap") bridgeHelper(spec.network.bridge);
@@ -100,9 +102,9 @@ async function prepare(
     ...base,
     image_path: spec.imagePath,
     overlay_path: overlay,
-    qmp_socket: join(sockets.dir, "qmp.sock"),
-    console_socket: join(sockets.dir, "console.sock"),
-    console_log: join(workDir, "console.log"),
+    qmp_socket: vmFile(sockets.dir, "qmpSocket"),
+    console_socket: vmFile(sockets.dir, "consoleSocket"),
+    console_log: vmFile(workDir, "consoleLog"),
     efivars_path: efivars,
     mac_addr: randomMac(),
     pid: null,

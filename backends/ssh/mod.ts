@@ -11,6 +11,7 @@ import { join } from "../../lib/posix_path.ts";
 import { Diagnostic } from "../../lib/diagnostics.ts";
 import { log } from "../../lib/log.ts";
 import type { VmRecord } from "../../lib/types.ts";
+import { VM_FILES } from "../../lib/vm_files.ts";
 import type { BackendContext } from "../hypervisor.ts";
 import { backendFor } from "../router.ts";
 import { MAX_CONTROL_PATH, type SshTarget } from "./args.ts";
@@ -69,7 +70,7 @@ export async function sshTargetFor(
       `note: vmctl did not inject a host key for '${vm.name}' (raw user-data): trusting the first key it presents, recorded in ${hk.knownHostsPath}`,
     );
   }
-  const controlPath = join(vm.work_dir, "ssh.mux");
+  const controlPath = join(vm.work_dir, VM_FILES.sshMux);
   return {
     target: {
       controlPath: controlPath.length <= MAX_CONTROL_PATH ? controlPath : undefined,

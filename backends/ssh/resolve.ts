@@ -11,12 +11,13 @@ import { join } from "../../lib/posix_path.ts";
 import { Diagnostic } from "../../lib/diagnostics.ts";
 import { homeDir, resolveUserPath } from "../../lib/paths.ts";
 import type { VmRecord } from "../../lib/types.ts";
+import { VM_FILES } from "../../lib/vm_files.ts";
 import type { HostKeyPolicy } from "./args.ts";
 
 /** File name of the key pair vmctl generates in a VM's work dir. */
-export const GENERATED_KEY = "id_ed25519_generated";
+export const GENERATED_KEY = VM_FILES.generatedKey;
 /** File name of the VM's own known_hosts in its work dir. */
-export const KNOWN_HOSTS = "known_hosts";
+export const KNOWN_HOSTS = VM_FILES.knownHosts;
 /** The default SSH user (book: "vm"). */
 export const DEFAULT_SSH_USER = "vm";
 const HOME_KEYS = ["id_ed25519", "id_ecdsa", "id_rsa"];

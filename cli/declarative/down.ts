@@ -6,8 +6,8 @@
  * @module
  */
 import { opsContext, timeoutOption } from "../common.ts";
-import { destroyVm, transition } from "../vm/transitions.ts";
-import { liveRecord, loadTargets, refuseForeign, type TargetOptions } from "./common.ts";
+import { downCourses, type TargetOptions } from "../../vm/converge.ts";
+import { followCourses } from "../../vm/course.ts";
 
 export interface DownOptions extends TargetOptions {
   destroy?: boolean;
@@ -18,27 +18,6 @@ export interface DownOptions extends TargetOptions {
 /** The action of `vmctl down`. */
 export async function downCommand(o: DownOptions): Promise<void> {
   const timeoutMs = timeoutOption(o.timeout) ?? 30_000;
-  const { file, defs } = await loadTargets(o);
   const ctx = opsContext({ dryRun: o.dryRun });
-  const would = ctx.dryRun ? "would be " : "";
-  for (const def of defs) {
-    const rec = await liveRecord(ctx, def.name);
-    if (!rec) {
-      ctx.say(`${def.name}: not created: skipped`);
-      continue;
-    }
-    if (o.destroy) {
-      refuseForeign(rec, file, "vmctl down --destroy");
-      if (!ctx.dryRun) await destroyVm(ctx, def.name, { timeoutMs });
-      ctx.say(`${def.name}: ${would}destroyed (was ${rec.state})`);
-      continue;
-    }
-    if (rec.state !== "running" && rec.state !== "suspended") {
-      ctx.say(`${def.name}: already ${rec.state}: skipped`);
-      continue;
-    }
-    if (!ctx.dryRun) await transition(ctx, def.name, "stop", { timeoutMs });
-    ctx.say(`${def.name}: ${would}stopped`);
-  }
-  if (ctx.dryRun) ctx.say("dry run: nothing was changed");
+  await followCourses(ctx, await downCourses(ctx, o, { destroy: o.destroy, timeoutMs }));
 }

@@ -1,17 +1,23 @@
 /**
- * `vmctl create`: turn the book's options into a {@link CreateRequest}, check
- * them all before anything touches the disk, then create (and `--start`).
+ * `vmctl create`: turn the book's options into a {@link VmConfig}, check them
+ * all before anything touches the disk, then create (and `--start`).
  *
  * @module
  */
-import { type Accel, ACCELS, type CloudInitSpec, type NetworkConfig } from "../../lib/types.ts";
+import {
+  type Accel,
+  ACCELS,
+  type CloudInitSpec,
+  type ImageSource,
+  type NetworkConfig,
+  type VmConfig,
+} from "../../lib/types.ts";
 import { env, resolveUserPath } from "../../lib/paths.ts";
 import { Diagnostic } from "../../lib/diagnostics.ts";
-import type { ImageSource } from "../../lib/vmfile/types.ts";
 import { defaultBackendTag } from "../../backends/router.ts";
 import { choiceOption, intOption, opsContext, usageError, vmNameArg } from "../common.ts";
-import { type CreateRequest, createVm, planCreate } from "./create_flow.ts";
-import { transition } from "./transitions.ts";
+import { createCourse } from "../../vm/create.ts";
+import { followCourses } from "../../vm/course.ts";
 
 /** The options as commander hands them over (all strings / flags). */
 export interface CreateOptions {
@@ -44,8 +50,8 @@ export const LIMITS = {
 /** Unix user names cloud-init can create. */
 const USER_PATTERN = /^[a-z_][a-z0-9_-]{0,31}$/;
 
-/** Validate every option and build the request. Pure apart from `stat` of the named files. */
-export async function createRequest(o: CreateOptions): Promise<CreateRequest> {
+/** Validate every option and build the VM's config. Pure apart from `stat` of the named files. */
+export async function createRequest(o: CreateOptions): Promise<VmConfig> {
   const name = vmNameArg(o.name);
   const image = imageSource(o);
   const vcpus = intOption(o.vcpus, "--vcpus", LIMITS.vcpus)!;
@@ -198,30 +204,7 @@ async function existingFile(p: string, flag: string): Promise<string> {
 
 /** The action of `vmctl create`. */
 export async function createCommand(o: CreateOptions): Promise<void> {
-  const req = await createRequest(o);
+  const config = await createRequest(o);
   const ctx = opsContext({ dryRun: o.dryRun });
-  if (ctx.dryRun) {
-    for (const line of await planCreate(ctx, req)) ctx.say(line);
-    if (o.start) ctx.say(`would start VM '${req.name}' (--start)`);
-    ctx.say("dry run: nothing was changed");
-    return;
-  }
-  const rec = await createVm(ctx, req);
-  ctx.say(`VM '${rec.name}' created (id: ${rec.id})`);
-  if (o.start) {
-    await transition(ctx, rec.name, "start").catch((err) => {
-      throw keptAfterFailedStart(rec.name, err);
-    });
-    ctx.say(`VM '${rec.name}' started`);
-  }
-}
-
-/** A start that fails after a create keeps the VM (state failed); say so under the error. */
-export function keptAfterFailedStart(name: string, err: unknown): unknown {
-  if (err instanceof Diagnostic) {
-    err.details.push(
-      `VM '${name}' was created but did not start: \`vmctl start ${name}\` retries, \`vmctl destroy ${name}\` removes it`,
-    );
-  }
-  return err;
+  await followCourses(ctx, [await createCourse(ctx, config, { start: o.start })]);
 }

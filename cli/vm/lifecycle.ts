@@ -1,39 +1,34 @@
 /**
  * `vmctl start|stop|suspend|resume|destroy NAME`: thin wrappers over the
- * shared transitions, printing one line each.
+ * lifecycle of vm/lifecycle.ts, printing one line each.
  *
  * @module
  */
 import { ACCELS } from "../../lib/types.ts";
 import { choiceOption, opsContext, timeoutOption, vmNameArg } from "../common.ts";
-import { destroyVm, type Transition, transition } from "./transitions.ts";
-
-const DONE: Record<Transition, string> = {
-  start: "started",
-  stop: "stopped",
-  suspend: "suspended",
-  resume: "resumed",
-};
+import { destroyCourse, type Transition, transitionCourse } from "../../vm/lifecycle.ts";
+import { followCourses } from "../../vm/course.ts";
 
 /** The action of `vmctl start|stop|suspend|resume NAME`. */
 export async function transitionCommand(
   action: Transition,
   name: string,
-  opts: { timeout?: string; accel?: string } = {},
+  opts: { timeout?: string; accel?: string; dryRun?: boolean } = {},
 ): Promise<void> {
   vmNameArg(name);
   const timeoutMs = timeoutOption(opts.timeout);
   const accel = choiceOption(opts.accel, "--accel", ACCELS);
-  const ctx = opsContext();
-  await transition(ctx, name, action, { timeoutMs, accel });
-  ctx.say(`VM '${name}' ${DONE[action]}`);
+  const ctx = opsContext({ dryRun: opts.dryRun });
+  await followCourses(ctx, [await transitionCourse(ctx, name, action, { timeoutMs, accel })]);
 }
 
 /** The action of `vmctl destroy NAME`. */
-export async function destroyCommand(name: string, opts: { timeout?: string }): Promise<void> {
+export async function destroyCommand(
+  name: string,
+  opts: { timeout?: string; dryRun?: boolean },
+): Promise<void> {
   vmNameArg(name);
   const timeoutMs = timeoutOption(opts.timeout);
-  const ctx = opsContext();
-  await destroyVm(ctx, name, { timeoutMs, say: ctx.say });
-  ctx.say(`VM '${name}' destroyed`);
+  const ctx = opsContext({ dryRun: opts.dryRun });
+  await followCourses(ctx, [await destroyCourse(ctx, name, { timeoutMs })]);
 }

@@ -5,7 +5,8 @@
  */
 import { readStore, requireRecord } from "../../lib/store.ts";
 import { formatTable, opsContext, printJson, vmNameArg } from "../common.ts";
-import { listView, refreshRecords, shownState, statusText, statusView } from "./view.ts";
+import { refreshRecords } from "../../vm/reconcile.ts";
+import { listView, shownState, statusText, statusView } from "./view.ts";
 
 /** The action of `vmctl list`. */
 export async function listCommand(opts: { json?: boolean }): Promise<void> {

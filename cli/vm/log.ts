@@ -5,11 +5,11 @@
  *
  * @module
  */
-import { join } from "../../lib/posix_path.ts";
 import { Diagnostic } from "../../lib/diagnostics.ts";
 import { assertInside } from "../../lib/paths.ts";
 import { readStore, requireRecord } from "../../lib/store.ts";
 import { intOption, opsContext, vmNameArg } from "../common.ts";
+import { vmFile } from "../../lib/vm_files.ts";
 
 /** The last `n` lines of `data` (all of it for n = 0). */
 export function tailBytes(data: Uint8Array, n: number): Uint8Array {
@@ -33,12 +33,12 @@ export async function logCommand(
   const ctx = opsContext();
   const rec = requireRecord(await readStore(ctx.paths), name);
   assertInside(ctx.paths.vmsDir, rec.work_dir);
-  const consoleLog = rec.console_log ?? join(rec.work_dir, "console.log");
+  const consoleLog = rec.console_log ?? vmFile(rec.work_dir, "consoleLog");
   assertInside(ctx.paths.vmsDir, consoleLog); // a hand-edited record must not make us read elsewhere
   const both = opts.console === opts.provision; // neither or both flags: show both logs
   const wanted = [
     ...(both || opts.console ? [["console", consoleLog]] : []),
-    ...(both || opts.provision ? [["provision", join(rec.work_dir, "provision.log")]] : []),
+    ...(both || opts.provision ? [["provision", vmFile(rec.work_dir, "provisionLog")]] : []),
   ] as [string, string][];
   const found: [string, string, Uint8Array][] = [];
   const missing: string[] = [];

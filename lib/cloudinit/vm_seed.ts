@@ -9,6 +9,7 @@
 import { join } from "../posix_path.ts";
 import { validateVmName } from "../names.ts";
 import type { CloudInitSpec } from "../types.ts";
+import { VM_FILES } from "../vm_files.ts";
 import {
   buildMetaData,
   buildUserData,
@@ -50,9 +51,9 @@ export interface VmSeedResult {
 }
 
 /** File names inside the work dir. */
-export const GENERATED_KEY = "id_ed25519_generated";
-export const KNOWN_HOSTS = "known_hosts";
-export const SEED_ISO = "seed.iso";
+export const GENERATED_KEY = VM_FILES.generatedKey;
+export const KNOWN_HOSTS = VM_FILES.knownHosts;
+export const SEED_ISO = VM_FILES.seedIso;
 
 const enc = new TextEncoder();
 

@@ -52,9 +52,40 @@ Deno.test("create --dry-run prints the plan and creates nothing, not even the da
       "--start",
       "--dry-run",
     ]);
-    assertStringIncludes(out, "would create VM 'n' on the noop backend");
-    assertStringIncludes(out, `${home}/disk.qcow2`);
-    assertStringIncludes(out, "would start VM 'n'");
+    const dir = `${home}/vmctl/vms/n`;
+    for (
+      const line of [
+        "plan: create VM 'n'",
+        `${home}/disk.qcow2 (local)`,
+        `add VM 'n' (state failed, busy: create, until it is prepared)`,
+        `undo: ${home}/vmctl/vms.json: remove VM 'n'`,
+        `mkdir ${dir} (mode 0700)`,
+        `undo: remove ${dir}`,
+        `${dir}/seed.iso: a generated SSH key pair for user 'vm'`,
+        "prepare VM 'n' on the noop backend",
+        "resources: 1 vCPU(s), 1024 MB memory",
+        "network:   user (SLIRP, SSH forwarded on 127.0.0.1)",
+        "undo: noop backend: destroy",
+        "record VM 'n' prepared",
+        "plan: start VM 'n'",
+        "noop backend: start",
+      ]
+    ) assertStringIncludes(out, line);
+  });
+});
+
+Deno.test("create --dry-run without --start plans no start", async () => {
+  await withProject(async (home) => {
+    const out = await unchangedBy(home, [
+      "create",
+      "--name",
+      "n",
+      "--image",
+      "disk.qcow2",
+      "--dry-run",
+    ]);
+    assertStringIncludes(out, "plan: create VM 'n'");
+    assertEquals(out.includes("plan: start"), false);
   });
 });
 
@@ -63,7 +94,9 @@ Deno.test("up --dry-run on a fresh project lists every VM it would create", asyn
     const out = await unchangedBy(home, ["up", "--dry-run"]);
     assertStringIncludes(out, "web: absent -> create, start, provision");
     assertStringIncludes(out, "db: absent -> create, start, provision");
-    assertStringIncludes(out, "would run 1 provisioning step(s)");
+    assertStringIncludes(out, "resources: 2 vCPU(s), 2048 MB memory");
+    assertStringIncludes(out, "plan: start VM 'web'");
+    assertStringIncludes(out, "VM 'web': 1 provisioning step(s) skipped because the noop backend");
   });
 });
 
@@ -73,14 +106,17 @@ Deno.test("up, down and reload --dry-run on existing VMs change nothing and say 
     await vmctlOk(home, ["stop", "db"]);
     const up = await unchangedBy(home, ["up", "--dry-run"]);
     assertStringIncludes(up, "web: running -> skip (already running)");
-    assertStringIncludes(up, "db: stopped -> would start it");
+    assertStringIncludes(up, "db: stopped -> start, provision\nplan: start VM 'db'");
     const down = await unchangedBy(home, ["down", "--dry-run"]);
-    assertStringIncludes(down, "web: would be stopped");
+    assertStringIncludes(down, "web: running -> stop\nplan: stop VM 'web'");
     assertStringIncludes(down, "db: already stopped: skipped");
     const destroy = await unchangedBy(home, ["down", "--destroy", "--dry-run"]);
-    assertStringIncludes(destroy, "web: would be destroyed (was running)");
+    assertStringIncludes(destroy, "web: running -> destroy\nplan: destroy VM 'web'");
+    assertStringIncludes(destroy, `remove ${home}/vmctl/vms/web`);
     const reload = await unchangedBy(home, ["reload", "--dry-run"]);
-    assertStringIncludes(reload, "web: would destroy it (running), then recreate it");
+    assertStringIncludes(reload, "web: running -> destroy it, then recreate it");
+    assertStringIncludes(reload, "plan: destroy VM 'web'");
+    assertStringIncludes(reload, "plan: create VM 'web'");
   });
 });
 
@@ -90,5 +126,18 @@ Deno.test("create --dry-run still refuses what create would refuse", async () =>
     const r = await vmctl(home, ["create", "--name", "n", "--image", "disk.qcow2", "--dry-run"]);
     assertEquals(r.code, 1);
     assertStringIncludes(r.stderr, "vmctl::vm::exists");
+  });
+});
+
+Deno.test("destroy, start and stop --dry-run print their plan and change nothing", async () => {
+  await withProject(async (home) => {
+    await vmctlOk(home, ["create", "--name", "n", "--image", "disk.qcow2"]);
+    const destroy = await unchangedBy(home, ["destroy", "n", "--dry-run"]);
+    assertStringIncludes(destroy, "plan: destroy VM 'n'");
+    assertStringIncludes(destroy, "unregister VM 'n'");
+    const start = await unchangedBy(home, ["start", "n", "--dry-run"]);
+    assertStringIncludes(start, "its live state must be prepared, stopped, failed");
+    const stop = await unchangedBy(home, ["stop", "n", "--dry-run"]);
+    assertStringIncludes(stop, "plan: stop VM 'n'");
   });
 });

@@ -60,6 +60,9 @@ export async function newVm(
   await Deno.mkdir(workDir, { mode: 0o700 });
   const spec: VmSpec = {
     name,
+    backend: "qemu",
+    image: { kind: "path", path: image },
+    sshUser: "vm",
     imagePath: image,
     vcpus: 1,
     memoryMb: 128,

@@ -117,3 +117,17 @@ Deno.test("the JSON form carries each step's action and undo as data", () => {
   });
   assert(JSON.stringify(json));
 });
+
+Deno.test("keepCause rethrows the step's own diagnostic after undoing, unchanged", async () => {
+  const log: string[] = [];
+  const p = plan("start VM 'a'", [recorded(log, "a"), recorded(log, "b", { fail: true })]);
+  const err = await assertRejects(() => apply(p, { keepCause: true }), Diagnostic);
+  assertEquals(log, ["run a", "run b", "undo a"]);
+  assertEquals(err.message, "b broke");
+  assertEquals(err.details, []);
+});
+
+Deno.test("a task's detail renders one fact a line", () => {
+  const p = plan("p", [taskStep("prepare", "2 vCPU(s)\nnetwork user", () => Promise.resolve())]);
+  assertEquals(renderPlan(p), "plan: p\n  1. prepare\n       2 vCPU(s)\n       network user");
+});

@@ -81,6 +81,21 @@ Deno.test("unknown fields from a newer version survive a rewrite", async () => {
   });
 });
 
+Deno.test("fields of a newer version are kept by the store, not handed to the rest of vmctl", async () => {
+  await withTemp(async (paths) => {
+    await Deno.mkdir(paths.dataDir, { recursive: true });
+    const newer = { version: 1, vms: { a: record("a", { future_field: "x" }) } };
+    await Deno.writeTextFile(paths.storeFile, JSON.stringify(newer));
+    await updateStore(paths, (doc) => {
+      assertEquals(Object.keys(doc.vms.a).includes("future_field"), false);
+      doc.vms.a = { ...doc.vms.a, state: "running" };
+    });
+    const raw = JSON.parse(await Deno.readTextFile(paths.storeFile));
+    assertEquals(raw.vms.a.future_field, "x");
+    assertEquals(raw.vms.a.state, "running");
+  });
+});
+
 Deno.test("missing record fields get defaults", () => {
   const paths = pathsIn("/data");
   const doc = parseStore(

@@ -1,0 +1,45 @@
+/**
+ * The files of a VM, by name: everything vmctl or a backend keeps in a VM's
+ * work directory (`<data dir>/vms/<name>/`, mode 0700), in one table, so a
+ * file is named in one place and every reader and writer agrees on it.
+ *
+ * Sockets go to the work dir when their path fits in sun_path, else to a
+ * private runtime dir under the same names (backends/qemu/host.ts decides).
+ *
+ * @module
+ */
+import { join } from "./posix_path.ts";
+
+/** File names inside a VM's work dir. */
+export const VM_FILES = {
+  /** Copy-on-write disk over the base image (qemu-img create -b). */
+  overlay: "overlay.qcow2",
+  /** The cloud-init NoCloud seed (volume label `cidata`). */
+  seedIso: "seed.iso",
+  /** UEFI variable store, a private copy of OVMF_VARS. */
+  efivars: "efivars.fd",
+  /** QEMU's pidfile; its presence after QEMU is gone means QEMU was killed. */
+  pidfile: "qemu.pid",
+  /** QMP control socket. */
+  qmpSocket: "qmp.sock",
+  /** Serial console socket (`vmctl console`). */
+  consoleSocket: "console.sock",
+  /** Serial console output (`vmctl log --console`). */
+  consoleLog: "console.log",
+  /** Output of the provisioners (`vmctl log --provision`). */
+  provisionLog: "provision.log",
+  /** The client key pair vmctl generated (`.pub` beside it). */
+  generatedKey: "id_ed25519_generated",
+  /** The VM's own known_hosts (host key injected through cloud-init). */
+  knownHosts: "known_hosts",
+  /** OpenSSH ControlPath of the shared connection to the guest. */
+  sshMux: "ssh.mux",
+} as const;
+
+/** What a VM file is called in the table. */
+export type VmFile = keyof typeof VM_FILES;
+
+/** The path of `file` inside the work dir `workDir`. */
+export function vmFile(workDir: string, file: VmFile): string {
+  return join(workDir, VM_FILES[file]);
+}
