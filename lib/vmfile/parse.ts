@@ -8,14 +8,11 @@
 import { InvalidKdlError, type Node, parse } from "@bgotink/kdl";
 import { dirname } from "../posix_path.ts";
 import { Diagnostic, DiagnosticList, didYouMean } from "../diagnostics.ts";
-import { isValidVmName } from "../names.ts";
+import { VM_NAME_RULE } from "../names.ts";
 import { resolveUserPath } from "../paths.ts";
 import type { VmDef, VmFile } from "./types.ts";
 import { checkProps, checkTags, type Ctx, entriesOf, fail, lineOf } from "./nodes.ts";
 import { readVmBody } from "./vm.ts";
-
-const NAME_RULE =
-  "VM names start with a letter or digit, then letters, digits, '_', '.' or '-' (at most 63 characters)";
 
 const KDL_HINT =
   "VMFile.kdl is KDL v2 (https://kdl.dev): quote strings, write booleans as #true/#false, close every `{` with `}`";
@@ -159,13 +156,13 @@ function readVmName(ctx: Ctx, node: Node, names: Map<string, Node>): string | un
       `quote it: \`vm "${String(value)}" { ... }\``,
     );
   }
-  if (!isValidVmName(value)) {
+  if (!VM_NAME_RULE.test(value)) {
     return fail(
       ctx,
       "invalid_name",
       args[0],
       `invalid VM name ${JSON.stringify(value)}`,
-      NAME_RULE,
+      VM_NAME_RULE.hint,
     );
   }
   const first = names.get(value);
