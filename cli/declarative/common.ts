@@ -9,7 +9,7 @@ import { Diagnostic } from "../../lib/diagnostics.ts";
 import { log } from "../../lib/log.ts";
 import { env } from "../../lib/paths.ts";
 import type { Accel, VmRecord } from "../../lib/types.ts";
-import { discoverVmFile, loadVmFile, selectVms } from "../../lib/vmfile/mod.ts";
+import { discoverVmFile, loadVmFile, requireLocalFiles, selectVms } from "../../lib/vmfile/mod.ts";
 import type { VmDef, VmFile } from "../../lib/vmfile/types.ts";
 import { defaultBackendTag } from "../../backends/router.ts";
 import { formatDuration, type OpsContext, timed, timeoutOption } from "../common.ts";
@@ -25,9 +25,13 @@ export interface TargetOptions {
   name?: string;
 }
 
-/** Discover and load the VMFile, then pick the VMs `--name` selects (file order). */
+/**
+ * Discover and load the VMFile, then pick the VMs `--name` selects (file
+ * order). Local files are not checked here: each stage checks the files it
+ * is about to use (a missing file of another VM never blocks a command).
+ */
 export async function loadTargets(o: TargetOptions): Promise<{ file: VmFile; defs: VmDef[] }> {
-  const file = await loadVmFile(discoverVmFile(o.file));
+  const file = await loadVmFile(discoverVmFile(o.file), { checkFiles: false });
   return { file, defs: selectVms(file, o.name) };
 }
 
@@ -136,6 +140,7 @@ export async function provisionStage(
   ctx: OpsContext,
   rec: VmRecord,
   def: VmDef,
+  file: VmFile,
   stage: ProvisionStage,
 ): Promise<void> {
   const n = def.provision.length;
@@ -151,6 +156,7 @@ export async function provisionStage(
     return;
   }
   requireSshBlock(def);
+  requireLocalFiles(file, def.name, ["provision"]);
   const { provisionVm } = await import("../../backends/provision.ts");
   const [, ms] = await timed(() =>
     provisionVm(rec, def, { ctx, timeoutMs: stage.timeoutMs, prefixOutput: stage.prefixOutput })
@@ -178,6 +184,8 @@ export async function createAndStart(
   file: VmFile,
   stage: ProvisionStage,
 ): Promise<VmRecord> {
+  // Check the provisioners' sources too before anything boots: a run stops before it starts.
+  requireLocalFiles(file, def.name, stage.skip ? ["create"] : ["create", "provision"]);
   const req = await requestFromDef(def, file);
   const [created, tc] = await timed(() => createVm(ctx, req));
   ctx.say(`    created (${created.backend}, id ${created.id}) in ${formatDuration(tc)}`);
@@ -187,7 +195,7 @@ export async function createAndStart(
     })
   );
   ctx.say(`    started in ${formatDuration(ts)}`);
-  await provisionStage(ctx, running, def, stage);
+  await provisionStage(ctx, running, def, file, stage);
   return running;
 }
 
