@@ -111,18 +111,39 @@ export async function mismatch(
   return undefined;
 }
 
-/** Refuse to destroy a VM this VMFile did not create (a name clash with another project). */
-export function refuseForeign(rec: VmRecord, file: VmFile, action: string): void {
+/**
+ * Refuse to destroy a VM this VMFile did not create (a name clash with
+ * another project), unless `adopt` (`--adopt`): then the VM is taken over
+ * with a warning. The refusal names the way on: a project that moved (its
+ * recorded VMFile is gone) is adopted with `--adopt`.
+ */
+export function refuseForeign(rec: VmRecord, file: VmFile, action: string, adopt = false): void {
   if (rec.vmfile === file.path) return;
+  const origin = rec.vmfile ?? "`vmctl create`";
+  if (adopt) {
+    log.warn(`VM '${rec.name}' was created from ${origin}; adopting it for ${file.path} (--adopt)`);
+    return;
+  }
+  const moved = rec.vmfile != null && !isFile(rec.vmfile);
   throw new Diagnostic(
     "vmctl::vmfile::foreign_vm",
     `VM '${rec.name}' was not created from ${file.path}, so \`${action}\` leaves it alone`,
     {
-      hint: rec.vmfile
-        ? `it belongs to ${rec.vmfile}; run \`${action}\` there, or \`vmctl destroy ${rec.name}\``
-        : `it was made with \`vmctl create\`; remove it with \`vmctl destroy ${rec.name}\``,
+      hint: moved
+        ? `it was created from ${rec.vmfile}, which no longer exists (a moved or renamed project?): \`${action} --adopt\` takes it over`
+        : rec.vmfile
+        ? `it belongs to ${rec.vmfile}; run \`${action}\` there, or take it over with \`${action} --adopt\``
+        : `it was made with \`vmctl create\`; take it over with \`${action} --adopt\`, or remove it with \`vmctl destroy ${rec.name}\``,
     },
   );
+}
+
+function isFile(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
 }
 
 /** Options of the provisioning stage of `up` / `reload`. */
