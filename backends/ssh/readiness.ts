@@ -73,7 +73,8 @@ export async function waitForSsh(t: SshTarget, o: ReadinessOptions): Promise<Rea
 
   // A live shared connection (see SshTarget.controlPath) answers without a new handshake.
   if (t.controlPath && !o.skipLogin && isSocket(t.controlPath)) {
-    const r = await loginOnce(t, Math.min(3000, o.timeoutMs));
+    // As long as a normal login attempt: on a busy host a live master can take seconds to answer.
+    const r = await loginOnce(t, Math.min(10_000, o.timeoutMs));
     if (r.ok) {
       for (const s of ["tcp", "banner", "login"] as const) done(s);
       return { elapsedMs: performance.now() - t0, stages, banner: "(shared connection)" };
