@@ -28,6 +28,7 @@ export function registerDeclarativeCommands(program: Command<any, any, any>): vo
     .option("--file <path>", "VMFile.kdl to use (default: ./VMFile.kdl)")
     .option("--name <name>", "only this VM")
     .option("--destroy", "destroy the VMs instead of stopping them")
+    .option("--adopt", "also destroy VMs of the same name created from another VMFile path")
     .option("--timeout <seconds>", "graceful shutdown timeout", "30")
     .option("--dry-run", "print what would be stopped or destroyed; change nothing")
     .action(async (opts) => {
@@ -41,6 +42,7 @@ export function registerDeclarativeCommands(program: Command<any, any, any>): vo
     .option("--file <path>", "VMFile.kdl to use (default: ./VMFile.kdl)")
     .option("--name <name>", "only this VM")
     .option("--no-provision", "skip provisioning after recreating")
+    .option("--adopt", "also recreate VMs of the same name created from another VMFile path")
     .option("--timeout <seconds>", "how long to wait for SSH before provisioning", "120")
     .option("--dry-run", "print what would be destroyed and created; change nothing")
     .action(async (opts) => {

@@ -149,7 +149,7 @@ async function vmfileFor(
   }
   let defs: VmDef[];
   try {
-    defs = (await loadVmFile(path)).vms;
+    defs = (await loadVmFile(path, { checkFiles: false })).vms;
   } catch (err) {
     // With NAME given, ./VMFile.kdl only refines user and key: a broken one must not lock the
     // user out of their VM. An explicit --file, or a needed inference, reports the errors.

@@ -16,15 +16,58 @@ export function isValidVmName(name: string): boolean {
 
 /** Throw `vmctl::name::invalid` unless `name` is a valid VM name. */
 export function validateVmName(name: string, what = "VM name"): string {
-  if (!isValidVmName(name)) {
-    throw new Diagnostic(
-      "vmctl::name::invalid",
-      `invalid ${what} ${JSON.stringify(name)}`,
-      {
-        hint:
-          "names start with a letter or digit, then use letters, digits, '_', '.' or '-' (at most 63 characters)",
-      },
-    );
-  }
-  return name;
+  return requireName(VM_NAME_RULE, name, "vmctl::name::invalid", what);
+}
+
+/** A naming rule: what it names, the test, and the hint every place that checks it gives. */
+export interface NameRule {
+  what: string;
+  test(value: string): boolean;
+  hint: string;
+}
+
+/** A rule that is one regular expression. */
+export function patternRule(what: string, pattern: RegExp, hint: string): NameRule {
+  return { what, test: (v) => pattern.test(v), hint };
+}
+
+const LOGIN_NAME = /^[a-z_][a-z0-9_-]{0,31}$/;
+
+/**
+ * Login names vmctl creates (cloud-init) and logs in as (ssh): the portable
+ * Linux rule every distribution's useradd accepts, never root (vmctl's guests
+ * refuse root logins). The VMFile loader, `vmctl validate`, cloud-init,
+ * `vmctl create --user` and `vmctl ssh --user` all check this one rule.
+ */
+export const USER_NAME_RULE: NameRule = {
+  what: "user name",
+  test: (v) => LOGIN_NAME.test(v) && v !== "root",
+  hint:
+    "use 1-32 characters: a lower-case letter or '_' first, then a-z 0-9 _ - (root cannot log in)",
+};
+
+const HOST_LABEL = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+
+/** RFC 1123 host names: dot-separated labels, at most 253 characters. */
+export const HOST_NAME_RULE: NameRule = {
+  what: "hostname",
+  test: (v) => v.length <= 253 && v.split(".").every((l) => HOST_LABEL.test(l)),
+  hint:
+    "use letters, digits and '-' in dot-separated labels of at most 63 characters, not starting or ending with '-'",
+};
+
+/** VM names as a {@link NameRule} (the VMFile reports them with its own positions). */
+export const VM_NAME_RULE: NameRule = {
+  what: "VM name",
+  test: isValidVmName,
+  hint:
+    "names start with a letter or digit, then use letters, digits, '_', '.' or '-' (at most 63 characters)",
+};
+
+/** Throw `code` with the rule's hint unless `value` follows `rule`. */
+export function requireName(rule: NameRule, value: string, code: string, label?: string): string {
+  if (rule.test(value)) return value;
+  throw new Diagnostic(code, `invalid ${label ?? rule.what} ${JSON.stringify(value)}`, {
+    hint: rule.hint,
+  });
 }

@@ -121,16 +121,18 @@ export interface AccelChoice {
  * AND a probe guest runs under it promptly (SeaBIOS boots a sector from a
  * virtio disk on q35 that switches modes like a bootloader and exits through
  * isa-debug-exit, within 3 s); otherwise TCG, with a one-line notice saying
- * why. The verdict is cached per host boot in `cacheFile`.
+ * why. The verdict is cached per host boot in `cacheFile`. `host` replaces
+ * the device check and the probe (tests drive both branches on any machine).
  */
 export async function chooseAccel(
   want: Accel,
   runner: Runner,
   scratchDir: string,
   cacheFile?: string,
+  host: KvmHost = REAL_KVM_HOST,
 ): Promise<AccelChoice> {
   if (want === "tcg") return { accel: "tcg" };
-  const dev = kvmDeviceProblem();
+  const dev = host.deviceProblem();
   if (want === "kvm") {
     if (dev) {
       throw new Diagnostic("vmctl::qemu::kvm_unavailable", `KVM was asked for but ${dev}`, {
@@ -140,10 +142,24 @@ export async function chooseAccel(
     return { accel: "kvm" };
   }
   if (dev) return { accel: "tcg", notice: `KVM not usable (${dev}); using TCG (slower)` };
-  const probe = await cachedProbe(runner, scratchDir, cacheFile);
+  const probe = await cachedProbe(runner, scratchDir, cacheFile, host);
   if (probe) return { accel: "tcg", notice: `KVM not usable (${probe}); using TCG (slower)` };
   return { accel: "kvm" };
 }
+
+/** How this host's KVM is examined: the device check and the probe guest. */
+export interface KvmHost {
+  /** Why /dev/kvm cannot be used, or null. */
+  deviceProblem(): string | null;
+  /** Run a probe guest under KVM: null when it worked, else why not. */
+  probe(runner: Runner, scratchDir: string): Promise<string | null>;
+}
+
+/** The real /dev/kvm and the real probe guest. */
+export const REAL_KVM_HOST: KvmHost = {
+  deviceProblem: () => kvmDeviceProblem(),
+  probe: (runner, scratchDir) => probeKvm(runner, scratchDir),
+};
 
 /** How long the probe guest may take under KVM: well under 1 s where KVM works. */
 export const KVM_PROBE_TIMEOUT_MS = 3_000;
@@ -152,7 +168,8 @@ export const KVM_PROBE_TIMEOUT_MS = 3_000;
 async function cachedProbe(
   runner: Runner,
   scratchDir: string,
-  cacheFile?: string,
+  cacheFile: string | undefined,
+  host: KvmHost,
 ): Promise<string | null> {
   const bootId = await hostBootId();
   if (cacheFile && bootId) {
@@ -163,7 +180,7 @@ async function cachedProbe(
       }
     } catch { /* no cache yet */ }
   }
-  const problem = await probeKvm(runner, scratchDir);
+  const problem = await host.probe(runner, scratchDir);
   if (cacheFile && bootId && !runner.dryRun) {
     await Deno.writeTextFile(cacheFile, JSON.stringify({ boot_id: bootId, problem }) + "\n", {
       mode: 0o600,

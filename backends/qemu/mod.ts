@@ -31,6 +31,7 @@ import {
 } from "./host.ts";
 import { discoverTapIp } from "./network.ts";
 import { consoleTail, liveQemu, stopQemu } from "./process.ts";
+import { closeAllMasters } from "../ssh/exec.ts";
 
 const pidFileOf = (vm: VmRecord) => join(vm.work_dir, "qemu.pid");
 
@@ -235,6 +236,7 @@ async function afterLaunch(
 }
 
 async function stop(vm: VmRecord, timeoutMs: number, _ctx: BackendContext): Promise<VmRecord> {
+  await closeAllMasters(vm.work_dir);
   const pidFile = pidFileOf(vm);
   const pid = await liveQemu(vm, pidFile);
   if (pid) await stopQemu(vm, pid, pidFile, timeoutMs);
@@ -323,6 +325,7 @@ function atRest(vm: VmRecord): boolean {
 }
 
 async function destroy(vm: VmRecord, _ctx: BackendContext): Promise<void> {
+  await closeAllMasters(vm.work_dir);
   const pidFile = pidFileOf(vm);
   const pid = await liveQemu(vm, pidFile);
   // The disk is about to be deleted, so there is nothing to shut down gracefully: quit at once.

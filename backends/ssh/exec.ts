@@ -11,7 +11,14 @@
 import { Diagnostic } from "../../lib/diagnostics.ts";
 import { log } from "../../lib/log.ts";
 import { execCommand, formatArgv, spawnError } from "../exec.ts";
-import { closeMasterArgv, sshArgv, type SshTarget, uploadCommand } from "./args.ts";
+import {
+  closeMasterArgv,
+  CONTROL_SOCKET_NAME,
+  sshArgv,
+  type SshTarget,
+  uploadCommand,
+} from "./args.ts";
+import { join } from "../../lib/posix_path.ts";
 
 /** Exit status ssh uses for its own failures (connection, authentication, host key). */
 export const SSH_ERROR_EXIT = 255;
@@ -156,9 +163,30 @@ export async function sshUpload(
   }
 }
 
-/** Stop `t`'s connection-sharing master, if one runs (tests, `vmctl down`). Never throws. */
+/** Stop `t`'s connection-sharing master, if one runs. Never throws. */
 export async function closeMaster(t: SshTarget): Promise<void> {
-  const argv = closeMasterArgv(t);
-  if (!argv) return;
-  await execCommand(argv, { timeoutMs: 5000, check: false }).catch(() => {});
+  if (t.controlPath) await closeSocket(t.controlPath);
+}
+
+/**
+ * Stop every connection-sharing master of the VM whose work dir is `dir`
+ * (all users and keys) and remove their sockets: `vmctl stop`, `down`,
+ * `destroy`. Never throws.
+ */
+export async function closeAllMasters(dir: string): Promise<void> {
+  const names: string[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      if (CONTROL_SOCKET_NAME.test(e.name)) names.push(e.name);
+    }
+  } catch {
+    return; // no work dir: nothing was shared
+  }
+  await Promise.all(names.map((n) => closeSocket(join(dir, n))));
+}
+
+async function closeSocket(controlPath: string): Promise<void> {
+  await execCommand(closeMasterArgv(controlPath), { timeoutMs: 5000, check: false })
+    .catch(() => {});
+  await Deno.remove(controlPath).catch(() => {});
 }

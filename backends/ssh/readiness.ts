@@ -73,7 +73,8 @@ export async function waitForSsh(t: SshTarget, o: ReadinessOptions): Promise<Rea
 
   // A live shared connection (see SshTarget.controlPath) answers without a new handshake.
   if (t.controlPath && !o.skipLogin && isSocket(t.controlPath)) {
-    const r = await loginOnce(t, Math.min(3000, o.timeoutMs));
+    // As long as a normal login attempt: on a busy host a live master can take seconds to answer.
+    const r = await loginOnce(t, Math.min(10_000, o.timeoutMs));
     if (r.ok) {
       for (const s of ["tcp", "banner", "login"] as const) done(s);
       return { elapsedMs: performance.now() - t0, stages, banner: "(shared connection)" };
@@ -116,7 +117,7 @@ export async function waitForSsh(t: SshTarget, o: ReadinessOptions): Promise<Rea
         const r = await loginOnce(t, remaining);
         if (r.ok) break;
         if (r.hostKeyProblem) throw hostKeyError(t, r.stderr);
-        last = r.stderr;
+        if (r.stderr) last = r.stderr;
         await sleep(Math.min(pollMs, Math.max(0, end - performance.now())));
       }
       done("login");
@@ -227,7 +228,14 @@ async function loginOnce(
     ...sshArgv(t, { connectTimeoutS: Math.max(1, Math.min(10, Math.ceil(remainingMs / 1000))) }),
     "true",
   ];
-  const r = await runSsh(argv, { timeoutMs: Math.max(1000, remainingMs) });
+  let r: { code: number; stderr: string };
+  try {
+    r = await runSsh(argv, { timeoutMs: Math.max(1000, remainingMs) });
+  } catch (err) {
+    // The budget ran out inside this attempt: the wait ends at the login stage, not in ssh.
+    if (!(err instanceof Diagnostic) || err.code !== "vmctl::exec::timeout") throw err;
+    r = { code: -1, stderr: err.details.join("\n") };
+  }
   const stderr = r.stderr.trim();
   return {
     ok: r.code === 0,

@@ -10,6 +10,7 @@
 import { join } from "../../lib/posix_path.ts";
 import { Diagnostic } from "../../lib/diagnostics.ts";
 import { homeDir, resolveUserPath } from "../../lib/paths.ts";
+import { requireName, USER_NAME_RULE } from "../../lib/names.ts";
 import type { VmRecord } from "../../lib/types.ts";
 import type { HostKeyPolicy } from "./args.ts";
 
@@ -35,18 +36,8 @@ export function resolveSshUser(
   o: { cliUser?: string; vmfileUser?: string } = {},
 ): string {
   const user = o.cliUser ?? o.vmfileUser ?? vm.ssh_user ?? DEFAULT_SSH_USER;
-  // A user name reaches ssh's argv and the remote login: refuse anything exotic.
-  if (!/^[a-z_][a-z0-9_.-]{0,31}\$?$/i.test(user)) {
-    throw new Diagnostic(
-      "vmctl::ssh::invalid_user",
-      `invalid SSH user name ${JSON.stringify(user)}`,
-      {
-        hint:
-          "use a POSIX user name: letters, digits, '_', '.', '-', not starting with '-' or a digit",
-      },
-    );
-  }
-  return user;
+  // A user name reaches ssh's argv and the remote login: the one user-name rule applies.
+  return requireName(USER_NAME_RULE, user, "vmctl::ssh::invalid_user", "SSH user name");
 }
 
 /**

@@ -11,6 +11,8 @@ import { liveRecord, loadTargets, refuseForeign, type TargetOptions } from "./co
 
 export interface DownOptions extends TargetOptions {
   destroy?: boolean;
+  /** Take over a VM created from another VMFile path (a moved project). */
+  adopt?: boolean;
   timeout?: string;
   dryRun?: boolean;
 }
@@ -28,7 +30,7 @@ export async function downCommand(o: DownOptions): Promise<void> {
       continue;
     }
     if (o.destroy) {
-      refuseForeign(rec, file, "vmctl down --destroy");
+      refuseForeign(rec, file, "vmctl down --destroy", o.adopt);
       if (!ctx.dryRun) await destroyVm(ctx, def.name, { timeoutMs });
       ctx.say(`${def.name}: ${would}destroyed (was ${rec.state})`);
       continue;

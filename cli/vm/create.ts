@@ -7,6 +7,7 @@
 import { type Accel, ACCELS, type CloudInitSpec, type NetworkConfig } from "../../lib/types.ts";
 import { env, resolveUserPath } from "../../lib/paths.ts";
 import { Diagnostic } from "../../lib/diagnostics.ts";
+import { USER_NAME_RULE } from "../../lib/names.ts";
 import type { ImageSource } from "../../lib/vmfile/types.ts";
 import { defaultBackendTag } from "../../backends/router.ts";
 import { choiceOption, intOption, opsContext, usageError, vmNameArg } from "../common.ts";
@@ -41,9 +42,6 @@ export const LIMITS = {
   disk: { min: 1, max: 64 * 1024 },
 } as const;
 
-/** Unix user names cloud-init can create. */
-const USER_PATTERN = /^[a-z_][a-z0-9_-]{0,31}$/;
-
 /** Validate every option and build the request. Pure apart from `stat` of the named files. */
 export async function createRequest(o: CreateOptions): Promise<CreateRequest> {
   const name = vmNameArg(o.name);
@@ -52,11 +50,11 @@ export async function createRequest(o: CreateOptions): Promise<CreateRequest> {
   const memoryMb = intOption(o.memory, "--memory", LIMITS.memory)!;
   const diskGb = intOption(o.disk, "--disk", LIMITS.disk);
   const accel = choiceOption(o.accel ?? env("VMCTL_ACCEL") ?? "auto", "--accel", ACCELS)!;
-  if (!USER_PATTERN.test(o.user)) {
+  if (!USER_NAME_RULE.test(o.user)) {
     throw usageError(
       "vmctl::usage::invalid_user",
       `--user ${JSON.stringify(o.user)} is not a valid user name`,
-      "use lower-case letters, digits, '_' and '-', starting with a letter or '_'",
+      USER_NAME_RULE.hint,
     );
   }
   if (o.cloudInit && o.sshKey) {

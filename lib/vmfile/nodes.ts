@@ -15,9 +15,30 @@ export interface Ctx {
   file: string;
   dir: string;
   source: string;
-  checkFiles: boolean;
+  /** The VM whose body is being read (local files are recorded under it). */
+  vm?: string;
+  /** Every local file the VMFile names, checked when it is about to be used. */
+  files: LocalFile[];
   diags: Diagnostic[];
 }
+
+/** What a local file is needed for: creating the VM (image, keys) or provisioning it. */
+export type FileUse = "create" | "provision";
+
+/** A local file a VMFile names, with where it is named. */
+export interface LocalFile {
+  vm: string;
+  use: FileUse;
+  /** The key that names it (`image`, `ssh-key`, `source`...). */
+  what: string;
+  /** As written in the VMFile. */
+  raw: string;
+  abs: string;
+  span: SourceSpan;
+}
+
+/** Provisioners read these keys' files; every other named file is needed to create the VM. */
+const PROVISION_KEYS = ["script", "source"];
 
 /** Anything @bgotink/kdl can locate. */
 type Located = Node | Entry | Value | Identifier;
@@ -284,42 +305,42 @@ export function pathValue(ctx: Ctx, e: Entry, what: string, usage: string): stri
     }
     throw err;
   }
-  if (ctx.checkFiles) checkFile(ctx, e, what, raw, abs);
+  ctx.files.push({
+    vm: ctx.vm ?? "",
+    use: PROVISION_KEYS.includes(what) ? "provision" : "create",
+    what,
+    raw,
+    abs,
+    span: spanOf(ctx, e),
+  });
   return abs;
 }
 
-function checkFile(ctx: Ctx, e: Entry, what: string, raw: string, abs: string): void {
-  const shown = raw === abs ? abs : `${JSON.stringify(raw)} (${abs})`;
+/** Why `f` cannot be used (missing, not a regular file, not readable), or undefined. */
+export function fileProblem(f: LocalFile, dir: string): Diagnostic | undefined {
+  const shown = f.raw === f.abs ? f.abs : `${JSON.stringify(f.raw)} (${f.abs})`;
+  const problem = (message: string, hint: string) =>
+    new Diagnostic("vmctl::vmfile::file_not_found", message, { hint, span: f.span });
   try {
-    const st = Deno.statSync(abs);
-    if (!st.isFile) {
-      fail(
-        ctx,
-        "file_not_found",
-        e,
-        `${what} ${shown} is not a regular file`,
-        "point it at a file, not a directory",
-      );
-    }
+    const st = Deno.statSync(f.abs);
+    if (st.isFile) return undefined;
+    return problem(
+      `${f.what} ${shown} is not a regular file`,
+      "point it at a file, not a directory",
+    );
   } catch (err) {
     if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory) {
-      fail(
-        ctx,
-        "file_not_found",
-        e,
-        `${what} ${shown} does not exist`,
-        `relative paths are resolved against ${ctx.dir}; \`~\` is your home directory`,
+      return problem(
+        `${f.what} ${shown} does not exist`,
+        `relative paths are resolved against ${dir}; \`~\` is your home directory`,
       );
-    } else if (err instanceof Deno.errors.PermissionDenied) {
-      fail(
-        ctx,
-        "file_not_found",
-        e,
-        `${what} ${shown} cannot be accessed (permission denied)`,
+    }
+    if (err instanceof Deno.errors.PermissionDenied) {
+      return problem(
+        `${f.what} ${shown} cannot be accessed (permission denied)`,
         "check the permissions of the file and its directories",
       );
-    } else {
-      throw err; // NotCapable (missing --allow-read) is rendered by the CLI with the flag to add
     }
+    throw err; // NotCapable (missing --allow-read) is rendered by the CLI with the flag to add
   }
 }

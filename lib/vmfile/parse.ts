@@ -8,14 +8,11 @@
 import { InvalidKdlError, type Node, parse } from "@bgotink/kdl";
 import { dirname } from "../posix_path.ts";
 import { Diagnostic, DiagnosticList, didYouMean } from "../diagnostics.ts";
-import { isValidVmName } from "../names.ts";
+import { VM_NAME_RULE } from "../names.ts";
 import { resolveUserPath } from "../paths.ts";
 import type { VmDef, VmFile } from "./types.ts";
-import { checkProps, checkTags, type Ctx, entriesOf, fail, lineOf } from "./nodes.ts";
+import { checkProps, checkTags, type Ctx, entriesOf, fail, fileProblem, lineOf } from "./nodes.ts";
 import { readVmBody } from "./vm.ts";
-
-const NAME_RULE =
-  "VM names start with a letter or digit, then letters, digits, '_', '.' or '-' (at most 63 characters)";
 
 const KDL_HINT =
   "VMFile.kdl is KDL v2 (https://kdl.dev): quote strings, write booleans as #true/#false, close every `{` with `}`";
@@ -23,7 +20,9 @@ const KDL_HINT =
 /**
  * Parse and validate VMFile text. `path` is the file's path (made absolute;
  * relative paths inside resolve against its directory). With `checkFiles`
- * (default) local files it names must exist. Throws a DiagnosticList.
+ * (default) every local file it names must exist; without, the files are
+ * only recorded (`localFiles`) and checked when a command is about to use
+ * them ({@link requireLocalFiles}). Throws a DiagnosticList.
  */
 export function parseVmFile(
   text: string,
@@ -32,7 +31,7 @@ export function parseVmFile(
 ): VmFile {
   const file = resolveUserPath(path);
   const dir = dirname(file);
-  const ctx: Ctx = { file, dir, source: text, checkFiles: opts.checkFiles ?? true, diags: [] };
+  const ctx: Ctx = { file, dir, source: text, files: [], diags: [] };
   const nodes = parseKdl(ctx);
   if (!nodes) throw new DiagnosticList(ctx.diags);
   const vms: VmDef[] = [];
@@ -62,6 +61,7 @@ export function parseVmFile(
       continue;
     }
     const label = name ?? String(entriesOf(node).args[0]?.getValue() ?? "?");
+    ctx.vm = label;
     const def = readVmBody(ctx, node, label);
     if (def && name) vms.push(def);
   }
@@ -73,8 +73,14 @@ export function parseVmFile(
       }),
     );
   }
+  if (opts.checkFiles ?? true) {
+    for (const f of ctx.files) {
+      const d = fileProblem(f, dir);
+      if (d) ctx.diags.push(d);
+    }
+  }
   if (ctx.diags.length > 0) throw new DiagnosticList(sortByPosition(ctx.diags));
-  return { path: file, dir, vms };
+  return { path: file, dir, vms, localFiles: ctx.files };
 }
 
 /** KDL syntax check; on failure every parser error becomes a `syntax` diagnostic. */
@@ -159,13 +165,13 @@ function readVmName(ctx: Ctx, node: Node, names: Map<string, Node>): string | un
       `quote it: \`vm "${String(value)}" { ... }\``,
     );
   }
-  if (!isValidVmName(value)) {
+  if (!VM_NAME_RULE.test(value)) {
     return fail(
       ctx,
       "invalid_name",
       args[0],
       `invalid VM name ${JSON.stringify(value)}`,
-      NAME_RULE,
+      VM_NAME_RULE.hint,
     );
   }
   const first = names.get(value);
