@@ -1,7 +1,7 @@
 """A static HTTP server for `deno task bench download` that costs the machine
 almost no CPU: the body goes out with sendfile(2), as nginx and other
 production servers send files. Deno has no sendfile, and Deno.serve streaming
-a file used 0.8-1.0 CPU-seconds per GiB, on a 2-core machine the same core the
+a file costs about a core, on a 2-core machine the same core the
 client under test needs (docs/benchmarks.md). A remote server costs the client
 machine nothing; this one comes closest on one machine.
 
