@@ -43,5 +43,7 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
 
 server = Server(("127.0.0.1", 0), Handler)
-print(server.server_address[1], flush=True)
+# One write, then no more output: the bench reads the port and closes the pipe.
+os.write(1, b"%d\n" % server.server_address[1])
+os.close(1)
 server.serve_forever()

@@ -366,11 +366,21 @@ Deno.test("an aborted download stops and keeps the bytes so far for a resume", a
     const port = (listener.addr as Deno.NetAddr).port;
     const part = join(dir, "a.part");
     const stop = new AbortController();
-    const pull = download(`http://127.0.0.1:${port}/a.img`, part, { signal: stop.signal });
-    while ((await Deno.stat(part).catch(() => null))?.size !== 1000) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    stop.abort();
+    // The real fetch, with a tap that aborts once the first bytes of the body have arrived.
+    const tapped: typeof fetch = async (input, init) => {
+      const res = await fetch(input, init);
+      const tap = new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, out) {
+          out.enqueue(chunk);
+          stop.abort();
+        },
+      });
+      return new Response(res.body!.pipeThrough(tap), res);
+    };
+    const pull = download(`http://127.0.0.1:${port}/a.img`, part, {
+      signal: stop.signal,
+      fetch: tapped,
+    });
     await rejectsWith(pull, "vmctl::image::truncated");
     assertEquals((await Deno.stat(part)).size, 1000);
   } finally {
