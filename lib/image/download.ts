@@ -85,8 +85,9 @@ export async function download(
       cause: err,
     });
   }
+  idle.stop(); // restarted around each read of the body: replaying a long part takes its time
   try {
-    return await receive(url, part, res, have, idle.restart, opts);
+    return await receive(url, part, res, have, idle, opts);
   } finally {
     idle.stop();
   }
@@ -98,7 +99,7 @@ async function receive(
   part: string,
   res: Response,
   have: number,
-  heard: () => void,
+  idle: IdleTimer,
   opts: DownloadOptions,
 ): Promise<DownloadResult> {
   const metaFile = `${part}.json`;
@@ -141,7 +142,7 @@ async function receive(
       res,
       sink,
       have,
-      heard,
+      idle,
       (n) => progress.update(n, total),
       (n, err) => interrupted(url, n, total, err),
     );
@@ -208,7 +209,7 @@ async function pushBody(
   res: Response,
   sink: Sink,
   have: number,
-  heard: () => void,
+  idle: IdleTimer,
   onProgress: (got: number) => void,
   cut: (got: number, cause: unknown) => Diagnostic,
 ): Promise<number> {
@@ -224,14 +225,16 @@ async function pushBody(
   try {
     for (;;) {
       let chunk: ReadableStreamReadResult<Uint8Array>;
+      idle.restart();
       try {
         chunk = await reader.read();
       } catch (err) {
         await flush();
         throw cut(got, err);
+      } finally {
+        idle.stop();
       }
       if (chunk.done) break;
-      heard();
       for (let v = chunk.value; v.length > 0;) {
         const n = Math.min(v.length, BATCH - fill);
         batch.set(v.subarray(0, n), fill);
@@ -250,11 +253,18 @@ async function pushBody(
   }
 }
 
+/** An AbortSignal that fires `ms` after the last `restart` unless stopped. */
+interface IdleTimer {
+  signal: AbortSignal;
+  restart(): void;
+  stop(): void;
+}
+
 /**
- * An AbortSignal that fires once `ms` pass without a `restart`: a server that stops sending
- * fails the pull instead of hanging it.
+ * An {@link IdleTimer}, running: a server that stops sending while we wait for it fails the pull
+ * instead of hanging it.
  */
-function idleTimer(ms: number) {
+function idleTimer(ms: number): IdleTimer {
   const ctl = new AbortController();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const restart = () => {
