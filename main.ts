@@ -71,8 +71,9 @@ function plainList(args: string[], invokedAs: string): { json: boolean } | undef
 if (import.meta.main) {
   const list = plainList(Deno.args, invokedName(currentInvocation()));
   if (list) {
-    const { listCommand } = await import("./cli/vm/list.ts");
-    Deno.exit(await listCommand(list).then(() => 0, reportError));
+    // A failed import (--allow-read withheld) is reported like any other error.
+    const run = import("./cli/vm/list.ts").then(({ listCommand }) => listCommand(list));
+    Deno.exit(await run.then(() => 0, reportError));
   }
   const program = await buildProgram(invokedName(currentInvocation()))
     .catch((err) => Deno.exit(reportError(err))); // e.g. --allow-read withheld
