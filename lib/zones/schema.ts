@@ -388,4 +388,3 @@ export function isValidOrigin(origin: string): boolean {
 }
 
 export { writeConfig, writePool, writePublisher, writeTemplate, writeZoneEntry } from "./write.ts";
-export { fastZoneEntry } from "./fast_entry.ts";
