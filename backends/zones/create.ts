@@ -9,7 +9,7 @@
 import { dirname, join } from "../../lib/posix_path.ts";
 import { env } from "../../lib/paths.ts";
 import { Diagnostic, toDiagnostics } from "../../lib/diagnostics.ts";
-import { allocate, checkRequested, formatIp, type IpAddr } from "../../lib/ipam.ts";
+import { allocate, checkRequested, formatIp, type IpAddr, parseIp } from "../../lib/ipam.ts";
 import { log } from "../../lib/log.ts";
 import { validateLinkName, validateZoneName, vnicNameFor } from "../../lib/zones/names.ts";
 import { writeZoneEntry, type ZoneEntry } from "../../lib/zones/schema.ts";
@@ -29,7 +29,7 @@ import {
   removeFile,
   withRegistryLock,
 } from "./registry.ts";
-import { INSTALL_TIMEOUT_MS, step, zoneState } from "./system.ts";
+import { INSTALL_TIMEOUT_MS, liveAddresses, step, zoneState } from "./system.ts";
 
 export interface CreateRequest {
   name: string;
@@ -93,6 +93,10 @@ export async function createZone(
     );
   }
 
+  // Zones made by hand (or by another tool) hold addresses the registry does
+  // not know: read them first (slow, so outside the lock) and skip them too.
+  const live = await liveAddresses(runner);
+
   // Read-allocate-reserve under the lock; the reservation is on disk before
   // anything slow happens, so concurrent creates never pick the same address.
   const reserve = async (): Promise<ZoneEntry> => {
@@ -113,7 +117,8 @@ export async function createZone(
       );
     }
     for (const p of auditLedger(zones, [pool])) log.warn(p);
-    const used = usedAddresses(zones);
+    if (req.address) refuseLiveAddress(req.address, live, zones);
+    const used = [...usedAddresses(zones), ...live.map((l) => l.address)];
     const addr: IpAddr = req.address
       ? checkRequested(pool, req.address, used)
       : allocate(pool, used);
@@ -122,7 +127,7 @@ export async function createZone(
       brand: template.brand,
       template: template.name,
       pool: pool.name,
-      address: `${formatIp(addr)}/${pool.network.prefix}`,
+      addresses: [`${formatIp(addr)}/${pool.network.prefix}`],
       gateway: pool.gateway ? formatIp(pool.gateway) : undefined,
       vnic,
       zonepath,
@@ -160,14 +165,14 @@ export async function createZone(
       zonepath,
       autoboot: template.autoboot,
       vnic,
-      allowedAddress: entry.address!,
+      allowedAddress: entry.addresses[0],
       defrouter: entry.gateway,
     });
     if (SYSDING_BRANDS.includes(template.brand)) {
       sysding = buildSysdingConf({
         hostname: name,
         iface: vnic,
-        address: entry.address!,
+        address: entry.addresses[0],
         gateway: entry.gateway,
         dns: pool.dns.map(formatIp),
         domain: pool.domain,
@@ -251,6 +256,23 @@ export async function createZone(
     booted: boot,
     dryRun: runner.dryRun,
   };
+}
+
+/** `--address` held by a zone on the system that the registry does not list. */
+function refuseLiveAddress(
+  requested: string,
+  live: { zone: string; address: IpAddr }[],
+  zones: ZoneEntry[],
+): void {
+  const ip = parseIp(requested.split("/")[0]);
+  const holder = ip &&
+    live.find((l) => l.address.family === ip.family && l.address.value === ip.value);
+  if (!holder || zones.some((z) => z.name === holder.zone)) return;
+  throw new Diagnostic(
+    "zmgr::address::in_use",
+    `address ${formatIp(ip)} is used by zone ${holder.zone}, which is not in the registry`,
+    { hint: "choose another address, or register that zone with `zmgr import`" },
+  );
 }
 
 /** Signals noted while a create runs; `check()` throws once one arrived. */

@@ -7,7 +7,9 @@
  */
 import { Diagnostic } from "../../lib/diagnostics.ts";
 import { type ExecOptions, type ExecResult, formatArgv, type Runner } from "../exec.ts";
+import { type IpAddr, parseIp } from "../../lib/ipam.ts";
 import {
+  netAddresses,
   parseZoneadmList,
   parseZonecfgInfo,
   type ZonecfgInfo,
@@ -20,6 +22,8 @@ const QUERY: ExecOptions = { readOnly: true, check: false, timeoutMs: 60_000 };
 
 /** zoneadm's own answer for a zone the system does not have (facts §1.1, §2.2). */
 const NO_SUCH_ZONE = /^zoneadm: [^\n]*: No such zone configured$/m;
+/** zonecfg's answer for a zone the system does not have (facts §3.3). */
+const NO_SUCH_ZONECFG = /: No such zone configured$/m;
 /** dladm's answer for a VNIC that does not exist (facts §4). */
 const NO_SUCH_VNIC = /: object not found$/m;
 
@@ -71,6 +75,27 @@ export async function zonecfgInfo(runner: Runner, name: string): Promise<Zonecfg
     hint: `zonecfg could not read zone ${name}'s configuration`,
   });
   return parseZonecfgInfo(r.stdout);
+}
+
+/**
+ * Every address the live system's zones hold: `zoneadm list -cp`, then each
+ * zone's nets (`zonecfg -z NAME info`), registered or not. A zone deleted
+ * between the two queries holds nothing.
+ */
+export async function liveAddresses(
+  runner: Runner,
+): Promise<{ zone: string; address: IpAddr }[]> {
+  const out: { zone: string; address: IpAddr }[] = [];
+  for (const z of await listSystemZones(runner)) {
+    if (z.name === "global") continue;
+    const r = await query(runner, ["zonecfg", "-z", z.name, "info"], NO_SUCH_ZONECFG);
+    if (!r) continue;
+    for (const text of netAddresses(parseZonecfgInfo(r.stdout))) {
+      const ip = parseIp(text.split("/")[0]);
+      if (ip) out.push({ zone: z.name, address: ip });
+    }
+  }
+  return out;
 }
 
 /** True when VNIC `name` exists. */

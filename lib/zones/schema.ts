@@ -53,8 +53,12 @@ export interface ZoneEntry {
   brand: string;
   template?: string;
   pool?: string;
-  /** CIDR form, e.g. 10.0.0.5/24. */
-  address?: string;
+  /**
+   * Every address the zone holds, CIDR form (e.g. 10.0.0.5/24), one per
+   * zonecfg `net` resource: illumos gives a zone extra addresses as extra
+   * nets, and each one is in use.
+   */
+  addresses: string[];
   gateway?: string;
   vnic?: string;
   zonepath: string;
@@ -310,7 +314,7 @@ export function readZoneEntry(file: KdlFile, name: string): ZoneEntry {
   const brand = r.string("brand", true);
   const template = r.string("template");
   const pool = r.string("pool");
-  const address = r.string("address");
+  const addresses = r.strings("address");
   const gateway = r.string("gateway");
   const vnic = r.string("vnic");
   const zonepath = r.string("zonepath", true);
@@ -318,13 +322,15 @@ export function readZoneEntry(file: KdlFile, name: string): ZoneEntry {
   const imported = r.boolean("imported");
   const created = r.string("created");
   checkPath(r, zonepath, "zonepath");
-  if (address && !parseCidr(address.value)) {
-    r.bad(
-      address,
-      "zmgr::kdl::bad_address",
-      `address ${JSON.stringify(address.value)} is not ADDRESS/PREFIX`,
-      'write it as "10.0.0.5/24"',
-    );
+  for (const address of addresses) {
+    if (!parseCidr(address.value)) {
+      r.bad(
+        address,
+        "zmgr::kdl::bad_address",
+        `address ${JSON.stringify(address.value)} is not ADDRESS/PREFIX`,
+        'write it as "10.0.0.5/24", one `address` line per address',
+      );
+    }
   }
   if (gateway && !parseIp(gateway.value)) {
     r.bad(
@@ -356,7 +362,7 @@ export function readZoneEntry(file: KdlFile, name: string): ZoneEntry {
     brand: brand!.value,
     template: template?.value,
     pool: pool?.value,
-    address: address?.value,
+    addresses: addresses.map((a) => a.value),
     gateway: gateway?.value,
     vnic: vnic?.value,
     zonepath: zonepath!.value,
