@@ -52,7 +52,8 @@ export interface CreateResult {
 
 interface Undo {
   what: string;
-  run: () => Promise<unknown>;
+  /** Undo the step; false when there was nothing to undo (the step never took effect). */
+  run: () => Promise<boolean>;
 }
 
 /** Create zone `req.name`. */
@@ -191,13 +192,17 @@ export async function createZone(
     stop?.check();
 
     current = "configure the zone";
+    // zonecfg reading a script on stdin goes on after an error and may still
+    // commit while exiting 1: undo whatever configuration now exists.
+    undo.push(
+      undoWhen(runner, name, ["configured", "incomplete"], ["zonecfg", "-z", name, "delete", "-F"]),
+    );
     await step(
       runner,
       ["zonecfg", "-z", name, "-f", "-"],
       "the zonecfg script is shown with --dry-run",
       { stdin: script },
     );
-    undo.push(undoCmd(runner, ["zonecfg", "-z", name, "delete", "-F"]));
     stop?.check();
 
     current = "install the zone";
@@ -317,7 +322,10 @@ export function zoneAltroot(): string {
 function undoCmd(runner: Runner, argv: string[]): Undo {
   return {
     what: formatArgv(argv),
-    run: () => runner.run(argv, { errorCode: "zmgr::exec::failed", timeoutMs: INSTALL_TIMEOUT_MS }),
+    run: async () => {
+      await runner.run(argv, { errorCode: "zmgr::exec::failed", timeoutMs: INSTALL_TIMEOUT_MS });
+      return true;
+    },
   };
 }
 
@@ -328,7 +336,7 @@ function undoWhen(runner: Runner, name: string, states: string[], argv: string[]
     what: cmd.what,
     run: async () => {
       const state = await zoneState(runner, name);
-      if (state !== undefined && states.includes(state)) await cmd.run();
+      return state !== undefined && states.includes(state) && await cmd.run();
     },
   };
 }
@@ -344,8 +352,7 @@ async function rollback(
   const details = [...cause.details];
   for (const u of undo.reverse()) {
     try {
-      await u.run();
-      details.push(`rolled back: ${u.what}`);
+      if (await u.run()) details.push(`rolled back: ${u.what}`);
     } catch (e) {
       details.push(`ROLLBACK FAILED: ${u.what}: ${toDiagnostics(e)[0].message}`);
     }
