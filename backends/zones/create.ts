@@ -172,9 +172,6 @@ export async function createZone(
     if (SYSDING_BRANDS.includes(template.brand)) {
       sysding = buildSysdingConf({
         hostname: name,
-        iface: vnic,
-        address: entry.addresses[0],
-        gateway: entry.gateway,
         dns: pool.dns.map(formatIp),
         domain: pool.domain,
         sshKeys: config.sshKeys,
