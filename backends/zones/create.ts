@@ -203,7 +203,10 @@ export async function createZone(
     stop?.check();
 
     current = "install the zone";
-    const installArgs = publishers.flatMap((p) => ["-P", `${p.name}=${p.origin}`]);
+    // The ipkg/nlipkg installers keep only the last -P: pass the preferred
+    // publisher there and add the others to the installed image below.
+    const [preferred, ...others] = publishers;
+    const installArgs = preferred ? ["-P", `${preferred.name}=${preferred.origin}`] : [];
     undo.push(
       undoWhen(runner, name, ["installed", "incomplete"], [
         "zoneadm",
@@ -220,6 +223,16 @@ export async function createZone(
       { timeoutMs: INSTALL_TIMEOUT_MS },
     );
     stop?.check();
+
+    for (const p of others) {
+      current = `add publisher ${p.name} to the zone's image`;
+      await step(
+        runner,
+        ["pkg", "-R", join(zonepath, "root"), "set-publisher", "-g", p.origin, p.name],
+        `check that ${p.origin} is reachable from this host`,
+      );
+      stop?.check();
+    }
 
     if (sysding && sysdingPath && !runner.dryRun) {
       current = "write the first-boot configuration";

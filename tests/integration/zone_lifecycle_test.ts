@@ -46,13 +46,10 @@ Deno.test("create allocates, configures, installs, writes sysding and boots; des
     const install = (await t.fake.calls()).find((c) =>
       c.tool === "zoneadm" && c.argv.includes("install")
     )!;
-    assertEquals(install.argv, [
-      "-z",
-      "web01",
-      "install",
-      "-P",
-      "openindiana.org=https://pkg.openindiana.org/hipster",
-    ]);
+    // The default template names no publisher: the zone inherits the global zone's.
+    assertEquals(install.argv, ["-z", "web01", "install"]);
+    const host = await t.fake.state();
+    assertEquals(host.zonePublishers["web01"], host.publishers);
 
     const entry = await Deno.readTextFile(`${t.root}/zones/web01.kdl`);
     assertMatch(entry, /status "active"/);
