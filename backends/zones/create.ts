@@ -164,7 +164,7 @@ export async function createZone(
     script = buildZonecfgScript({
       brand: template.brand,
       zonepath,
-      autoboot: template.autoboot,
+      autoboot: boot,
       vnic,
       allowedAddress: entry.addresses[0],
       defrouter: entry.gateway,
