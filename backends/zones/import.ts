@@ -16,6 +16,7 @@ import {
   type Pool,
   readPool,
   readTemplate,
+  UNSUPPORTED_BRANDS,
   writeZoneEntry,
   type ZoneEntry,
 } from "../../lib/zones/schema.ts";
@@ -103,6 +104,10 @@ export async function importZones(reg: Registry, runner: Runner): Promise<Import
         action: "unmatched",
         reason: "the zone name is not one zmgr can manage",
       });
+      continue;
+    }
+    if (UNSUPPORTED_BRANDS[z.brand]) {
+      out.push({ name: z.name, action: "unmatched", reason: UNSUPPORTED_BRANDS[z.brand] });
       continue;
     }
     const template = templates.find((t) => t.name === z.brand && t.brand === z.brand) ??

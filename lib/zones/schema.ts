@@ -104,7 +104,19 @@ export const ZONE_NODES = [
 export const PUBLISHER_NODES = ["origin"] as const;
 
 /** Brands zmgr knows how to configure (sysding first-boot config applies to ipkg/nlipkg). */
-export const KNOWN_BRANDS = ["ipkg", "nlipkg", "lipkg", "sparse", "pkgsrc", "illumos", "lx"];
+export const KNOWN_BRANDS = ["ipkg", "nlipkg", "lipkg", "sparse", "pkgsrc"];
+
+/**
+ * Brands zmgr cannot create, with the reason: their install needs an image
+ * or source argument zmgr has no way to give, or the zone is a virtual
+ * machine (vmctl's business).
+ */
+export const UNSUPPORTED_BRANDS: Readonly<Record<string, string>> = {
+  lx: "an lx zone's install needs a Linux image (zoneadm install -s IMAGE)",
+  illumos: "an illumos-brand zone's install needs an image (zoneadm install -s IMAGE)",
+  bhyve: "a bhyve zone is a virtual machine: create it with vmctl",
+  kvm: "a kvm zone is a virtual machine: create it with vmctl",
+};
 
 /** Absolute paths zmgr accepts (zonepaths, zonepath roots). */
 export const ABS_PATH = /^\/[A-Za-z0-9_.\/-]*$/;
@@ -175,6 +187,13 @@ export function readTemplate(file: KdlFile, name: string): ZoneTemplate {
       "zmgr::kdl::bad_value",
       `invalid brand ${JSON.stringify(brand.value)}`,
       `known brands: ${KNOWN_BRANDS.join(", ")}`,
+    );
+  } else if (brand && UNSUPPORTED_BRANDS[brand.value]) {
+    r.bad(
+      brand,
+      "zmgr::template::unsupported_brand",
+      `zmgr cannot create ${brand.value} zones: ${UNSUPPORTED_BRANDS[brand.value]}`,
+      `use one of ${KNOWN_BRANDS.join(", ")}; zones of other brands are made by hand`,
     );
   }
   if (ipType && ipType.value !== "exclusive") {

@@ -120,7 +120,7 @@ Deno.test("import registers ipkg and lipkg zones, skips bhyve, reports the unmat
       "kvm zones are virtual machines, managed by vmctl/vm-manager",
     ]);
     assertEquals(by.linux1.action, "unmatched");
-    assertStringIncludes(by.linux1.reason, "no template has brand lx");
+    assertStringIncludes(by.linux1.reason, "needs a Linux image");
     assertEquals(await registeredZones(t.root), ["old1", "web2"]);
 
     // The imported address is now in use: the next create skips 10.0.0.7.

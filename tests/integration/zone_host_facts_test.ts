@@ -33,3 +33,20 @@ Deno.test("zone list into a pipe closed early exits quietly", async () => {
     await t.cleanup();
   }
 });
+
+Deno.test("templates of brands zmgr cannot install are refused when read, with the reason", async () => {
+  const t = await zoneTestEnv();
+  try {
+    const lx = await t.zone(["template", "create", "lx", "--brand", "lx", "--pool", "default"]);
+    assertEquals(lx.code, 1);
+    assertStringIncludes(lx.stderr, "zmgr::template::unsupported_brand");
+    assertStringIncludes(lx.stderr, "needs a Linux image");
+    await Deno.writeTextFile(`${t.root}/templates/vm.kdl`, 'brand "bhyve"\npool "default"\n');
+    const vm = await t.zone(["create", "v1", "--template", "vm"]);
+    assertEquals(vm.code, 1);
+    assertStringIncludes(vm.stderr, "zmgr::template::unsupported_brand");
+    assertEquals((await t.fake.state()).zones, [], "nothing was created");
+  } finally {
+    await t.cleanup();
+  }
+});
