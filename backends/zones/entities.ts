@@ -10,11 +10,7 @@ import { Diagnostic } from "../../lib/diagnostics.ts";
 import type { Document } from "@bgotink/kdl";
 import { formatIp, parseCidr, parseIp } from "../../lib/ipam.ts";
 import { formatDocument, type KdlFile, parseKdl } from "../../lib/zones/kdl.ts";
-import {
-  DEFAULT_PUBLISHER,
-  defaultConfigText,
-  defaultTemplateText,
-} from "../../lib/zones/defaults.ts";
+import { defaultConfigText, defaultTemplateText } from "../../lib/zones/defaults.ts";
 import { validateEntityName } from "../../lib/zones/names.ts";
 import {
   isValidOrigin,
@@ -126,10 +122,6 @@ export async function initRegistry(
   const config = defaultConfigText(zonepathRoot, "ipkg", opts.sshKeys ?? []);
   readConfig(parseKdl(config, "config.kdl")); // validates --zonepath-root and --ssh-key
   const files: [string, string][] = [[reg.configFile, config]];
-  files.push([
-    entityPath(reg, "publishers", DEFAULT_PUBLISHER.name),
-    writePublisher(DEFAULT_PUBLISHER),
-  ]);
   for (const brand of ["ipkg", "nlipkg"] as const) {
     files.push([entityPath(reg, "templates", brand), defaultTemplateText(brand, opts.pool?.name)]);
   }

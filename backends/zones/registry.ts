@@ -13,7 +13,6 @@ import { parseKdl, readKdlText } from "../../lib/zones/kdl.ts";
 import type { KdlFile } from "../../lib/zones/kdl.ts";
 import { validateEntityName, validateZoneName } from "../../lib/zones/names.ts";
 import {
-  fastZoneEntry,
   type Pool,
   type Publisher,
   readConfig,
@@ -147,7 +146,6 @@ export function loadAll<T>(
   reg: Registry,
   kind: EntityKind,
   read: (f: KdlFile, name: string) => T,
-  fast?: (text: string, name: string) => T | undefined,
 ): Promise<T[]> {
   const out: T[] = [];
   let entries: Deno.DirEntry[];
@@ -170,14 +168,14 @@ export function loadAll<T>(
       if (err instanceof Deno.errors.NotFound) continue; // removed meanwhile (no lock held)
       throw err;
     }
-    out.push(fast?.(text, name) ?? readKdlText(text, path, (f) => read(f, name)));
+    out.push(readKdlText(text, path, (f) => read(f, name)));
   }
   return Promise.resolve(out);
 }
 
 /** Every zone entry (the IPAM ledger). */
 export const loadAllZones = (reg: Registry): Promise<ZoneEntry[]> =>
-  loadAll(reg, "zones", readZoneEntry, fastZoneEntry);
+  loadAll(reg, "zones", readZoneEntry);
 
 /** Write `text` to `path` atomically: temp file in the same directory, fsync, rename. */
 export async function atomicWrite(path: string, text: string, mode = 0o644): Promise<void> {

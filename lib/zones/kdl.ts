@@ -260,8 +260,8 @@ function makeNode(name: string, values: KdlScalar[]): Node {
 
 /**
  * Write plain string values quoted (`brand "ipkg"`, not the equally valid
- * `brand ipkg`): files read the same whoever wrote them, and the zone-entry
- * fast path recognises them. Values needing escapes keep the library's form.
+ * `brand ipkg`): files read the same whoever wrote them. Values needing
+ * escapes keep the library's form.
  */
 function quoteStrings(node: Node): void {
   for (const e of node.entries) {
