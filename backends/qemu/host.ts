@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { sleep } from "../../lib/async.ts";
 import { join } from "../../lib/posix_path.ts";
 import { Diagnostic } from "../../lib/diagnostics.ts";
 import { env } from "../../lib/paths.ts";
@@ -51,10 +52,6 @@ export async function waitGone(pid: number, pidFile: string, timeoutMs: number):
     await sleep(100);
   }
   return true;
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 /** Ask the OS for a free TCP port on 127.0.0.1. */

@@ -9,7 +9,8 @@ import { Diagnostic } from "../../lib/diagnostics.ts";
 import { log } from "../../lib/log.ts";
 import { connectQmp } from "../../lib/qmp.ts";
 import type { VmRecord } from "../../lib/types.ts";
-import { isOurQemu, readPidFile, signal, sleep, waitGone } from "./host.ts";
+import { sleep } from "../../lib/async.ts";
+import { isOurQemu, readPidFile, signal, waitGone } from "./host.ts";
 
 /** The PID of this VM's running QEMU, or null. A PID that is not provably ours is ignored. */
 export async function liveQemu(vm: VmRecord, pidFile: string): Promise<number | null> {

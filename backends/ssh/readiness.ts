@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { deadline as settleWithin, sleep } from "../../lib/async.ts";
 import { Diagnostic } from "../../lib/diagnostics.ts";
 import { log } from "../../lib/log.ts";
 import { sshArgv, type SshTarget } from "./args.ts";
@@ -144,7 +145,7 @@ async function vmGoneError(t: SshTarget, reason: string, o: ReadinessOptions): P
 /** One TCP connect attempt, bounded by `deadline`. */
 async function tcpAccepts(host: string, port: number, deadline: number): Promise<boolean> {
   const attempt = Deno.connect({ hostname: host, port });
-  const conn = await withDeadline(attempt, deadline).catch(() => {
+  const conn = await settleWithin(attempt, deadline - performance.now()).catch(() => {
     attempt.then(closeQuietly, () => {}); // a connection that arrives late is not leaked
     return undefined;
   });
@@ -293,22 +294,6 @@ export async function tailFile(path: string, n: number): Promise<string[] | unde
   }
 }
 
-function withDeadline<T>(p: Promise<T>, deadline: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error("deadline")),
-      Math.max(0, deadline - performance.now()),
-    );
-    p.then((v) => {
-      clearTimeout(timer);
-      resolve(v);
-    }, (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-  });
-}
-
 function isSocket(path: string): boolean {
   try {
     return Deno.statSync(path).isSocket === true;
@@ -321,8 +306,4 @@ function closeQuietly(c: Deno.Conn): void {
   try {
     c.close();
   } catch { /* already closed */ }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, Math.max(0, ms)));
 }
