@@ -106,19 +106,8 @@ export async function sshCommand(
   // Interactive sessions may prompt for a key passphrase; commands never prompt.
   const argv = sshArgv(target, { batch: !interactive, tty });
   if (!interactive) argv.push(command.join(" "));
-  const { spawnError } = await import("../backends/exec.ts");
-  let child: Deno.ChildProcess;
-  try {
-    child = new Deno.Command(argv[0], {
-      args: argv.slice(1),
-      stdin: "inherit",
-      stdout: "inherit",
-      stderr: "inherit",
-    }).spawn();
-  } catch (err) {
-    throw spawnError(argv[0], err);
-  }
-  const status = await child.status;
+  const { execInteractive } = await import("../backends/exec.ts");
+  const status = await execInteractive(argv);
   return status.signal ? 128 + signalNumber(status.signal) : status.code;
 }
 
