@@ -8,6 +8,7 @@
 import { sleep } from "../../lib/async.ts";
 import { join } from "../../lib/posix_path.ts";
 import { Diagnostic } from "../../lib/diagnostics.ts";
+import { isFile } from "../../lib/files.ts";
 import { env } from "../../lib/paths.ts";
 import { log } from "../../lib/log.ts";
 import type { Accel } from "../../lib/types.ts";
@@ -264,14 +265,6 @@ export function findOvmf(): { code: string; vars: string } {
       details: OVMF_PAIRS.map(([c]) => `looked for ${c}`),
     },
   );
-}
-
-function isFile(p: string): boolean {
-  try {
-    return Deno.statSync(p).isFile;
-  } catch {
-    return false;
-  }
 }
 
 /** qemu-bridge-helper locations (Debian/Ubuntu, Fedora, Arch). */

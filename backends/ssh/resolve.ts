@@ -9,6 +9,7 @@
  */
 import { join } from "../../lib/posix_path.ts";
 import { Diagnostic } from "../../lib/diagnostics.ts";
+import { isFile } from "../../lib/files.ts";
 import { homeDir, resolveUserPath } from "../../lib/paths.ts";
 import type { VmRecord } from "../../lib/types.ts";
 import type { HostKeyPolicy } from "./args.ts";
@@ -115,15 +116,4 @@ export function hasEntryFor(file: string, alias: string): boolean {
     const hosts = line.trim().split(/\s+/)[0] ?? "";
     return hosts.split(",").includes(alias);
   });
-}
-
-function isFile(path: string): boolean {
-  try {
-    return Deno.statSync(path).isFile;
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory) {
-      return false;
-    }
-    throw err;
-  }
 }

@@ -7,6 +7,7 @@
 import { type Accel, ACCELS, type CloudInitSpec, type NetworkConfig } from "../../lib/types.ts";
 import { env, resolveUserPath } from "../../lib/paths.ts";
 import { Diagnostic } from "../../lib/diagnostics.ts";
+import { describeFileProblem, fileProblem, isFile } from "../../lib/files.ts";
 import type { ImageSource } from "../../lib/vmfile/types.ts";
 import { defaultBackendTag } from "../../backends/router.ts";
 import { choiceOption, intOption, opsContext, usageError, vmNameArg } from "../common.ts";
@@ -45,7 +46,7 @@ export const LIMITS = {
 const USER_PATTERN = /^[a-z_][a-z0-9_-]{0,31}$/;
 
 /** Validate every option and build the request. Pure apart from `stat` of the named files. */
-export async function createRequest(o: CreateOptions): Promise<CreateRequest> {
+export function createRequest(o: CreateOptions): CreateRequest {
   const name = vmNameArg(o.name);
   const image = imageSource(o);
   const vcpus = intOption(o.vcpus, "--vcpus", LIMITS.vcpus)!;
@@ -68,12 +69,12 @@ export async function createRequest(o: CreateOptions): Promise<CreateRequest> {
   }
   const cloudInit: CloudInitSpec = { hostname: name };
   let sshPrivateKey: string | undefined;
-  if (o.cloudInit) cloudInit.userDataPath = await existingFile(o.cloudInit, "--cloud-init");
+  if (o.cloudInit) cloudInit.userDataPath = existingFile(o.cloudInit, "--cloud-init");
   if (o.sshKey) {
-    cloudInit.sshKeyPath = await existingFile(o.sshKey, "--ssh-key");
+    cloudInit.sshKeyPath = existingFile(o.sshKey, "--ssh-key");
     // `vmctl ssh` needs the private half: use the usual sibling of a .pub file when it exists.
     const priv = cloudInit.sshKeyPath.replace(/\.pub$/, "");
-    if (priv !== cloudInit.sshKeyPath && await isFile(priv)) sshPrivateKey = priv;
+    if (priv !== cloudInit.sshKeyPath && isFile(priv)) sshPrivateKey = priv;
   }
   return {
     name,
@@ -177,19 +178,11 @@ function network(o: CreateOptions): NetworkConfig {
   return { type: mode };
 }
 
-async function isFile(p: string): Promise<boolean> {
-  try {
-    return (await Deno.stat(p)).isFile;
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return false;
-    throw err;
-  }
-}
-
-async function existingFile(p: string, flag: string): Promise<string> {
+function existingFile(p: string, flag: string): string {
   const abs = resolveUserPath(p);
-  if (!await isFile(abs)) {
-    throw new Diagnostic("vmctl::create::file_not_found", `${flag} ${abs}: no such file`, {
+  const problem = fileProblem(abs);
+  if (problem) {
+    throw new Diagnostic("vmctl::create::file_not_found", describeFileProblem(problem, flag, abs), {
       hint: "relative paths resolve against the directory you ran vmctl in",
     });
   }
@@ -198,7 +191,7 @@ async function existingFile(p: string, flag: string): Promise<string> {
 
 /** The action of `vmctl create`. */
 export async function createCommand(o: CreateOptions): Promise<void> {
-  const req = await createRequest(o);
+  const req = createRequest(o);
   const ctx = opsContext({ dryRun: o.dryRun });
   if (ctx.dryRun) {
     for (const line of await planCreate(ctx, req)) ctx.say(line);

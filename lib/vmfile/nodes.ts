@@ -8,6 +8,7 @@
  */
 import { type Entry, getLocation, type Identifier, type Node, type Value } from "@bgotink/kdl";
 import { Diagnostic, didYouMean, type SourceSpan } from "../diagnostics.ts";
+import { describeFileProblem, type FileProblem, fileProblem } from "../files.ts";
 import { resolveUserPath } from "../paths.ts";
 
 /** Parsing state shared by every reader: the file, its text, the problems so far. */
@@ -289,37 +290,20 @@ export function pathValue(ctx: Ctx, e: Entry, what: string, usage: string): stri
 }
 
 function checkFile(ctx: Ctx, e: Entry, what: string, raw: string, abs: string): void {
+  const problem = fileProblem(abs); // NotCapable (missing --allow-read) is thrown, for the CLI to name the flag
+  if (problem === undefined) return;
   const shown = raw === abs ? abs : `${JSON.stringify(raw)} (${abs})`;
-  try {
-    const st = Deno.statSync(abs);
-    if (!st.isFile) {
-      fail(
-        ctx,
-        "file_not_found",
-        e,
-        `${what} ${shown} is not a regular file`,
-        "point it at a file, not a directory",
-      );
-    }
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory) {
-      fail(
-        ctx,
-        "file_not_found",
-        e,
-        `${what} ${shown} does not exist`,
-        `relative paths are resolved against ${ctx.dir}; \`~\` is your home directory`,
-      );
-    } else if (err instanceof Deno.errors.PermissionDenied) {
-      fail(
-        ctx,
-        "file_not_found",
-        e,
-        `${what} ${shown} cannot be accessed (permission denied)`,
-        "check the permissions of the file and its directories",
-      );
-    } else {
-      throw err; // NotCapable (missing --allow-read) is rendered by the CLI with the flag to add
-    }
-  }
+  fail(
+    ctx,
+    "file_not_found",
+    e,
+    describeFileProblem(problem, what, shown),
+    FILE_HINTS[problem](ctx),
+  );
 }
+
+const FILE_HINTS: Record<FileProblem, (ctx: Ctx) => string> = {
+  missing: (ctx) => `relative paths are resolved against ${ctx.dir}; \`~\` is your home directory`,
+  not_a_file: () => "point it at a file, not a directory",
+  denied: () => "check the permissions of the file and its directories",
+};
