@@ -2,7 +2,7 @@
  * The file utilities every part shares: the one atomic replace of a file
  * (temp file created with its final mode, fsync, rename, directory fsync), and
  * the one check that a path names a usable regular file, with one wording of
- * what is wrong.
+ * what is wrong, and the one tail of a console log shown in diagnostics.
  *
  * @module
  */
@@ -119,5 +119,25 @@ export async function pathExists(path: string): Promise<boolean> {
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return false;
     throw err;
+  }
+}
+
+/** How much of a log's end {@link logTail} reads: plenty for the lines a diagnostic shows. */
+const TAIL_WINDOW = 64 * 1024;
+
+/**
+ * The last `n` non-empty lines of a log such as a VM's console.log (lossy
+ * UTF-8, terminal escape sequences and carriage returns removed), or
+ * undefined when it cannot be read.
+ */
+export async function logTail(path: string, n: number): Promise<string[] | undefined> {
+  try {
+    const bytes = await Deno.readFile(path);
+    const text = new TextDecoder().decode(bytes.subarray(Math.max(0, bytes.length - TAIL_WINDOW)));
+    // deno-lint-ignore no-control-regex
+    const clean = text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "").replace(/\r/g, "");
+    return clean.split("\n").filter((l) => l.trim() !== "").slice(-n);
+  } catch {
+    return undefined;
   }
 }

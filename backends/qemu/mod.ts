@@ -10,6 +10,7 @@
  * @module
  */
 import { join } from "../../lib/posix_path.ts";
+import { logTail } from "../../lib/files.ts";
 import { Diagnostic } from "../../lib/diagnostics.ts";
 import { log } from "../../lib/log.ts";
 import { env } from "../../lib/paths.ts";
@@ -30,7 +31,7 @@ import {
   socketDir,
 } from "./host.ts";
 import { discoverTapIp } from "./network.ts";
-import { consoleTail, liveQemu, stopQemu } from "./process.ts";
+import { liveQemu, stopQemu } from "./process.ts";
 
 const pidFileOf = (vm: VmRecord) => join(vm.work_dir, "qemu.pid");
 
@@ -187,7 +188,7 @@ async function start(
 }
 
 async function launchError(vm: VmRecord, stderr: string): Promise<Diagnostic> {
-  const tail = await consoleTail(vm, 10);
+  const tail = (vm.console_log && await logTail(vm.console_log, 10)) || [];
   return new Diagnostic("vmctl::qemu::start_failed", `QEMU could not start VM '${vm.name}'`, {
     hint: `QEMU's own message is above; \`vmctl log ${vm.name} --console\` shows the serial log`,
     details: [

@@ -69,16 +69,3 @@ export async function stopQemu(
     hint: "the process is stuck in the kernel (D state); check `ps -o stat= -p " + pid + "`",
   });
 }
-
-/** The last `n` lines of the VM's console.log (empty if there is none). */
-export async function consoleTail(vm: VmRecord, n: number): Promise<string[]> {
-  if (!vm.console_log) return [];
-  try {
-    const text = await Deno.readTextFile(vm.console_log);
-    // deno-lint-ignore no-control-regex
-    const clean = text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "").replace(/\r/g, "");
-    return clean.split("\n").filter((l) => l.trim()).slice(-n);
-  } catch {
-    return [];
-  }
-}

@@ -17,6 +17,7 @@
  */
 import { deadline as settleWithin, sleep } from "../../lib/async.ts";
 import { Diagnostic } from "../../lib/diagnostics.ts";
+import { logTail } from "../../lib/files.ts";
 import { log } from "../../lib/log.ts";
 import { sshArgv, type SshTarget } from "./args.ts";
 import { runSsh } from "./exec.ts";
@@ -130,7 +131,7 @@ export async function waitForSsh(t: SshTarget, o: ReadinessOptions): Promise<Rea
 
 /** The VM went away while we waited: say so with its console's last lines. */
 async function vmGoneError(t: SshTarget, reason: string, o: ReadinessOptions): Promise<Diagnostic> {
-  const tail = o.consoleLog ? await tailFile(o.consoleLog, 20) : undefined;
+  const tail = o.consoleLog ? await logTail(o.consoleLog, 20) : undefined;
   return new Diagnostic(
     "vmctl::ssh::vm_gone",
     `the VM stopped while waiting for SSH on ${t.host}:${t.port}: ${reason}`,
@@ -262,7 +263,7 @@ async function notReady(
   const waited = ((performance.now() - t0) / 1000).toFixed(1);
   const details: string[] = [];
   if (lastError) details.push(`last ssh error: ${lastError.split("\n").slice(-3).join(" | ")}`);
-  const tail = o.consoleLog ? await tailFile(o.consoleLog, 20) : undefined;
+  const tail = o.consoleLog ? await logTail(o.consoleLog, 20) : undefined;
   if (tail?.length) details.push(`last ${tail.length} lines of ${o.consoleLog}:`, ...tail);
   else if (o.consoleLog) details.push(`(${o.consoleLog} is empty or missing)`);
   const hints: Record<ReadinessStage, string> = {
@@ -279,19 +280,6 @@ async function notReady(
     } (stage \`${stage}\`) did not finish`,
     { hint: hints[stage], details },
   );
-}
-
-/** Last `n` non-empty lines of a text file (lossy UTF-8), or undefined when unreadable. */
-export async function tailFile(path: string, n: number): Promise<string[] | undefined> {
-  try {
-    const bytes = await Deno.readFile(path);
-    const text = new TextDecoder().decode(bytes.subarray(Math.max(0, bytes.length - 64 * 1024)));
-    // deno-lint-ignore no-control-regex
-    const clean = text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "").replace(/\r/g, "");
-    return clean.split("\n").filter((l) => l.trim() !== "").slice(-n);
-  } catch {
-    return undefined;
-  }
 }
 
 function isSocket(path: string): boolean {

@@ -1,6 +1,12 @@
 import { assertEquals, assertRejects } from "../helpers/assert.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
-import { describeFileProblem, fileProblem, pathExists, writeAtomic } from "../../lib/files.ts";
+import {
+  describeFileProblem,
+  fileProblem,
+  logTail,
+  pathExists,
+  writeAtomic,
+} from "../../lib/files.ts";
 import { Diagnostic } from "../../lib/diagnostics.ts";
 
 Deno.test("writeAtomic replaces a file with the given mode and leaves no temp file", () =>
@@ -41,4 +47,12 @@ Deno.test("pathExists counts a dangling symlink", () =>
     await Deno.symlink(`${dir}/nowhere`, `${dir}/link`);
     assertEquals(await pathExists(`${dir}/link`), true);
     assertEquals(await pathExists(`${dir}/nowhere`), false);
+  }));
+
+Deno.test("logTail gives the last non-empty lines without terminal escapes", () =>
+  withTempDir(async (dir) => {
+    const path = `${dir}/console.log`;
+    await Deno.writeTextFile(path, "one\r\n\x1b[1;32mtwo\x1b[0m\r\n\n three\n");
+    assertEquals(await logTail(path, 2), ["two", " three"]);
+    assertEquals(await logTail(`${dir}/missing.log`, 2), undefined);
   }));
