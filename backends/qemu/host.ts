@@ -9,6 +9,7 @@ import { sleep } from "../../lib/async.ts";
 import { join } from "../../lib/posix_path.ts";
 import { Diagnostic } from "../../lib/diagnostics.ts";
 import { isFile } from "../../lib/files.ts";
+import { BRIDGE_NAME_PATTERN, BRIDGE_NAME_RULE } from "../../lib/names.ts";
 import { env } from "../../lib/paths.ts";
 import { log } from "../../lib/log.ts";
 import type { Accel } from "../../lib/types.ts";
@@ -279,9 +280,9 @@ const BRIDGE_HELPERS = [
  * QEMU's `br=` only attaches the tap through this setuid helper.
  */
 export function bridgeHelper(bridge: string): string {
-  if (!/^[A-Za-z0-9_.-]{1,15}$/.test(bridge)) {
+  if (!BRIDGE_NAME_PATTERN.test(bridge)) {
     throw new Diagnostic("vmctl::qemu::bad_bridge", `\`${bridge}\` is not a bridge name`, {
-      hint: "Linux interface names are 1-15 letters, digits, '_', '.' or '-'",
+      hint: `use ${BRIDGE_NAME_RULE}`,
     });
   }
   const helper = BRIDGE_HELPERS.find(isFile);

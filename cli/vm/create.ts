@@ -8,6 +8,7 @@ import { type Accel, ACCELS, type CloudInitSpec, type NetworkConfig } from "../.
 import { env, resolveUserPath } from "../../lib/paths.ts";
 import { Diagnostic } from "../../lib/diagnostics.ts";
 import { describeFileProblem, fileProblem, isFile } from "../../lib/files.ts";
+import { BRIDGE_NAME_PATTERN, BRIDGE_NAME_RULE } from "../../lib/names.ts";
 import type { ImageSource } from "../../lib/vmfile/types.ts";
 import { defaultBackendTag } from "../../backends/router.ts";
 import { choiceOption, intOption, opsContext, usageError, vmNameArg } from "../common.ts";
@@ -166,11 +167,11 @@ function network(o: CreateOptions): NetworkConfig {
   }
   if (mode === "tap") {
     const bridge = o.bridge ?? "br0";
-    if (!/^[A-Za-z0-9_.-]{1,15}$/.test(bridge)) {
+    if (!BRIDGE_NAME_PATTERN.test(bridge)) {
       throw usageError(
         "vmctl::create::invalid_bridge",
         `invalid bridge name ${JSON.stringify(bridge)}`,
-        "Linux interface names are 1-15 letters, digits, '_', '.' or '-'",
+        `use ${BRIDGE_NAME_RULE}`,
       );
     }
     return { type: "tap", bridge };

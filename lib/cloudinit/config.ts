@@ -7,23 +7,19 @@
  * @module
  */
 import { Diagnostic } from "../diagnostics.ts";
+import { HOSTNAME_PATTERN, HOSTNAME_RULE } from "../names.ts";
 import { yamlLiteral, yamlString } from "./yaml.ts";
 
 /** The default SSH user (the book's default). */
 export const DEFAULT_SSH_USER = "vm";
 
-const LABEL = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
-
 /** Throw unless `name` is an RFC 1123 host name (dot-separated labels, at most 253 characters). */
 export function validateHostname(name: string): string {
-  if (name.length > 253 || !name.split(".").every((l) => LABEL.test(l))) {
+  if (!HOSTNAME_PATTERN.test(name)) {
     throw new Diagnostic(
       "vmctl::cloudinit::bad_hostname",
       `invalid hostname ${JSON.stringify(name)}`,
-      {
-        hint:
-          "use letters, digits and '-' in dot-separated labels of at most 63 characters, not starting or ending with '-'",
-      },
+      { hint: HOSTNAME_RULE },
     );
   }
   return name;

@@ -7,6 +7,13 @@
  */
 import type { Entry, Node } from "@bgotink/kdl";
 import { didYouMean } from "../diagnostics.ts";
+import {
+  BRIDGE_NAME_PATTERN,
+  BRIDGE_NAME_RULE,
+  HOSTNAME_PATTERN,
+  HOSTNAME_RULE,
+  LINK_NAME_PATTERN,
+} from "../names.ts";
 import type { CloudInitSpec, NetworkConfig, SshSpec } from "../types.ts";
 import type { ProvisionStep } from "./types.ts";
 import {
@@ -43,13 +50,6 @@ export const USAGE: Record<string, string> = {
 export const NETWORK_MODES = ["user", "tap", "none", "vnic"] as const;
 export const PROVISION_TYPES = ["shell", "file"] as const;
 
-/** Linux interface names: at most 15 characters, never starting with `-`. */
-const BRIDGE_NAME = /^[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,14}$/;
-/** illumos datalink names (dladm_valid_linkname): letter first, digit last, at most 30. */
-const VNIC_NAME = /^[a-zA-Z][a-zA-Z0-9_.]{0,28}[0-9]$/;
-/** RFC 1123 host names (dot-separated labels). */
-const HOSTNAME =
-  /^(?=.{1,253}$)[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
 /** Login names: never starting with `-` (it would become an ssh option). */
 const USER_NAME = /^[a-zA-Z_][a-zA-Z0-9_.-]{0,31}$/;
 
@@ -183,8 +183,8 @@ export function readNetwork(ctx: Ctx, node: Node): NetworkConfig | undefined {
       ctx,
       entry,
       "bridge",
-      BRIDGE_NAME,
-      "a Linux interface name: 1-15 letters, digits, '_', '.', '-', not starting with '-' or '.'",
+      BRIDGE_NAME_PATTERN,
+      BRIDGE_NAME_RULE,
     );
     return bridge === undefined ? undefined : { type: "tap", bridge };
   }
@@ -201,7 +201,7 @@ export function readNetwork(ctx: Ctx, node: Node): NetworkConfig | undefined {
     ctx,
     entry,
     "name",
-    VNIC_NAME,
+    LINK_NAME_PATTERN,
     "an illumos link name: starts with a letter, ends with a digit, at most 30 letters, digits, '_' or '.'",
   );
   return name === undefined ? undefined : { type: "vnic", name };
@@ -226,8 +226,8 @@ export function readCloudInit(ctx: Ctx, node: Node): CloudInitSpec | undefined {
     ctx,
     c.get("hostname"),
     "hostname",
-    HOSTNAME,
-    "a host name: letters, digits and '-' in dot-separated labels of at most 63 characters",
+    HOSTNAME_PATTERN,
+    `a host name: ${HOSTNAME_RULE}`,
   );
   if (hostname !== undefined) spec.hostname = hostname;
   const path = (key: string) => {

@@ -5,15 +5,16 @@
  * @module
  */
 import { Diagnostic } from "../diagnostics.ts";
+import { LINK_NAME_PATTERN, NAME_PATTERN } from "../names.ts";
 
-/** illumos zone names: alphanumeric first, then `[A-Za-z0-9_.-]`, at most 63 characters. */
-export const ZONE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+/** illumos zone names (alphanumeric first, then `[A-Za-z0-9_.-]`, at most 63): the shared name rule. */
+export const ZONE_NAME = NAME_PATTERN;
 
-/** Pool, template and publisher names (file names under the registry). */
-export const ENTITY_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+/** Pool, template and publisher names (file names under the registry): the shared name rule. */
+export const ENTITY_NAME = NAME_PATTERN;
 
 /** dladm link names: letter first, `[A-Za-z0-9_.]`, ends in a digit, at most 30 characters. */
-export const LINK_NAME = /^[A-Za-z][A-Za-z0-9_.]{0,28}[0-9]$/;
+export const LINK_NAME = LINK_NAME_PATTERN;
 
 /** Throw `zmgr::name::invalid` unless `name` is a usable zone name. */
 export function validateZoneName(name: string): string {
