@@ -9,11 +9,12 @@
  *
  * @module
  */
+import { COMMAND_TIMEOUT_MS } from "../lib/defaults.ts";
 import { Diagnostic } from "../lib/diagnostics.ts";
 import { log } from "../lib/log.ts";
 
 export interface ExecOptions {
-  /** Kill the command after this many milliseconds (default 120 000). */
+  /** Kill the command after this many milliseconds (default COMMAND_TIMEOUT_MS). */
   timeoutMs?: number;
   /** Bytes or text written to the command's stdin. */
   stdin?: string | Uint8Array;
@@ -93,7 +94,7 @@ export async function execCommand(argv: string[], o: ExecOptions = {}): Promise<
     await w.write(typeof o.stdin === "string" ? encoder.encode(o.stdin) : o.stdin).catch(() => {});
     await w.close().catch(() => {});
   }
-  const timeoutMs = o.timeoutMs ?? 120_000;
+  const timeoutMs = o.timeoutMs ?? COMMAND_TIMEOUT_MS;
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;

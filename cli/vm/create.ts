@@ -5,9 +5,10 @@
  * @module
  */
 import { type Accel, ACCELS, type CloudInitSpec, type NetworkConfig } from "../../lib/types.ts";
-import { env, resolveUserPath } from "../../lib/paths.ts";
+import { resolveUserPath } from "../../lib/paths.ts";
 import { Diagnostic } from "../../lib/diagnostics.ts";
 import { describeFileProblem, fileProblem, isFile } from "../../lib/files.ts";
+import { requestedAccel } from "../../lib/defaults.ts";
 import { BRIDGE_NAME_PATTERN, BRIDGE_NAME_RULE } from "../../lib/names.ts";
 import type { ImageSource } from "../../lib/vmfile/types.ts";
 import { defaultBackendTag } from "../../backends/router.ts";
@@ -53,7 +54,7 @@ export function createRequest(o: CreateOptions): CreateRequest {
   const vcpus = intOption(o.vcpus, "--vcpus", LIMITS.vcpus)!;
   const memoryMb = intOption(o.memory, "--memory", LIMITS.memory)!;
   const diskGb = intOption(o.disk, "--disk", LIMITS.disk);
-  const accel = choiceOption(o.accel ?? env("VMCTL_ACCEL") ?? "auto", "--accel", ACCELS)!;
+  const accel = requestedAccel(choiceOption(o.accel, "--accel", ACCELS));
   if (!USER_PATTERN.test(o.user)) {
     throw usageError(
       "vmctl::usage::invalid_user",

@@ -6,6 +6,7 @@
  * @module
  */
 import type { Entry, Node } from "@bgotink/kdl";
+import { DEFAULT_SSH_USER } from "../defaults.ts";
 import { didYouMean } from "../diagnostics.ts";
 import {
   BRIDGE_NAME_PATTERN,
@@ -260,7 +261,7 @@ export function readSsh(ctx: Ctx, node: Node): SshSpec | undefined {
       USER_NAME,
       "a login name: a letter or '_' first, then letters, digits, '_', '.', '-' (at most 32)",
     )
-    : "vm";
+    : DEFAULT_SSH_USER;
   const keyEntry = c.get("private-key");
   const key = keyEntry ? pathValue(ctx, keyEntry, "private-key", USAGE["private-key"]) : undefined;
   if (ctx.diags.length !== before || user === undefined) return undefined;
