@@ -15,6 +15,10 @@ import { Diagnostic } from "./diagnostics.ts";
  */
 export const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
 
+/** How {@link NAME_PATTERN} reads in a hint, after "VM names", "zone names", .... */
+export const NAME_RULE =
+  "start with a letter or digit, then use letters, digits, '_', '.' or '-' (at most 63 characters)";
+
 /** True when `name` is a valid VM name. */
 export function isValidVmName(name: string): boolean {
   return NAME_PATTERN.test(name) && name !== "." && name !== "..";
@@ -26,10 +30,7 @@ export function validateVmName(name: string, what = "VM name"): string {
     throw new Diagnostic(
       "vmctl::name::invalid",
       `invalid ${what} ${JSON.stringify(name)}`,
-      {
-        hint:
-          "names start with a letter or digit, then use letters, digits, '_', '.' or '-' (at most 63 characters)",
-      },
+      { hint: `names ${NAME_RULE}` },
     );
   }
   return name;

@@ -8,6 +8,7 @@
  */
 import { type Entry, getLocation, type Identifier, type Node, type Value } from "@bgotink/kdl";
 import { Diagnostic, didYouMean, type SourceSpan } from "../diagnostics.ts";
+import { kdlSpan } from "../kdl.ts";
 import { describeFileProblem, type FileProblem, fileProblem } from "../files.ts";
 import { resolveUserPath } from "../paths.ts";
 
@@ -25,16 +26,7 @@ type Located = Node | Entry | Value | Identifier;
 
 /** The span of a parsed element (start position, underline to its end on the same line). */
 export function spanOf(ctx: Ctx, el: Located | undefined): SourceSpan {
-  const loc = el ? getLocation(el) : undefined;
-  if (!loc) return { file: ctx.file, line: 1, column: 1, source: ctx.source };
-  const sameLine = loc.end.line === loc.start.line;
-  return {
-    file: ctx.file,
-    line: loc.start.line,
-    column: loc.start.column,
-    length: sameLine ? Math.max(1, loc.end.column - loc.start.column) : 1,
-    source: ctx.source,
-  };
+  return kdlSpan(ctx.file, ctx.source, el);
 }
 
 /** Record a problem at `el`. Always returns undefined so readers can `return fail(...)`. */
