@@ -5,8 +5,11 @@
  *
  * @module
  */
+import { sleep } from "../../lib/async.ts";
 import { join } from "../../lib/posix_path.ts";
 import { Diagnostic } from "../../lib/diagnostics.ts";
+import { isFile } from "../../lib/files.ts";
+import { BRIDGE_NAME_PATTERN, BRIDGE_NAME_RULE } from "../../lib/names.ts";
 import { env } from "../../lib/paths.ts";
 import { log } from "../../lib/log.ts";
 import type { Accel } from "../../lib/types.ts";
@@ -51,10 +54,6 @@ export async function waitGone(pid: number, pidFile: string, timeoutMs: number):
     await sleep(100);
   }
   return true;
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 /** Ask the OS for a free TCP port on 127.0.0.1. */
@@ -286,14 +285,6 @@ export function findOvmf(): { code: string; vars: string } {
   );
 }
 
-function isFile(p: string): boolean {
-  try {
-    return Deno.statSync(p).isFile;
-  } catch {
-    return false;
-  }
-}
-
 /** qemu-bridge-helper locations (Debian/Ubuntu, Fedora, Arch). */
 const BRIDGE_HELPERS = [
   "/usr/lib/qemu/qemu-bridge-helper",
@@ -306,9 +297,9 @@ const BRIDGE_HELPERS = [
  * QEMU's `br=` only attaches the tap through this setuid helper.
  */
 export function bridgeHelper(bridge: string): string {
-  if (!/^[A-Za-z0-9_.-]{1,15}$/.test(bridge)) {
+  if (!BRIDGE_NAME_PATTERN.test(bridge)) {
     throw new Diagnostic("vmctl::qemu::bad_bridge", `\`${bridge}\` is not a bridge name`, {
-      hint: "Linux interface names are 1-15 letters, digits, '_', '.' or '-'",
+      hint: `use ${BRIDGE_NAME_RULE}`,
     });
   }
   const helper = BRIDGE_HELPERS.find(isFile);

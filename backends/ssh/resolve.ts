@@ -8,7 +8,9 @@
  * @module
  */
 import { join } from "../../lib/posix_path.ts";
+import { DEFAULT_SSH_USER } from "../../lib/defaults.ts";
 import { Diagnostic } from "../../lib/diagnostics.ts";
+import { isFile } from "../../lib/files.ts";
 import { homeDir, resolveUserPath } from "../../lib/paths.ts";
 import { requireName, USER_NAME_RULE } from "../../lib/names.ts";
 import type { VmRecord } from "../../lib/types.ts";
@@ -18,8 +20,6 @@ import type { HostKeyPolicy } from "./args.ts";
 export const GENERATED_KEY = "id_ed25519_generated";
 /** File name of the VM's own known_hosts in its work dir. */
 export const KNOWN_HOSTS = "known_hosts";
-/** The default SSH user (book: "vm"). */
-export const DEFAULT_SSH_USER = "vm";
 const HOME_KEYS = ["id_ed25519", "id_ecdsa", "id_rsa"];
 
 /** Where a resolved key came from (shown in messages). */
@@ -106,15 +106,4 @@ export function hasEntryFor(file: string, alias: string): boolean {
     const hosts = line.trim().split(/\s+/)[0] ?? "";
     return hosts.split(",").includes(alias);
   });
-}
-
-function isFile(path: string): boolean {
-  try {
-    return Deno.statSync(path).isFile;
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory) {
-      return false;
-    }
-    throw err;
-  }
 }

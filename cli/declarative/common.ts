@@ -5,10 +5,15 @@
  *
  * @module
  */
+import {
+  DEFAULT_SSH_USER,
+  PROVISION_READY_TIMEOUT_MS,
+  requestedAccel,
+} from "../../lib/defaults.ts";
 import { Diagnostic } from "../../lib/diagnostics.ts";
+import { isFile } from "../../lib/files.ts";
 import { log } from "../../lib/log.ts";
-import { env } from "../../lib/paths.ts";
-import type { Accel, VmRecord } from "../../lib/types.ts";
+import type { VmRecord } from "../../lib/types.ts";
 import { discoverVmFile, loadVmFile, requireLocalFiles, selectVms } from "../../lib/vmfile/mod.ts";
 import type { VmDef, VmFile } from "../../lib/vmfile/types.ts";
 import { defaultBackendTag } from "../../backends/router.ts";
@@ -71,7 +76,7 @@ function canonicalJson(v: unknown): string {
 
 /** The create request for a VMFile definition (new VMs use the default backend). */
 export async function requestFromDef(def: VmDef, file: VmFile): Promise<CreateRequest> {
-  const accel = (def.accel ?? env("VMCTL_ACCEL") ?? "auto") as Accel;
+  const accel = requestedAccel(def.accel);
   return {
     name: def.name,
     backend: defaultBackendTag(),
@@ -84,7 +89,7 @@ export async function requestFromDef(def: VmDef, file: VmFile): Promise<CreateRe
     accel,
     vnc: def.vnc,
     cloudInit: def.cloudInit ? { hostname: def.name, ...def.cloudInit } : undefined,
-    sshUser: def.ssh?.user ?? "vm",
+    sshUser: def.ssh?.user ?? DEFAULT_SSH_USER,
     sshPrivateKey: def.ssh?.privateKeyPath,
     vmfile: file.path,
     defHash: await defHash(def),
@@ -136,14 +141,6 @@ export function refuseForeign(rec: VmRecord, file: VmFile, action: string, adopt
         : `it was made with \`vmctl create\`; take it over with \`${action} --adopt\`, or remove it with \`vmctl destroy ${rec.name}\``,
     },
   );
-}
-
-function isFile(path: string): boolean {
-  try {
-    return Deno.statSync(path).isFile;
-  } catch {
-    return false;
-  }
 }
 
 /** Options of the provisioning stage of `up` / `reload`. */
@@ -229,7 +226,7 @@ export async function liveRecord(ctx: OpsContext, name: string): Promise<VmRecor
   return live;
 }
 
-/** Parse the SSH readiness budget (`--timeout`, seconds; default 120). */
+/** Parse the SSH readiness budget (`--timeout`, seconds; default PROVISION_READY_TIMEOUT_MS). */
 export function sshBudget(value: string | undefined): number {
-  return timeoutOption(value) ?? 120_000;
+  return timeoutOption(value) ?? PROVISION_READY_TIMEOUT_MS;
 }

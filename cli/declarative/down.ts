@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { STOP_TIMEOUT_MS } from "../../lib/defaults.ts";
 import { opsContext, timeoutOption } from "../common.ts";
 import { destroyVm, transition } from "../vm/transitions.ts";
 import { liveRecord, loadTargets, refuseForeign, type TargetOptions } from "./common.ts";
@@ -19,7 +20,7 @@ export interface DownOptions extends TargetOptions {
 
 /** The action of `vmctl down`. */
 export async function downCommand(o: DownOptions): Promise<void> {
-  const timeoutMs = timeoutOption(o.timeout) ?? 30_000;
+  const timeoutMs = timeoutOption(o.timeout) ?? STOP_TIMEOUT_MS;
   const { file, defs } = await loadTargets(o);
   const ctx = opsContext({ dryRun: o.dryRun });
   const would = ctx.dryRun ? "would be " : "";

@@ -10,9 +10,6 @@ import { Diagnostic } from "../diagnostics.ts";
 import { HOST_NAME_RULE, requireName, USER_NAME_RULE } from "../names.ts";
 import { yamlLiteral, yamlString } from "./yaml.ts";
 
-/** The default SSH user (the book's default). */
-export const DEFAULT_SSH_USER = "vm";
-
 /** Throw unless `name` is an RFC 1123 host name (dot-separated labels, at most 253 characters). */
 export function validateHostname(name: string): string {
   return requireName(HOST_NAME_RULE, name, "vmctl::cloudinit::bad_hostname");

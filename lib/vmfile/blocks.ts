@@ -6,8 +6,17 @@
  * @module
  */
 import type { Entry, Node } from "@bgotink/kdl";
+import { DEFAULT_SSH_USER } from "../defaults.ts";
 import { didYouMean } from "../diagnostics.ts";
-import { HOST_NAME_RULE, type NameRule, patternRule, USER_NAME_RULE } from "../names.ts";
+import {
+  BRIDGE_NAME_PATTERN,
+  BRIDGE_NAME_RULE,
+  HOST_NAME_RULE,
+  LINK_NAME_PATTERN,
+  type NameRule,
+  patternRule,
+  USER_NAME_RULE,
+} from "../names.ts";
 import type { CloudInitSpec, NetworkConfig, SshSpec } from "../types.ts";
 import type { ProvisionStep } from "./types.ts";
 import {
@@ -44,16 +53,10 @@ export const USAGE: Record<string, string> = {
 export const NETWORK_MODES = ["user", "tap", "none", "vnic"] as const;
 export const PROVISION_TYPES = ["shell", "file"] as const;
 
-/** Linux interface names: at most 15 characters, never starting with `-`. */
-const BRIDGE_NAME = patternRule(
-  "bridge",
-  /^[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,14}$/,
-  "a Linux interface name: 1-15 letters, digits, '_', '.', '-', not starting with '-' or '.'",
-);
-/** illumos datalink names (dladm_valid_linkname): letter first, digit last, at most 30. */
+const BRIDGE_NAME = patternRule("bridge", BRIDGE_NAME_PATTERN, BRIDGE_NAME_RULE);
 const VNIC_NAME = patternRule(
   "vnic name",
-  /^[a-zA-Z][a-zA-Z0-9_.]{0,28}[0-9]$/,
+  LINK_NAME_PATTERN,
   "an illumos link name: starts with a letter, ends with a digit, at most 30 letters, digits, '_' or '.'",
 );
 
@@ -259,7 +262,7 @@ export function readSsh(ctx: Ctx, node: Node): SshSpec | undefined {
       "user",
       USER_NAME_RULE,
     )
-    : "vm";
+    : DEFAULT_SSH_USER;
   const keyEntry = c.get("private-key");
   const key = keyEntry ? pathValue(ctx, keyEntry, "private-key", USAGE["private-key"]) : undefined;
   if (ctx.diags.length !== before || user === undefined) return undefined;

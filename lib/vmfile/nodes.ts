@@ -8,6 +8,8 @@
  */
 import { type Entry, getLocation, type Identifier, type Node, type Value } from "@bgotink/kdl";
 import { Diagnostic, didYouMean, type SourceSpan } from "../diagnostics.ts";
+import { kdlSpan } from "../kdl.ts";
+import { describeFileProblem, type FileProblem, fileProblem as pathProblem } from "../files.ts";
 import { resolveUserPath } from "../paths.ts";
 
 /** Parsing state shared by every reader: the file, its text, the problems so far. */
@@ -45,16 +47,7 @@ type Located = Node | Entry | Value | Identifier;
 
 /** The span of a parsed element (start position, underline to its end on the same line). */
 export function spanOf(ctx: Ctx, el: Located | undefined): SourceSpan {
-  const loc = el ? getLocation(el) : undefined;
-  if (!loc) return { file: ctx.file, line: 1, column: 1, source: ctx.source };
-  const sameLine = loc.end.line === loc.start.line;
-  return {
-    file: ctx.file,
-    line: loc.start.line,
-    column: loc.start.column,
-    length: sameLine ? Math.max(1, loc.end.column - loc.start.column) : 1,
-    source: ctx.source,
-  };
+  return kdlSpan(ctx.file, ctx.source, el);
 }
 
 /** Record a problem at `el`. Always returns undefined so readers can `return fail(...)`. */
@@ -318,29 +311,18 @@ export function pathValue(ctx: Ctx, e: Entry, what: string, usage: string): stri
 
 /** Why `f` cannot be used (missing, not a regular file, not readable), or undefined. */
 export function fileProblem(f: LocalFile, dir: string): Diagnostic | undefined {
+  const problem = pathProblem(f.abs); // NotCapable (missing --allow-read) is thrown, for the CLI to name the flag
+  if (problem === undefined) return undefined;
   const shown = f.raw === f.abs ? f.abs : `${JSON.stringify(f.raw)} (${f.abs})`;
-  const problem = (message: string, hint: string) =>
-    new Diagnostic("vmctl::vmfile::file_not_found", message, { hint, span: f.span });
-  try {
-    const st = Deno.statSync(f.abs);
-    if (st.isFile) return undefined;
-    return problem(
-      `${f.what} ${shown} is not a regular file`,
-      "point it at a file, not a directory",
-    );
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory) {
-      return problem(
-        `${f.what} ${shown} does not exist`,
-        `relative paths are resolved against ${dir}; \`~\` is your home directory`,
-      );
-    }
-    if (err instanceof Deno.errors.PermissionDenied) {
-      return problem(
-        `${f.what} ${shown} cannot be accessed (permission denied)`,
-        "check the permissions of the file and its directories",
-      );
-    }
-    throw err; // NotCapable (missing --allow-read) is rendered by the CLI with the flag to add
-  }
+  return new Diagnostic(
+    "vmctl::vmfile::file_not_found",
+    describeFileProblem(problem, f.what, shown),
+    { hint: FILE_HINTS[problem](dir), span: f.span },
+  );
 }
+
+const FILE_HINTS: Record<FileProblem, (dir: string) => string> = {
+  missing: (dir) => `relative paths are resolved against ${dir}; \`~\` is your home directory`,
+  not_a_file: () => "point it at a file, not a directory",
+  denied: () => "check the permissions of the file and its directories",
+};

@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { InvalidKdlError, type Node, parse } from "@bgotink/kdl";
+import type { Node } from "@bgotink/kdl";
+import { parseKdlStrict } from "../kdl.ts";
 import { dirname } from "../posix_path.ts";
 import { Diagnostic, DiagnosticList, didYouMean } from "../diagnostics.ts";
 import { VM_NAME_RULE } from "../names.ts";
@@ -85,63 +86,26 @@ export function parseVmFile(
 
 /** KDL syntax check; on failure every parser error becomes a `syntax` diagnostic. */
 function parseKdl(ctx: Ctx): Node[] | undefined {
-  try {
-    return parse(ctx.source, { storeLocations: true }).nodes;
-  } catch (err) {
-    if (!(err instanceof InvalidKdlError)) throw err;
-    for (const e of err.flat()) {
-      const message = e.message.replace(/ at (\d+:\d+|end of input)$/, "");
-      const better = culprit(ctx.source, message, e.start?.offset);
-      const at = better ?? e.start ?? { line: 1, column: 1 };
-      const len = better
-        ? better.length
-        : e.end && e.start && e.end.line === e.start.line
-        ? Math.max(1, e.end.column - e.start.column)
-        : 1;
-      const hint = /add a leading #/.test(message)
-        ? "KDL v2 keywords start with '#': #true, #false, #null; anything else in quotes"
-        : KDL_HINT;
-      ctx.diags.push(
-        new Diagnostic("vmctl::vmfile::syntax", `KDL syntax error: ${message}`, {
-          hint,
-          span: {
-            file: ctx.file,
-            line: at.line,
-            column: at.column,
-            length: len,
-            source: ctx.source,
-          },
-        }),
-      );
-    }
-    return undefined;
+  const parsed = parseKdlStrict(ctx.source, { locations: true });
+  if ("doc" in parsed) return parsed.doc.nodes;
+  for (const p of parsed.problems) {
+    const hint = /add a leading #/.test(p.message)
+      ? "KDL v2 keywords start with '#': #true, #false, #null; anything else in quotes"
+      : KDL_HINT;
+    ctx.diags.push(
+      new Diagnostic("vmctl::vmfile::syntax", `KDL syntax error: ${p.message}`, {
+        hint,
+        span: {
+          file: ctx.file,
+          line: p.line,
+          column: p.column,
+          length: p.length,
+          source: ctx.source,
+        },
+      }),
+    );
   }
-}
-
-/**
- * The parser reports some errors at the token after the culprit (`uefi true`
- * at the newline, an unterminated string at the end of the file); point at
- * the culprit itself instead.
- */
-function culprit(
-  source: string,
-  message: string,
-  offset: number | undefined,
-): { line: number; column: number; length: number } | undefined {
-  if (offset === undefined) return undefined;
-  const keyword = message.match(/^Invalid keyword "([^"]+)"/)?.[1];
-  let start = -1;
-  let length = 1;
-  if (keyword) {
-    start = source.lastIndexOf(keyword, offset - 1);
-    length = keyword.length;
-  } else if (/^Unexpected EOF inside string/.test(message)) {
-    start = source.lastIndexOf('"', offset - 1);
-  }
-  if (start < 0) return undefined;
-  const before = source.slice(0, start);
-  const line = before.split("\n").length;
-  return { line, column: start - before.lastIndexOf("\n"), length };
+  return undefined;
 }
 
 /** The name argument of a vm node: a valid, unique VM name; undefined (recorded) otherwise. */
