@@ -6,15 +6,7 @@
  * @module
  */
 import { Diagnostic } from "../../lib/diagnostics.ts";
-import { log } from "../../lib/log.ts";
-import {
-  execCommand,
-  execStreaming,
-  formatArgv,
-  spawnError,
-  type StreamOptions,
-  type StreamResult,
-} from "../exec.ts";
+import { execCommand, execStreaming, type StreamOptions, type StreamResult } from "../exec.ts";
 import {
   closeMasterArgv,
   CONTROL_SOCKET_NAME,
