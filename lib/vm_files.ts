@@ -32,9 +32,19 @@ export const VM_FILES = {
   generatedKey: "id_ed25519_generated",
   /** The VM's own known_hosts (host key injected through cloud-init). */
   knownHosts: "known_hosts",
-  /** OpenSSH ControlPath of the shared connection to the guest. */
-  sshMux: "ssh.mux",
 } as const;
+
+/**
+ * OpenSSH ControlPath of a shared connection to the guest: one per identity
+ * (user, key, host-key alias), named by a hash of it so only the same
+ * identity reuses a connection and the path stays short.
+ */
+export function sshMuxName(identityHex: string): string {
+  return `ssh-${identityHex}.mux`;
+}
+
+/** The names {@link sshMuxName} gives (16 hex digits of identity hash). */
+export const SSH_MUX_NAME = /^ssh-[0-9a-f]{16}\.mux$/;
 
 /** What a VM file is called in the table. */
 export type VmFile = keyof typeof VM_FILES;

@@ -17,13 +17,14 @@
  *
  * @module
  */
+import { DEFAULT_SSH_USER, requestedAccel } from "../lib/defaults.ts";
 import { Diagnostic } from "../lib/diagnostics.ts";
+import { isFile } from "../lib/files.ts";
 import { log } from "../lib/log.ts";
-import { env } from "../lib/paths.ts";
 import { plan } from "../lib/plan.ts";
 import { readStore } from "../lib/store.ts";
-import type { Accel, VmConfig, VmRecord } from "../lib/types.ts";
-import { discoverVmFile, loadVmFile, selectVms } from "../lib/vmfile/mod.ts";
+import type { VmConfig, VmRecord } from "../lib/types.ts";
+import { discoverVmFile, loadVmFile, requireLocalFiles, selectVms } from "../lib/vmfile/mod.ts";
 import type { VmDef, VmFile } from "../lib/vmfile/types.ts";
 import type { Hypervisor } from "../backends/hypervisor.ts";
 import { taskStep } from "../backends/apply.ts";
@@ -41,9 +42,13 @@ export interface TargetOptions {
   name?: string;
 }
 
-/** Discover and load the VMFile, then pick the VMs `--name` selects (file order). */
+/**
+ * Discover and load the VMFile, then pick the VMs `--name` selects (file
+ * order). Local files are not checked here: each stage checks the files it
+ * is about to use (a missing file of another VM never blocks a command).
+ */
 export async function loadTargets(o: TargetOptions): Promise<{ file: VmFile; defs: VmDef[] }> {
-  const file = await loadVmFile(discoverVmFile(o.file));
+  const file = await loadVmFile(discoverVmFile(o.file), { checkFiles: false });
   return { file, defs: selectVms(file, o.name) };
 }
 
@@ -83,7 +88,7 @@ function canonicalJson(v: unknown): string {
 
 /** The config of a VMFile definition (new VMs use the default backend). */
 export async function requestFromDef(def: VmDef, file: VmFile): Promise<VmConfig> {
-  const accel = (def.accel ?? env("VMCTL_ACCEL") ?? "auto") as Accel;
+  const accel = requestedAccel(def.accel);
   return {
     name: def.name,
     backend: defaultBackendTag(),
@@ -96,7 +101,7 @@ export async function requestFromDef(def: VmDef, file: VmFile): Promise<VmConfig
     accel,
     vnc: def.vnc,
     cloudInit: def.cloudInit ? { hostname: def.name, ...def.cloudInit } : undefined,
-    sshUser: def.ssh?.user ?? "vm",
+    sshUser: def.ssh?.user ?? DEFAULT_SSH_USER,
     sshPrivateKey: def.ssh?.privateKeyPath,
     vmfile: file.path,
     defHash: await defHash(def),
@@ -123,16 +128,29 @@ export async function mismatch(
   return undefined;
 }
 
-/** Refuse to destroy a VM this VMFile did not create (a name clash with another project). */
-export function refuseForeign(rec: VmRecord, file: VmFile, action: string): void {
+/**
+ * Refuse to destroy a VM this VMFile did not create (a name clash with
+ * another project), unless `adopt` (`--adopt`): then the VM is taken over
+ * with a warning. The refusal names the way on: a project that moved (its
+ * recorded VMFile is gone) is adopted with `--adopt`.
+ */
+export function refuseForeign(rec: VmRecord, file: VmFile, action: string, adopt = false): void {
   if (rec.vmfile === file.path) return;
+  const origin = rec.vmfile ?? "`vmctl create`";
+  if (adopt) {
+    log.warn(`VM '${rec.name}' was created from ${origin}; adopting it for ${file.path} (--adopt)`);
+    return;
+  }
+  const moved = rec.vmfile != null && !isFile(rec.vmfile);
   throw new Diagnostic(
     "vmctl::vmfile::foreign_vm",
     `VM '${rec.name}' was not created from ${file.path}, so \`${action}\` leaves it alone`,
     {
-      hint: rec.vmfile
-        ? `it belongs to ${rec.vmfile}; run \`${action}\` there, or \`vmctl destroy ${rec.name}\``
-        : `it was made with \`vmctl create\`; remove it with \`vmctl destroy ${rec.name}\``,
+      hint: moved
+        ? `it was created from ${rec.vmfile}, which no longer exists (a moved or renamed project?): \`${action} --adopt\` takes it over`
+        : rec.vmfile
+        ? `it belongs to ${rec.vmfile}; run \`${action}\` there, or take it over with \`${action} --adopt\``
+        : `it was made with \`vmctl create\`; take it over with \`${action} --adopt\`, or remove it with \`vmctl destroy ${rec.name}\``,
     },
   );
 }
@@ -155,6 +173,7 @@ export function provisionStage(
   ctx: VmContext,
   backend: Hypervisor,
   def: VmDef,
+  file: VmFile,
   stage: ProvisionStage,
 ): Stage[] {
   const n = def.provision.length;
@@ -169,6 +188,7 @@ export function provisionStage(
     }];
   }
   requireSshBlock(def);
+  requireLocalFiles(file, def.name, ["provision"]);
   return [planStage(
     ctx,
     provisionPlan(ctx, backend, def, stage),
@@ -179,7 +199,9 @@ export function provisionStage(
 /** Wait for SSH, then run the provisioners of `def` in order on the VM as stored when it runs. */
 function provisionPlan(ctx: VmContext, backend: Hypervisor, def: VmDef, stage: ProvisionStage) {
   const detail = [
-    `wait for SSH as user '${def.ssh?.user ?? "vm"}' (up to ${stage.timeoutMs / 1000} s)`,
+    `wait for SSH as user '${def.ssh?.user ?? DEFAULT_SSH_USER}' (up to ${
+      stage.timeoutMs / 1000
+    } s)`,
     ...def.provision.map((p, i) => `[${i + 1}/${def.provision.length}] ${stepLabel(p)}`),
   ].join("\n");
   return plan(`provision VM '${def.name}'`, [
@@ -242,6 +264,8 @@ async function createAndStart(
   opts: { replacing?: boolean } = {},
 ): Promise<Stage[]> {
   const name = t.def.name;
+  // The provisioners' sources are checked too before anything boots: a run stops before it starts.
+  requireLocalFiles(file, name, stage.skip ? ["create"] : ["create", "provision"]);
   const p = await createPlan(ctx, t.backend, await requestFromDef(t.def, file), opts);
   return [
     createStage(
@@ -251,7 +275,7 @@ async function createAndStart(
       (rec, took) => `    created (${rec!.backend}, id ${rec!.id}) in ${took}`,
     ),
     startStage(ctx, t.backend, name, (_, took) => `    started in ${took}`),
-    ...provisionStage(ctx, t.backend, t.def, stage),
+    ...provisionStage(ctx, t.backend, t.def, file, stage),
   ];
 }
 
@@ -301,7 +325,7 @@ export async function upCourses(
         header,
         stages: [
           planStage(ctx, p, (_, took) => `    started (was ${rec.state}) in ${took}`),
-          ...provisionStage(ctx, t.backend, def, stage),
+          ...provisionStage(ctx, t.backend, def, file, stage),
         ],
       });
     }
@@ -313,14 +337,14 @@ export async function upCourses(
 export async function downCourses(
   ctx: VmContext,
   o: TargetOptions,
-  opts: { destroy?: boolean; timeoutMs: number },
+  opts: { destroy?: boolean; adopt?: boolean; timeoutMs: number },
 ): Promise<Course[]> {
   const { file, vms } = await targets(ctx, o);
   return vms.map(({ def, backend, rec }): Course => {
     const name = def.name;
     if (!rec) return { stages: [{ note: `${name}: not created: skipped` }] };
     if (opts.destroy) {
-      refuseForeign(rec, file, "vmctl down --destroy");
+      refuseForeign(rec, file, "vmctl down --destroy", opts.adopt);
       const p = destroyPlan(ctx, backend, rec, { timeoutMs: opts.timeoutMs });
       return {
         decision: `${name}: ${rec.state} -> destroy`,
@@ -343,6 +367,7 @@ export async function reloadCourses(
   ctx: VmContext,
   o: TargetOptions,
   provision: StageOptions,
+  opts: { adopt?: boolean } = {},
 ): Promise<Course[]> {
   const { file, vms } = await targets(ctx, o);
   const stage = { ...provision, prefixOutput: vms.length > 1 };
@@ -350,7 +375,7 @@ export async function reloadCourses(
   const courses: Course[] = [];
   for (const t of vms) {
     const { def, rec } = t;
-    if (rec) refuseForeign(rec, file, "vmctl reload");
+    if (rec) refuseForeign(rec, file, "vmctl reload", opts.adopt);
     const stages: Stage[] = rec
       ? [planStage(ctx, destroyPlan(ctx, t.backend, rec), () => `    destroyed (was ${rec.state})`)]
       : [];
@@ -372,7 +397,7 @@ export async function provisionCourses(
   o: TargetOptions,
   timeoutMs: number,
 ): Promise<Course[]> {
-  const { vms } = await targets(ctx, o);
+  const { file, vms } = await targets(ctx, o);
   const stage = { skip: false, timeoutMs, prefixOutput: vms.length > 1 };
   return vms.map(({ def, backend, rec }): Course => {
     if (def.provision.length === 0) {
@@ -382,7 +407,7 @@ export async function provisionCourses(
     return {
       decision: `${def.name}: running -> provision`,
       header: `==> ${def.name}`,
-      stages: provisionStage(ctx, backend, def, stage),
+      stages: provisionStage(ctx, backend, def, file, stage),
     };
   });
 }

@@ -28,6 +28,7 @@
  *
  * @module
  */
+import { STOP_TIMEOUT_MS } from "../lib/defaults.ts";
 import { pidAlive } from "../backends/proc.ts";
 import { storeStep, taskStep } from "../backends/apply.ts";
 import { Diagnostic } from "../lib/diagnostics.ts";
@@ -236,7 +237,7 @@ export function transitionPlan(
       `${backend.tag} backend: ${action}${how}`,
       action,
       held,
-      (vm) => runBackend(backend, action, vm, ctx, opts.timeoutMs ?? 30_000, opts.accel),
+      (vm) => runBackend(backend, action, vm, ctx, opts.timeoutMs ?? STOP_TIMEOUT_MS, opts.accel),
     ),
     storeStep(
       `record VM '${name}' ${edge.to}`,
@@ -291,7 +292,7 @@ export function destroyPlan(
       (vm) => {
         if (vm.state !== "running" && vm.state !== "suspended") return Promise.resolve(vm);
         opts.say?.(`stopping VM '${name}' first`);
-        return backend.stop(vm, opts.timeoutMs ?? 30_000, ctx);
+        return backend.stop(vm, opts.timeoutMs ?? STOP_TIMEOUT_MS, ctx);
       },
     ),
     backendStep(

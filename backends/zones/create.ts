@@ -9,7 +9,7 @@
 import { dirname, join } from "../../lib/posix_path.ts";
 import { env } from "../../lib/paths.ts";
 import { Diagnostic, toDiagnostics } from "../../lib/diagnostics.ts";
-import { allocate, checkRequested, formatIp, type IpAddr } from "../../lib/ipam.ts";
+import { allocate, checkRequested, formatIp, type IpAddr, parseIp } from "../../lib/ipam.ts";
 import { log } from "../../lib/log.ts";
 import { validateLinkName, validateZoneName, vnicNameFor } from "../../lib/zones/names.ts";
 import { writeZoneEntry, type ZoneEntry } from "../../lib/zones/schema.ts";
@@ -29,7 +29,7 @@ import {
   removeFile,
   withRegistryLock,
 } from "./registry.ts";
-import { INSTALL_TIMEOUT_MS, step, zoneState } from "./system.ts";
+import { INSTALL_TIMEOUT_MS, liveAddresses, step, zoneState } from "./system.ts";
 
 export interface CreateRequest {
   name: string;
@@ -52,7 +52,8 @@ export interface CreateResult {
 
 interface Undo {
   what: string;
-  run: () => Promise<unknown>;
+  /** Undo the step; false when there was nothing to undo (the step never took effect). */
+  run: () => Promise<boolean>;
 }
 
 /** Create zone `req.name`. */
@@ -93,6 +94,10 @@ export async function createZone(
     );
   }
 
+  // Zones made by hand (or by another tool) hold addresses the registry does
+  // not know: read them first (slow, so outside the lock) and skip them too.
+  const live = await liveAddresses(runner);
+
   // Read-allocate-reserve under the lock; the reservation is on disk before
   // anything slow happens, so concurrent creates never pick the same address.
   const reserve = async (): Promise<ZoneEntry> => {
@@ -113,7 +118,8 @@ export async function createZone(
       );
     }
     for (const p of auditLedger(zones, [pool])) log.warn(p);
-    const used = usedAddresses(zones);
+    if (req.address) refuseLiveAddress(req.address, live, zones);
+    const used = [...usedAddresses(zones), ...live.map((l) => l.address)];
     const addr: IpAddr = req.address
       ? checkRequested(pool, req.address, used)
       : allocate(pool, used);
@@ -122,7 +128,7 @@ export async function createZone(
       brand: template.brand,
       template: template.name,
       pool: pool.name,
-      address: `${formatIp(addr)}/${pool.network.prefix}`,
+      addresses: [`${formatIp(addr)}/${pool.network.prefix}`],
       gateway: pool.gateway ? formatIp(pool.gateway) : undefined,
       vnic,
       zonepath,
@@ -158,17 +164,14 @@ export async function createZone(
     script = buildZonecfgScript({
       brand: template.brand,
       zonepath,
-      autoboot: template.autoboot,
+      autoboot: boot,
       vnic,
-      allowedAddress: entry.address!,
+      allowedAddress: entry.addresses[0],
       defrouter: entry.gateway,
     });
     if (SYSDING_BRANDS.includes(template.brand)) {
       sysding = buildSysdingConf({
         hostname: name,
-        iface: vnic,
-        address: entry.address!,
-        gateway: entry.gateway,
         dns: pool.dns.map(formatIp),
         domain: pool.domain,
         sshKeys: config.sshKeys,
@@ -186,17 +189,24 @@ export async function createZone(
     stop?.check();
 
     current = "configure the zone";
+    // zonecfg reading a script on stdin goes on after an error and may still
+    // commit while exiting 1: undo whatever configuration now exists.
+    undo.push(
+      undoWhen(runner, name, ["configured", "incomplete"], ["zonecfg", "-z", name, "delete", "-F"]),
+    );
     await step(
       runner,
       ["zonecfg", "-z", name, "-f", "-"],
       "the zonecfg script is shown with --dry-run",
       { stdin: script },
     );
-    undo.push(undoCmd(runner, ["zonecfg", "-z", name, "delete", "-F"]));
     stop?.check();
 
     current = "install the zone";
-    const installArgs = publishers.flatMap((p) => ["-P", `${p.name}=${p.origin}`]);
+    // The ipkg/nlipkg installers keep only the last -P: pass the preferred
+    // publisher there and add the others to the installed image below.
+    const [preferred, ...others] = publishers;
+    const installArgs = preferred ? ["-P", `${preferred.name}=${preferred.origin}`] : [];
     undo.push(
       undoWhen(runner, name, ["installed", "incomplete"], [
         "zoneadm",
@@ -213,6 +223,16 @@ export async function createZone(
       { timeoutMs: INSTALL_TIMEOUT_MS },
     );
     stop?.check();
+
+    for (const p of others) {
+      current = `add publisher ${p.name} to the zone's image`;
+      await step(
+        runner,
+        ["pkg", "-R", join(zonepath, "root"), "set-publisher", "-g", p.origin, p.name],
+        `check that ${p.origin} is reachable from this host`,
+      );
+      stop?.check();
+    }
 
     if (sysding && sysdingPath && !runner.dryRun) {
       current = "write the first-boot configuration";
@@ -251,6 +271,23 @@ export async function createZone(
     booted: boot,
     dryRun: runner.dryRun,
   };
+}
+
+/** `--address` held by a zone on the system that the registry does not list. */
+function refuseLiveAddress(
+  requested: string,
+  live: { zone: string; address: IpAddr }[],
+  zones: ZoneEntry[],
+): void {
+  const ip = parseIp(requested.split("/")[0]);
+  const holder = ip &&
+    live.find((l) => l.address.family === ip.family && l.address.value === ip.value);
+  if (!holder || zones.some((z) => z.name === holder.zone)) return;
+  throw new Diagnostic(
+    "zmgr::address::in_use",
+    `address ${formatIp(ip)} is used by zone ${holder.zone}, which is not in the registry`,
+    { hint: "choose another address, or register that zone with `zmgr import`" },
+  );
 }
 
 /** Signals noted while a create runs; `check()` throws once one arrived. */
@@ -295,7 +332,10 @@ export function zoneAltroot(): string {
 function undoCmd(runner: Runner, argv: string[]): Undo {
   return {
     what: formatArgv(argv),
-    run: () => runner.run(argv, { errorCode: "zmgr::exec::failed", timeoutMs: INSTALL_TIMEOUT_MS }),
+    run: async () => {
+      await runner.run(argv, { errorCode: "zmgr::exec::failed", timeoutMs: INSTALL_TIMEOUT_MS });
+      return true;
+    },
   };
 }
 
@@ -306,7 +346,7 @@ function undoWhen(runner: Runner, name: string, states: string[], argv: string[]
     what: cmd.what,
     run: async () => {
       const state = await zoneState(runner, name);
-      if (state !== undefined && states.includes(state)) await cmd.run();
+      return state !== undefined && states.includes(state) && await cmd.run();
     },
   };
 }
@@ -322,8 +362,7 @@ async function rollback(
   const details = [...cause.details];
   for (const u of undo.reverse()) {
     try {
-      await u.run();
-      details.push(`rolled back: ${u.what}`);
+      if (await u.run()) details.push(`rolled back: ${u.what}`);
     } catch (e) {
       details.push(`ROLLBACK FAILED: ${u.what}: ${toDiagnostics(e)[0].message}`);
     }

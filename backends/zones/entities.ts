@@ -7,14 +7,11 @@
  * @module
  */
 import { Diagnostic } from "../../lib/diagnostics.ts";
+import { pathExists } from "../../lib/files.ts";
 import type { Document } from "@bgotink/kdl";
 import { formatIp, parseCidr, parseIp } from "../../lib/ipam.ts";
 import { formatDocument, type KdlFile, parseKdl } from "../../lib/zones/kdl.ts";
-import {
-  DEFAULT_PUBLISHER,
-  defaultConfigText,
-  defaultTemplateText,
-} from "../../lib/zones/defaults.ts";
+import { defaultConfigText, defaultTemplateText } from "../../lib/zones/defaults.ts";
 import { validateEntityName } from "../../lib/zones/names.ts";
 import {
   isValidOrigin,
@@ -126,10 +123,6 @@ export async function initRegistry(
   const config = defaultConfigText(zonepathRoot, "ipkg", opts.sshKeys ?? []);
   readConfig(parseKdl(config, "config.kdl")); // validates --zonepath-root and --ssh-key
   const files: [string, string][] = [[reg.configFile, config]];
-  files.push([
-    entityPath(reg, "publishers", DEFAULT_PUBLISHER.name),
-    writePublisher(DEFAULT_PUBLISHER),
-  ]);
   for (const brand of ["ipkg", "nlipkg"] as const) {
     files.push([entityPath(reg, "templates", brand), defaultTemplateText(brand, opts.pool?.name)]);
   }
@@ -141,7 +134,7 @@ export async function initRegistry(
   const result: InitResult = { written: [], kept: [] };
   await withRegistryLock(reg, async () => {
     for (const [path, text] of files) {
-      if (await exists(path)) result.kept.push(path);
+      if (await pathExists(path)) result.kept.push(path);
       else {
         await atomicWrite(path, text);
         result.written.push(path);
@@ -149,16 +142,6 @@ export async function initRegistry(
     }
   });
   return result;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return false;
-    throw err;
-  }
 }
 
 /** Create a new entity file; refuses to overwrite. */
@@ -172,7 +155,7 @@ export async function createEntity(
   await loadConfig(reg);
   const path = entityPath(reg, kind, name);
   const create = async () => {
-    if (await exists(path)) {
+    if (await pathExists(path)) {
       const what = kind.slice(0, -1);
       throw new Diagnostic(`zmgr::${what}::exists`, `${what} ${name} already exists`, {
         hint: `edit it with \`zmgr ${what} edit ${name}\` or remove it first`,
@@ -259,7 +242,7 @@ export async function removeEntity(
     );
   }
   const removed = opts.dryRun
-    ? await exists(path)
+    ? await pathExists(path)
     : await withRegistryLock(reg, () => removeFile(path));
   if (!removed) {
     throw new Diagnostic(`zmgr::${what}::not_found`, `no ${what} named ${name}`, {

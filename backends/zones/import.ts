@@ -1,6 +1,6 @@
 /**
  * `zmgr import`: register zones that exist on the system but not in the
- * registry. bhyve zones are vm-manager's and are skipped. The template is
+ * registry. bhyve and kvm zones are vm-manager's and are skipped. The template is
  * matched by brand (a template named like the brand wins), the pool by
  * network containment of the zone's allowed-address. A zone whose brand no
  * template has is NOT registered (add a template and import again); a zone
@@ -12,7 +12,15 @@
 import { cidrContains, formatIp, parseCidr, parseIp } from "../../lib/ipam.ts";
 import { log } from "../../lib/log.ts";
 import { LINK_NAME, ZONE_NAME } from "../../lib/zones/names.ts";
-import { readPool, readTemplate, writeZoneEntry, type ZoneEntry } from "../../lib/zones/schema.ts";
+import {
+  type Pool,
+  readPool,
+  readTemplate,
+  UNSUPPORTED_BRANDS,
+  writeZoneEntry,
+  type ZoneEntry,
+} from "../../lib/zones/schema.ts";
+import { netAddresses } from "../../lib/zones/zonecfg.ts";
 import type { Runner } from "../exec.ts";
 import {
   atomicWrite,
@@ -31,10 +39,44 @@ export interface ImportOutcome {
   reason?: string;
   template?: string;
   pool?: string;
-  address?: string;
+  addresses?: string[];
 }
 
-/** Import every unregistered, non-bhyve zone. */
+/** Brands whose zones are virtual machines, not zmgr's to register. */
+const VM_BRANDS = ["bhyve", "kvm"];
+
+/**
+ * The addresses to record for a zone: each written address in CIDR form (an
+ * address without a prefix takes the prefix of the pool that contains it, or
+ * is unusable without one), and the pool of the first address a pool holds.
+ */
+function ledgerAddresses(
+  written: string[],
+  pools: Pool[],
+): { cidrs: string[]; unusable: string[]; pool?: Pool } {
+  const cidrs: string[] = [];
+  const unusable: string[] = [];
+  let pool: Pool | undefined;
+  for (const raw of written) {
+    const ip = parseIp(raw.split("/")[0]);
+    const home = ip ? pools.find((p) => cidrContains(p.network, ip)) : undefined;
+    pool ??= home;
+    const cidr = raw.includes("/")
+      ? parseCidr(raw)
+      : home
+      ? parseCidr(`${raw}/${home.network.prefix}`)
+      : undefined;
+    if (!cidr) {
+      unusable.push(raw);
+      continue;
+    }
+    const text = `${formatIp({ family: cidr.family, value: cidr.addr })}/${cidr.prefix}`;
+    if (!cidrs.includes(text)) cidrs.push(text);
+  }
+  return { cidrs, unusable, pool };
+}
+
+/** Import every unregistered zone that is not a virtual machine. */
 export async function importZones(reg: Registry, runner: Runner): Promise<ImportOutcome[]> {
   const templates = await loadAll(reg, "templates", readTemplate);
   const pools = await loadAll(reg, "pools", readPool);
@@ -48,11 +90,11 @@ export async function importZones(reg: Registry, runner: Runner): Promise<Import
       out.push({ name: z.name, action: "skipped", reason: "already registered" });
       continue;
     }
-    if (z.brand === "bhyve") {
+    if (VM_BRANDS.includes(z.brand)) {
       out.push({
         name: z.name,
         action: "skipped",
-        reason: "bhyve zones are managed by vmctl/vm-manager",
+        reason: `${z.brand} zones are virtual machines, managed by vmctl/vm-manager`,
       });
       continue;
     }
@@ -62,6 +104,10 @@ export async function importZones(reg: Registry, runner: Runner): Promise<Import
         action: "unmatched",
         reason: "the zone name is not one zmgr can manage",
       });
+      continue;
+    }
+    if (UNSUPPORTED_BRANDS[z.brand]) {
+      out.push({ name: z.name, action: "unmatched", reason: UNSUPPORTED_BRANDS[z.brand] });
       continue;
     }
     const template = templates.find((t) => t.name === z.brand && t.brand === z.brand) ??
@@ -76,17 +122,9 @@ export async function importZones(reg: Registry, runner: Runner): Promise<Import
       continue;
     }
     const info = await zonecfgInfo(runner, z.name);
-    // Exclusive-IP zones carry allowed-address; shared-IP zones carry address
-    // (possibly without a prefix: the containing pool's prefix is used).
-    const net = info.nets.find((n) => n.allowedAddress || n.address) ?? info.nets[0];
-    const rawAddress = net?.allowedAddress ?? net?.address;
-    const ip = rawAddress ? parseIp(rawAddress.split("/")[0]) : undefined;
-    const pool = ip ? pools.find((p) => cidrContains(p.network, ip)) : undefined;
-    const cidr = rawAddress?.includes("/")
-      ? parseCidr(rawAddress)
-      : ip && pool
-      ? parseCidr(`${rawAddress}/${pool.network.prefix}`)
-      : undefined;
+    const held = ledgerAddresses(netAddresses(info), pools);
+    const pool = held.pool;
+    const net = info.nets.find((n) => n.defrouter) ?? info.nets[0];
     const zonepath = info.zonepath ?? z.zonepath;
     if (!/^\/[A-Za-z0-9_.\/-]*$/.test(zonepath)) {
       out.push({
@@ -96,37 +134,43 @@ export async function importZones(reg: Registry, runner: Runner): Promise<Import
       });
       continue;
     }
+    // A shared-IP zone's net names the host's own NIC, not a VNIC of the zone.
+    const exclusive = (info.ipType ?? z.ipType) !== "shared" && z.ipType !== "shared";
     const entry: ZoneEntry = {
       name: z.name,
       brand: z.brand,
       template: template.name,
       pool: pool?.name,
-      address: cidr
-        ? `${formatIp({ family: cidr.family, value: cidr.addr })}/${cidr.prefix}`
-        : undefined,
+      addresses: held.cidrs,
       gateway: net?.defrouter && parseIp(net.defrouter) ? net.defrouter : undefined,
-      vnic: net?.physical && LINK_NAME.test(net.physical) ? net.physical : undefined,
+      vnic: exclusive && net?.physical && LINK_NAME.test(net.physical) ? net.physical : undefined,
       zonepath,
       status: "active",
       imported: true,
       created: new Date().toISOString(),
     };
-    const reason = !cidr
-      ? rawAddress
-        ? `address ${
-          JSON.stringify(rawAddress)
-        } matches no pool and has no prefix: registered without an address`
-        : "no address in its net resource: registered without an address"
-      : !pool
-      ? `no pool contains ${rawAddress}: registered without a pool (the address still counts as used)`
-      : undefined;
+    const reason = [
+      ...held.unusable.map((a) =>
+        `address ${JSON.stringify(a)} matches no pool and has no prefix: not recorded`
+      ),
+      ...(held.cidrs.length === 0 && held.unusable.length === 0
+        ? ["no address in its net resources: registered without an address"]
+        : []),
+      ...(held.cidrs.length > 0 && !pool
+        ? [
+          `no pool contains ${
+            held.cidrs[0]
+          }: registered without a pool (its addresses still count as used)`,
+        ]
+        : []),
+    ].join("; ") || undefined;
     out.push({
       name: z.name,
       action: "imported",
       reason,
       template: template.name,
       pool: pool?.name,
-      address: entry.address,
+      addresses: entry.addresses,
     });
     toWrite.push(entry);
   }

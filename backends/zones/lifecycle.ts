@@ -62,7 +62,11 @@ export async function destroyZone(
       await withRegistryLock(reg, () => removeFile(entityPath(reg, "zones", name)));
     }
     registryRemoved = true;
-    steps.push(`removed the registry entry${entry.address ? ` (freed ${entry.address})` : ""}`);
+    steps.push(
+      `removed the registry entry${
+        entry.addresses.length ? ` (freed ${entry.addresses.join(", ")})` : ""
+      }`,
+    );
   }
   return { name, steps, registryRemoved };
 }
@@ -90,7 +94,10 @@ export interface ZoneView {
   /** Live state from zoneadm, or `absent` when the system has no such zone. */
   state: string;
   status: string;
+  /** The first address (the one allocated from the pool), kept for scripts that read one. */
   address: string | null;
+  /** Every address the zone holds, one per net. */
+  addresses: string[];
   pool: string | null;
   template: string | null;
   vnic: string | null;
@@ -103,7 +110,8 @@ function view(e: ZoneEntry, state: string | undefined): ZoneView {
     brand: e.brand,
     state: state ?? "absent",
     status: e.status,
-    address: e.address ?? null,
+    address: e.addresses[0] ?? null,
+    addresses: e.addresses,
     pool: e.pool ?? null,
     template: e.template ?? null,
     vnic: e.vnic ?? null,

@@ -6,14 +6,14 @@
  *
  * @module
  */
-import { join } from "../../lib/posix_path.ts";
+import { dirname, join } from "../../lib/posix_path.ts";
+import { writeAtomic } from "../../lib/files.ts";
 import { Diagnostic, didYouMean } from "../../lib/diagnostics.ts";
 import { env, resolveUserPath } from "../../lib/paths.ts";
 import { parseKdl, readKdlText } from "../../lib/zones/kdl.ts";
 import type { KdlFile } from "../../lib/zones/kdl.ts";
 import { validateEntityName, validateZoneName } from "../../lib/zones/names.ts";
 import {
-  fastZoneEntry,
   type Pool,
   type Publisher,
   readConfig,
@@ -147,7 +147,6 @@ export function loadAll<T>(
   reg: Registry,
   kind: EntityKind,
   read: (f: KdlFile, name: string) => T,
-  fast?: (text: string, name: string) => T | undefined,
 ): Promise<T[]> {
   const out: T[] = [];
   let entries: Deno.DirEntry[];
@@ -170,38 +169,19 @@ export function loadAll<T>(
       if (err instanceof Deno.errors.NotFound) continue; // removed meanwhile (no lock held)
       throw err;
     }
-    out.push(fast?.(text, name) ?? readKdlText(text, path, (f) => read(f, name)));
+    out.push(readKdlText(text, path, (f) => read(f, name)));
   }
   return Promise.resolve(out);
 }
 
 /** Every zone entry (the IPAM ledger). */
 export const loadAllZones = (reg: Registry): Promise<ZoneEntry[]> =>
-  loadAll(reg, "zones", readZoneEntry, fastZoneEntry);
+  loadAll(reg, "zones", readZoneEntry);
 
-/** Write `text` to `path` atomically: temp file in the same directory, fsync, rename. */
+/** Write `text` to `path` atomically (lib/files.ts writeAtomic), creating its directory. */
 export async function atomicWrite(path: string, text: string, mode = 0o644): Promise<void> {
-  const dir = path.slice(0, path.lastIndexOf("/"));
-  await Deno.mkdir(dir, { recursive: true, mode: 0o755 });
-  const tmp = join(
-    dir,
-    `.${path.slice(dir.length + 1)}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`,
-  );
-  const f = await Deno.open(tmp, { write: true, createNew: true, mode });
-  try {
-    const data = new TextEncoder().encode(text);
-    let off = 0;
-    while (off < data.length) off += await f.write(data.subarray(off));
-    await f.sync();
-  } finally {
-    f.close();
-  }
-  try {
-    await Deno.rename(tmp, path);
-  } catch (err) {
-    await Deno.remove(tmp).catch(() => {});
-    throw err;
-  }
+  await Deno.mkdir(dirname(path), { recursive: true, mode: 0o755 });
+  await writeAtomic(path, text, { mode });
 }
 
 /** Remove a registry file; true when it existed. */

@@ -5,8 +5,11 @@
  *
  * @module
  */
-import type { ExecOptions, ExecResult, Runner } from "../exec.ts";
+import { Diagnostic } from "../../lib/diagnostics.ts";
+import { type ExecOptions, type ExecResult, formatArgv, type Runner } from "../exec.ts";
+import { type IpAddr, parseIp } from "../../lib/ipam.ts";
 import {
+  netAddresses,
   parseZoneadmList,
   parseZonecfgInfo,
   type ZonecfgInfo,
@@ -16,6 +19,37 @@ import {
 /** install can take many minutes (it downloads packages). */
 export const INSTALL_TIMEOUT_MS = 60 * 60_000;
 const QUERY: ExecOptions = { readOnly: true, check: false, timeoutMs: 60_000 };
+
+/** zoneadm's own answer for a zone the system does not have (facts §1.1, §2.2). */
+const NO_SUCH_ZONE = /^zoneadm: [^\n]*: No such zone configured$/m;
+/** zonecfg's answer for a zone the system does not have (facts §3.3). */
+const NO_SUCH_ZONECFG = /: No such zone configured$/m;
+/** dladm's answer for a VNIC that does not exist (facts §4). */
+const NO_SUCH_VNIC = /: object not found$/m;
+
+/**
+ * Run a read-only query whose only acceptable failure is the system's own
+ * "does not exist" answer (`absent`). Any other failure (a permission error,
+ * a wrong tool, a timeout) says nothing about existence, so it stops the
+ * command before it changes anything.
+ */
+async function query(
+  runner: Runner,
+  argv: string[],
+  absent: RegExp,
+): Promise<ExecResult | undefined> {
+  const r = await runner.run(argv, QUERY);
+  if (r.code === 0) return r;
+  if (r.code === 1 && absent.test(r.stderr)) return undefined;
+  throw new Diagnostic(
+    "zmgr::system::query_failed",
+    `\`${formatArgv(argv)}\` failed (exit ${r.code}) without saying whether the object exists`,
+    {
+      details: r.stderr.trim().split("\n").filter((l) => l !== "").slice(-10),
+      hint: "nothing was changed; run the command by hand to see why it fails, fix that, and retry",
+    },
+  );
+}
 
 /** `zoneadm list -cp`, parsed: every configured zone (global included). */
 export async function listSystemZones(runner: Runner): Promise<ZoneListEntry[]> {
@@ -29,9 +63,8 @@ export async function listSystemZones(runner: Runner): Promise<ZoneListEntry[]> 
 
 /** The state of one zone (`configured`, `installed`, `running`, ...), or undefined if unknown to the system. */
 export async function zoneState(runner: Runner, name: string): Promise<string | undefined> {
-  const r = await runner.run(["zoneadm", "-z", name, "list", "-p"], QUERY);
-  if (r.code !== 0) return undefined;
-  return parseZoneadmList(r.stdout)[0]?.state;
+  const r = await query(runner, ["zoneadm", "-z", name, "list", "-p"], NO_SUCH_ZONE);
+  return r && parseZoneadmList(r.stdout)[0]?.state;
 }
 
 /** `zonecfg -z NAME info`, parsed. */
@@ -44,10 +77,31 @@ export async function zonecfgInfo(runner: Runner, name: string): Promise<Zonecfg
   return parseZonecfgInfo(r.stdout);
 }
 
+/**
+ * Every address the live system's zones hold: `zoneadm list -cp`, then each
+ * zone's nets (`zonecfg -z NAME info`), registered or not. A zone deleted
+ * between the two queries holds nothing.
+ */
+export async function liveAddresses(
+  runner: Runner,
+): Promise<{ zone: string; address: IpAddr }[]> {
+  const out: { zone: string; address: IpAddr }[] = [];
+  for (const z of await listSystemZones(runner)) {
+    if (z.name === "global") continue;
+    const r = await query(runner, ["zonecfg", "-z", z.name, "info"], NO_SUCH_ZONECFG);
+    if (!r) continue;
+    for (const text of netAddresses(parseZonecfgInfo(r.stdout))) {
+      const ip = parseIp(text.split("/")[0]);
+      if (ip) out.push({ zone: z.name, address: ip });
+    }
+  }
+  return out;
+}
+
 /** True when VNIC `name` exists. */
 export async function vnicExists(runner: Runner, name: string): Promise<boolean> {
-  const r = await runner.run(["dladm", "show-vnic", "-p", "-o", "LINK", name], QUERY);
-  return r.code === 0 && r.stdout.split("\n").some((l) => l.trim() === name);
+  const r = await query(runner, ["dladm", "show-vnic", "-p", "-o", "LINK", name], NO_SUCH_VNIC);
+  return r !== undefined && r.stdout.split("\n").some((l) => l.trim() === name);
 }
 
 /** Run a mutating command; failures carry `zmgr::exec::failed`, the stderr and `hint`. */

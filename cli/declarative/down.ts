@@ -5,19 +5,25 @@
  *
  * @module
  */
+import { STOP_TIMEOUT_MS } from "../../lib/defaults.ts";
 import { opsContext, timeoutOption } from "../common.ts";
 import { downCourses, type TargetOptions } from "../../vm/converge.ts";
 import { followCourses } from "../../vm/course.ts";
 
 export interface DownOptions extends TargetOptions {
   destroy?: boolean;
+  /** Take over a VM created from another VMFile path (a moved project). */
+  adopt?: boolean;
   timeout?: string;
   dryRun?: boolean;
 }
 
 /** The action of `vmctl down`. */
 export async function downCommand(o: DownOptions): Promise<void> {
-  const timeoutMs = timeoutOption(o.timeout) ?? 30_000;
+  const timeoutMs = timeoutOption(o.timeout) ?? STOP_TIMEOUT_MS;
   const ctx = opsContext({ dryRun: o.dryRun });
-  await followCourses(ctx, await downCourses(ctx, o, { destroy: o.destroy, timeoutMs }));
+  await followCourses(
+    ctx,
+    await downCourses(ctx, o, { destroy: o.destroy, adopt: o.adopt, timeoutMs }),
+  );
 }

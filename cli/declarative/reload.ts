@@ -11,6 +11,8 @@ import { followCourses } from "../../vm/course.ts";
 
 export interface ReloadOptions extends TargetOptions {
   provision: boolean;
+  /** Take over a VM created from another VMFile path (a moved project). */
+  adopt?: boolean;
   timeout?: string;
   dryRun?: boolean;
 }
@@ -19,5 +21,8 @@ export interface ReloadOptions extends TargetOptions {
 export async function reloadCommand(o: ReloadOptions): Promise<void> {
   const timeoutMs = sshBudget(o.timeout);
   const ctx = opsContext({ dryRun: o.dryRun });
-  await followCourses(ctx, await reloadCourses(ctx, o, { skip: !o.provision, timeoutMs }));
+  await followCourses(
+    ctx,
+    await reloadCourses(ctx, o, { skip: !o.provision, timeoutMs }, { adopt: o.adopt }),
+  );
 }

@@ -12,8 +12,11 @@ import {
   type NetworkConfig,
   type VmConfig,
 } from "../../lib/types.ts";
-import { env, resolveUserPath } from "../../lib/paths.ts";
+import { resolveUserPath } from "../../lib/paths.ts";
 import { Diagnostic } from "../../lib/diagnostics.ts";
+import { BRIDGE_NAME_PATTERN, BRIDGE_NAME_RULE, USER_NAME_RULE } from "../../lib/names.ts";
+import { describeFileProblem, fileProblem, isFile } from "../../lib/files.ts";
+import { requestedAccel } from "../../lib/defaults.ts";
 import { defaultBackendTag } from "../../backends/router.ts";
 import { choiceOption, intOption, opsContext, usageError, vmNameArg } from "../common.ts";
 import { createCourse } from "../../vm/create.ts";
@@ -47,22 +50,19 @@ export const LIMITS = {
   disk: { min: 1, max: 64 * 1024 },
 } as const;
 
-/** Unix user names cloud-init can create. */
-const USER_PATTERN = /^[a-z_][a-z0-9_-]{0,31}$/;
-
 /** Validate every option and build the VM's config. Pure apart from `stat` of the named files. */
-export async function createRequest(o: CreateOptions): Promise<VmConfig> {
+export function createRequest(o: CreateOptions): VmConfig {
   const name = vmNameArg(o.name);
   const image = imageSource(o);
   const vcpus = intOption(o.vcpus, "--vcpus", LIMITS.vcpus)!;
   const memoryMb = intOption(o.memory, "--memory", LIMITS.memory)!;
   const diskGb = intOption(o.disk, "--disk", LIMITS.disk);
-  const accel = choiceOption(o.accel ?? env("VMCTL_ACCEL") ?? "auto", "--accel", ACCELS)!;
-  if (!USER_PATTERN.test(o.user)) {
+  const accel = requestedAccel(choiceOption(o.accel, "--accel", ACCELS));
+  if (!USER_NAME_RULE.test(o.user)) {
     throw usageError(
       "vmctl::usage::invalid_user",
       `--user ${JSON.stringify(o.user)} is not a valid user name`,
-      "use lower-case letters, digits, '_' and '-', starting with a letter or '_'",
+      USER_NAME_RULE.hint,
     );
   }
   if (o.cloudInit && o.sshKey) {
@@ -74,12 +74,12 @@ export async function createRequest(o: CreateOptions): Promise<VmConfig> {
   }
   const cloudInit: CloudInitSpec = { hostname: name };
   let sshPrivateKey: string | undefined;
-  if (o.cloudInit) cloudInit.userDataPath = await existingFile(o.cloudInit, "--cloud-init");
+  if (o.cloudInit) cloudInit.userDataPath = existingFile(o.cloudInit, "--cloud-init");
   if (o.sshKey) {
-    cloudInit.sshKeyPath = await existingFile(o.sshKey, "--ssh-key");
+    cloudInit.sshKeyPath = existingFile(o.sshKey, "--ssh-key");
     // `vmctl ssh` needs the private half: use the usual sibling of a .pub file when it exists.
     const priv = cloudInit.sshKeyPath.replace(/\.pub$/, "");
-    if (priv !== cloudInit.sshKeyPath && await isFile(priv)) sshPrivateKey = priv;
+    if (priv !== cloudInit.sshKeyPath && isFile(priv)) sshPrivateKey = priv;
   }
   return {
     name,
@@ -171,11 +171,11 @@ function network(o: CreateOptions): NetworkConfig {
   }
   if (mode === "tap") {
     const bridge = o.bridge ?? "br0";
-    if (!/^[A-Za-z0-9_.-]{1,15}$/.test(bridge)) {
+    if (!BRIDGE_NAME_PATTERN.test(bridge)) {
       throw usageError(
         "vmctl::create::invalid_bridge",
         `invalid bridge name ${JSON.stringify(bridge)}`,
-        "Linux interface names are 1-15 letters, digits, '_', '.' or '-'",
+        `use ${BRIDGE_NAME_RULE}`,
       );
     }
     return { type: "tap", bridge };
@@ -183,19 +183,11 @@ function network(o: CreateOptions): NetworkConfig {
   return { type: mode };
 }
 
-async function isFile(p: string): Promise<boolean> {
-  try {
-    return (await Deno.stat(p)).isFile;
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return false;
-    throw err;
-  }
-}
-
-async function existingFile(p: string, flag: string): Promise<string> {
+function existingFile(p: string, flag: string): string {
   const abs = resolveUserPath(p);
-  if (!await isFile(abs)) {
-    throw new Diagnostic("vmctl::create::file_not_found", `${flag} ${abs}: no such file`, {
+  const problem = fileProblem(abs);
+  if (problem) {
+    throw new Diagnostic("vmctl::create::file_not_found", describeFileProblem(problem, flag, abs), {
       hint: "relative paths resolve against the directory you ran vmctl in",
     });
   }
@@ -204,7 +196,7 @@ async function existingFile(p: string, flag: string): Promise<string> {
 
 /** The action of `vmctl create`. */
 export async function createCommand(o: CreateOptions): Promise<void> {
-  const config = await createRequest(o);
+  const config = createRequest(o);
   const ctx = opsContext({ dryRun: o.dryRun });
   await followCourses(ctx, [await createCourse(ctx, config, { start: o.start })]);
 }

@@ -8,6 +8,7 @@ import { pidAlive } from "../../backends/proc.ts";
 import { busyHolder } from "../../lib/store.ts";
 import { describeNetwork, type VmRecord } from "../../lib/types.ts";
 import { busyLabel } from "../../vm/lifecycle.ts";
+import { DEFAULT_SSH_USER } from "../../lib/defaults.ts";
 
 /** The text shown in the STATE column: the state, or what a busy vmctl is doing. */
 export function shownState(rec: VmRecord): string {
@@ -77,7 +78,9 @@ export function statusText(rec: VmRecord): string {
     ["VNC", v.vnc],
     [
       "SSH",
-      rec.ssh_host_port ? `127.0.0.1:${rec.ssh_host_port} (user ${rec.ssh_user ?? "vm"})` : null,
+      rec.ssh_host_port
+        ? `127.0.0.1:${rec.ssh_host_port} (user ${rec.ssh_user ?? DEFAULT_SSH_USER})`
+        : null,
     ],
     ["MAC", v.mac],
     ["SSH key", v.ssh_private_key],

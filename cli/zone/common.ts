@@ -43,10 +43,20 @@ export function registry(opts: { root?: string }): Registry {
 
 /** Print a line to stdout. */
 export function out(line = ""): void {
+  if (stdoutClosed) return;
   const data = encoder.encode(line + "\n");
   let off = 0;
-  while (off < data.length) off += Deno.stdout.writeSync(data.subarray(off));
+  try {
+    while (off < data.length) off += Deno.stdout.writeSync(data.subarray(off));
+  } catch (err) {
+    // The reader went away (`zmgr list | head`): the rest of the output has
+    // nobody to read it, which is not an error of the command.
+    if (!(err instanceof Deno.errors.BrokenPipe)) throw err;
+    stdoutClosed = true;
+  }
 }
+
+let stdoutClosed = false;
 
 const encoder = new TextEncoder();
 

@@ -40,6 +40,7 @@ export async function createCmd(
   if (opts.json) {
     outJson({
       ...r.entry,
+      address: r.entry.addresses[0] ?? null,
       dryRun: r.dryRun,
       booted: r.booted && !r.dryRun,
       commands: runner.mutating,
@@ -51,15 +52,17 @@ export async function createCmd(
   const e = r.entry;
   if (!r.dryRun) {
     out(
-      `created zone ${e.name}: ${e.address} from pool ${e.pool}, VNIC ${e.vnic}, ${e.zonepath}${
-        r.booted ? ", booted" : ""
-      }`,
+      `created zone ${e.name}: ${
+        e.addresses.join(", ")
+      } from pool ${e.pool}, VNIC ${e.vnic}, ${e.zonepath}${r.booted ? ", booted" : ""}`,
     );
     return;
   }
   out("dry run: nothing was changed");
   out(
-    `would reserve ${e.address} from pool ${e.pool} (template ${e.template}, VNIC ${e.vnic}, zonepath ${e.zonepath})`,
+    `would reserve ${
+      e.addresses.join(", ")
+    } from pool ${e.pool} (template ${e.template}, VNIC ${e.vnic}, zonepath ${e.zonepath})`,
   );
   const cmds = [...runner.mutating];
   const boot = r.booted ? cmds.pop() : undefined;
@@ -122,7 +125,7 @@ export async function listCmd(opts: Common): Promise<void> {
       z.name,
       z.brand,
       z.status === "creating" ? `${z.state} (creating)` : z.state,
-      z.address ?? "-",
+      z.addresses.join(",") || "-",
       z.pool ?? "-",
       z.template ?? "-",
       z.vnic ?? "-",
@@ -148,7 +151,7 @@ export async function importCmd(opts: Common): Promise<void> {
     if (o.action === "imported") {
       out(
         `${verb} ${o.name}: template ${o.template}, pool ${o.pool ?? "-"}, address ${
-          o.address ?? "-"
+          o.addresses?.join(", ") || "-"
         }${o.reason ? ` (${o.reason})` : ""}`,
       );
     } else if (o.action === "skipped") out(`skipped ${o.name}: ${o.reason}`);

@@ -35,8 +35,8 @@ export function defaultTemplateText(
   pool: string | undefined,
 ): string {
   const what = brand === "ipkg"
-    ? "OpenIndiana ipkg zone (linked image, follows the global zone's packages)"
-    : "non-linked ipkg zone (nlipkg, as used by OFL images): its own package image";
+    ? "ipkg zone (linked image, follows the global zone's packages)"
+    : "non-linked ipkg zone (nlipkg): its own package image";
   return [
     `// ${what}`,
     `brand ${JSON.stringify(brand)}`,
@@ -45,14 +45,10 @@ export function defaultTemplateText(
     'ip-type "exclusive"',
     "// pool the address comes from (`zmgr create --pool` overrides it)",
     pool ? `pool ${JSON.stringify(pool)}` : '// pool "default"',
-    "// IPS publishers (publishers/<name>.kdl) passed to the installer as -P name=origin",
-    'publisher "openindiana.org"',
+    "// IPS publishers: none given, so the zone gets the global zone's own publishers",
+    "// (mirrors and extra repositories included). To name them, add publishers/<name>.kdl",
+    "// with `zmgr publisher add` and list them here, first = preferred:",
+    '// publisher "openindiana.org"',
     "",
   ].join("\n");
 }
-
-/** The publisher the default templates reference. */
-export const DEFAULT_PUBLISHER = {
-  name: "openindiana.org",
-  origin: "https://pkg.openindiana.org/hipster",
-};

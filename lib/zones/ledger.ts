@@ -16,25 +16,22 @@ import {
 } from "../ipam.ts";
 import type { Pool, ZoneEntry } from "./schema.ts";
 
-/** The address of an entry (without its prefix), if it has one. */
-export function entryAddress(e: ZoneEntry): IpAddr | undefined {
-  const c = e.address ? parseCidr(e.address) : undefined;
-  return c ? { family: c.family, value: c.addr } : undefined;
+/** The addresses of an entry (without their prefixes). */
+export function entryAddresses(e: ZoneEntry): IpAddr[] {
+  return e.addresses.flatMap((text) => {
+    const c = parseCidr(text);
+    return c ? [{ family: c.family, value: c.addr }] : [];
+  });
 }
 
 /** Every address any entry holds, whatever its pool: the allocator skips all of them. */
 export function usedAddresses(zones: ZoneEntry[]): IpAddr[] {
-  const out: IpAddr[] = [];
-  for (const z of zones) {
-    const a = entryAddress(z);
-    if (a) out.push(a);
-  }
-  return out;
+  return zones.flatMap(entryAddresses);
 }
 
 /**
  * Problems a hand edit can introduce: two entries with one address, or an
- * entry whose address lies outside the network of the pool it names. Only
+ * entry none of whose addresses lies in the network of the pool it names. Only
  * pools in `pools` are checked for containment.
  */
 export function auditLedger(zones: ZoneEntry[], pools: Pool[]): string[] {
@@ -42,23 +39,26 @@ export function auditLedger(zones: ZoneEntry[], pools: Pool[]): string[] {
   const seen = new Map<string, string>();
   const poolByName = new Map(pools.map((p) => [p.name, p]));
   for (const z of zones) {
-    const a = entryAddress(z);
-    if (!a) continue;
-    const key = `${a.family}:${a.value}`;
-    const other = seen.get(key);
-    if (other !== undefined) {
-      problems.push(
-        `zones ${other} and ${z.name} both hold address ${
-          formatIp(a)
-        }; edit one of zones/${z.name}.kdl or zones/${other}.kdl`,
-      );
-    } else seen.set(key, z.name);
+    const addresses = entryAddresses(z);
+    for (const a of addresses) {
+      const key = `${a.family}:${a.value}`;
+      const other = seen.get(key);
+      if (other !== undefined && other !== z.name) {
+        problems.push(
+          `zones ${other} and ${z.name} both hold address ${
+            formatIp(a)
+          }; edit one of zones/${z.name}.kdl or zones/${other}.kdl`,
+        );
+      } else seen.set(key, z.name);
+    }
+    // A zone with several nets may hold addresses of other networks; it is
+    // misplaced only when none of them lies in the pool it names.
     const pool = z.pool ? poolByName.get(z.pool) : undefined;
-    if (pool && !cidrContains(pool.network, a)) {
+    if (pool && addresses.length && !addresses.some((a) => cidrContains(pool.network, a))) {
       problems.push(
-        `zone ${z.name} holds ${formatIp(a)}, which is outside its pool ${pool.name} (${
-          formatCidr(pool.network)
-        })`,
+        `zone ${z.name} holds ${
+          addresses.map(formatIp).join(", ")
+        }, which is outside its pool ${pool.name} (${formatCidr(pool.network)})`,
       );
     }
   }
@@ -86,9 +86,10 @@ export function poolUsage(pool: Pool, zones: ZoneEntry[]): PoolUsage {
   const used = usedInPool(pool, usedAddresses(zones));
   const found: [bigint, Allocation][] = [];
   for (const z of zones) {
-    const a = entryAddress(z);
-    if (a && cidrContains(pool.network, a)) {
-      found.push([a.value, { zone: z.name, address: formatIp(a), status: z.status }]);
+    for (const a of entryAddresses(z)) {
+      if (cidrContains(pool.network, a)) {
+        found.push([a.value, { zone: z.name, address: formatIp(a), status: z.status }]);
+      }
     }
   }
   found.sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));

@@ -16,7 +16,7 @@ import {
 } from "../ipam.ts";
 import type { PoolRange } from "../ipam.ts";
 import { type KdlFile, type Located, StrictReader } from "./kdl.ts";
-import { LINK_NAME } from "./names.ts";
+import { ENTITY_NAME, LINK_NAME } from "./names.ts";
 
 /** config.kdl */
 export interface ZoneConfig {
@@ -53,8 +53,12 @@ export interface ZoneEntry {
   brand: string;
   template?: string;
   pool?: string;
-  /** CIDR form, e.g. 10.0.0.5/24. */
-  address?: string;
+  /**
+   * Every address the zone holds, CIDR form (e.g. 10.0.0.5/24), one per
+   * zonecfg `net` resource: illumos gives a zone extra addresses as extra
+   * nets, and each one is in use.
+   */
+  addresses: string[];
   gateway?: string;
   vnic?: string;
   zonepath: string;
@@ -100,7 +104,19 @@ export const ZONE_NODES = [
 export const PUBLISHER_NODES = ["origin"] as const;
 
 /** Brands zmgr knows how to configure (sysding first-boot config applies to ipkg/nlipkg). */
-export const KNOWN_BRANDS = ["ipkg", "nlipkg", "lipkg", "sparse", "pkgsrc", "illumos", "lx"];
+export const KNOWN_BRANDS = ["ipkg", "nlipkg", "lipkg", "sparse", "pkgsrc"];
+
+/**
+ * Brands zmgr cannot create, with the reason: their install needs an image
+ * or source argument zmgr has no way to give, or the zone is a virtual
+ * machine (vmctl's business).
+ */
+export const UNSUPPORTED_BRANDS: Readonly<Record<string, string>> = {
+  lx: "an lx zone's install needs a Linux image (zoneadm install -s IMAGE)",
+  illumos: "an illumos-brand zone's install needs an image (zoneadm install -s IMAGE)",
+  bhyve: "a bhyve zone is a virtual machine: create it with vmctl",
+  kvm: "a kvm zone is a virtual machine: create it with vmctl",
+};
 
 /** Absolute paths zmgr accepts (zonepaths, zonepath roots). */
 export const ABS_PATH = /^\/[A-Za-z0-9_.\/-]*$/;
@@ -172,6 +188,13 @@ export function readTemplate(file: KdlFile, name: string): ZoneTemplate {
       `invalid brand ${JSON.stringify(brand.value)}`,
       `known brands: ${KNOWN_BRANDS.join(", ")}`,
     );
+  } else if (brand && UNSUPPORTED_BRANDS[brand.value]) {
+    r.bad(
+      brand,
+      "zmgr::template::unsupported_brand",
+      `zmgr cannot create ${brand.value} zones: ${UNSUPPORTED_BRANDS[brand.value]}`,
+      `use one of ${KNOWN_BRANDS.join(", ")}; zones of other brands are made by hand`,
+    );
   }
   if (ipType && ipType.value !== "exclusive") {
     r.bad(
@@ -182,7 +205,7 @@ export function readTemplate(file: KdlFile, name: string): ZoneTemplate {
     );
   }
   for (const at of [pool, ...pubs]) {
-    if (at && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(at.value)) {
+    if (at && !ENTITY_NAME.test(at.value)) {
       r.bad(
         at,
         "zmgr::name::invalid",
@@ -310,7 +333,7 @@ export function readZoneEntry(file: KdlFile, name: string): ZoneEntry {
   const brand = r.string("brand", true);
   const template = r.string("template");
   const pool = r.string("pool");
-  const address = r.string("address");
+  const addresses = r.strings("address");
   const gateway = r.string("gateway");
   const vnic = r.string("vnic");
   const zonepath = r.string("zonepath", true);
@@ -318,13 +341,15 @@ export function readZoneEntry(file: KdlFile, name: string): ZoneEntry {
   const imported = r.boolean("imported");
   const created = r.string("created");
   checkPath(r, zonepath, "zonepath");
-  if (address && !parseCidr(address.value)) {
-    r.bad(
-      address,
-      "zmgr::kdl::bad_address",
-      `address ${JSON.stringify(address.value)} is not ADDRESS/PREFIX`,
-      'write it as "10.0.0.5/24"',
-    );
+  for (const address of addresses) {
+    if (!parseCidr(address.value)) {
+      r.bad(
+        address,
+        "zmgr::kdl::bad_address",
+        `address ${JSON.stringify(address.value)} is not ADDRESS/PREFIX`,
+        'write it as "10.0.0.5/24", one `address` line per address',
+      );
+    }
   }
   if (gateway && !parseIp(gateway.value)) {
     r.bad(
@@ -356,7 +381,7 @@ export function readZoneEntry(file: KdlFile, name: string): ZoneEntry {
     brand: brand!.value,
     template: template?.value,
     pool: pool?.value,
-    address: address?.value,
+    addresses: addresses.map((a) => a.value),
     gateway: gateway?.value,
     vnic: vnic?.value,
     zonepath: zonepath!.value,
@@ -388,4 +413,3 @@ export function isValidOrigin(origin: string): boolean {
 }
 
 export { writeConfig, writePool, writePublisher, writeTemplate, writeZoneEntry } from "./write.ts";
-export { fastZoneEntry } from "./fast_entry.ts";

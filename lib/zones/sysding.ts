@@ -4,6 +4,11 @@
  * boot. Every value is validated by the caller and single-quoted here, so no
  * value can start a new shell command.
  *
+ * The zone's address and default route are not in it: zmgr's zones are
+ * exclusive-IP with `allowed-address` and `defrouter`, which illumos
+ * configures from the global zone at boot; in the zone such an interface is
+ * `from-gz` and `ipadm create-addr` on it is refused.
+ *
  * @module
  */
 
@@ -13,11 +18,6 @@ export const SYSDING_BRANDS = ["ipkg", "nlipkg"];
 /** What goes into sysding.conf. */
 export interface SysdingSpec {
   hostname: string;
-  /** The zone's datalink (the VNIC, same name inside an exclusive-IP zone). */
-  iface: string;
-  /** CIDR form, e.g. 10.0.0.5/24. */
-  address: string;
-  gateway?: string;
   dns: string[];
   domain?: string;
   sshKeys: string[];
@@ -33,9 +33,8 @@ export function buildSysdingConf(s: SysdingSpec): string {
   const q = shellQuote;
   const lines = [
     `# sysding.conf for zone ${s.hostname}, written by zmgr; sourced once on first boot.`,
-    `setup_interface ${q(s.iface)} v${s.address.includes(":") ? "6" : "4"} ${q(s.address)}`,
+    "# The address and default route come from zonecfg (allowed-address, defrouter).",
   ];
-  if (s.gateway) lines.push(`setup_route default ${q(s.gateway)}`);
   if (s.dns.length) {
     if (s.domain) {
       lines.push(`setup_ns_dns ${q(s.domain)} ${q(s.domain)} ${q(s.dns.join(" "))}`);

@@ -17,7 +17,7 @@ export function writeZoneEntry(e: ZoneEntry): string {
     ["brand", [e.brand]],
     ["template", opt(e.template)],
     ["pool", opt(e.pool)],
-    ["address", opt(e.address)],
+    ...e.addresses.map((a): [string, KdlScalar[]] => ["address", [a]]),
     ["gateway", opt(e.gateway)],
     ["vnic", opt(e.vnic)],
     ["zonepath", [e.zonepath]],

@@ -131,6 +131,18 @@ export function parseZonecfgInfo(text: string): ZonecfgInfo {
   return info;
 }
 
+/**
+ * Every address a zone's nets carry, as written (with or without a prefix):
+ * exclusive-IP nets hold `allowed-address` (a comma-separated list), shared-IP
+ * nets `address`. One zone may have several nets.
+ */
+export function netAddresses(info: ZonecfgInfo): string[] {
+  return info.nets.flatMap((n) =>
+    [n.allowedAddress, n.address].flatMap((v) => v?.split(",") ?? []).map((a) => a.trim())
+      .filter((a) => a !== "")
+  );
+}
+
 /** One line of `zoneadm list -p`. */
 export interface ZoneListEntry {
   id: string;

@@ -42,7 +42,7 @@ async function makeRegistry(dir: string, zones: number): Promise<void> {
         brand: "ipkg",
         template: "ipkg",
         pool: "default",
-        address: addr,
+        addresses: [addr],
         gateway: "10.0.0.1",
         vnic: `${name}0`,
         zonepath: `/zones/${name}`,

@@ -24,10 +24,7 @@ Deno.test("create --dry-run prints the commands and zonecfg script and changes n
     assertStringIncludes(out, "  dladm create-vnic -l igb0 dry10\n");
     assertStringIncludes(out, "  zonecfg -z dry1 -f -");
     assertStringIncludes(out, "      set allowed-address=10.0.0.2/24\n");
-    assertStringIncludes(
-      out,
-      "  zoneadm -z dry1 install -P openindiana.org=https://pkg.openindiana.org/hipster\n",
-    );
+    assertStringIncludes(out, "  zoneadm -z dry1 install\n");
     assertStringIncludes(out, "would write /zones/dry1/root/etc/sysding.conf:");
     assertStringIncludes(out, "then run:\n  zoneadm -z dry1 boot");
     assertEquals(await t.fake.snapshot(), host, "fake state untouched");
@@ -96,6 +93,7 @@ Deno.test("import registers ipkg and lipkg zones, skips bhyve, reports the unmat
       net: [{ physical: "web2net0", allowedAddress: "192.168.9.9/24" }],
     });
     await t.fake.addZone({ name: "vm1", brand: "bhyve", state: "installed" });
+    await t.fake.addZone({ name: "vm2", brand: "kvm", state: "installed" });
     await t.fake.addZone({ name: "linux1", brand: "lx", state: "installed" });
 
     const dry = await t.ok(["import", "--dry-run"]);
@@ -104,11 +102,11 @@ Deno.test("import registers ipkg and lipkg zones, skips bhyve, reports the unmat
 
     const res = JSON.parse(await t.ok(["import", "--json"]));
     const by = Object.fromEntries(res.map((o: { name: string }) => [o.name, o]));
-    assertEquals([by.old1.action, by.old1.template, by.old1.pool, by.old1.address], [
+    assertEquals([by.old1.action, by.old1.template, by.old1.pool, by.old1.addresses], [
       "imported",
       "ipkg",
       "default",
-      "10.0.0.7/24",
+      ["10.0.0.7/24"],
     ]);
     assertEquals([by.web2.action, by.web2.template, by.web2.pool], [
       "imported",
@@ -117,8 +115,12 @@ Deno.test("import registers ipkg and lipkg zones, skips bhyve, reports the unmat
     ]);
     assertStringIncludes(by.web2.reason, "no pool contains 192.168.9.9/24");
     assertEquals(by.vm1.action, "skipped");
+    assertEquals([by.vm2.action, by.vm2.reason], [
+      "skipped",
+      "kvm zones are virtual machines, managed by vmctl/vm-manager",
+    ]);
     assertEquals(by.linux1.action, "unmatched");
-    assertStringIncludes(by.linux1.reason, "no template has brand lx");
+    assertStringIncludes(by.linux1.reason, "needs a Linux image");
     assertEquals(await registeredZones(t.root), ["old1", "web2"]);
 
     // The imported address is now in use: the next create skips 10.0.0.7.
@@ -172,11 +174,13 @@ Deno.test("import records a shared-IP zone's address with its pool's prefix", as
       net: [{ physical: "igb0", address: "10.0.0.9" }],
     });
     const res = JSON.parse(await t.ok(["import", "--json"]));
-    assertEquals([res[0].action, res[0].pool, res[0].address], [
+    assertEquals([res[0].action, res[0].pool, res[0].addresses], [
       "imported",
       "default",
-      "10.0.0.9/24",
+      ["10.0.0.9/24"],
     ]);
+    const entry = await Deno.readTextFile(`${t.root}/zones/sh1.kdl`);
+    assert(!entry.includes("vnic"), `the host's NIC igb0 is not the zone's VNIC:\n${entry}`);
     // The registry stays readable and the address is in use.
     const show = JSON.parse(await t.ok(["pool", "show", "default", "--json"]));
     assertEquals(show.allocations.map((a: { zone: string }) => a.zone), ["sh1"]);

@@ -26,20 +26,30 @@ Deno.test("create allocates, configures, installs, writes sysding and boots; des
 
     const sysding = await t.fake.zoneFile("web01", "/etc/sysding.conf");
     assert(sysding !== null, "sysding.conf written into the zone root");
-    assertStringIncludes(sysding, "setup_interface 'web010' v4 '10.0.0.2/24'");
-    assertStringIncludes(sysding, "setup_route default '10.0.0.1'");
+    // The address and route are configured from the global zone (allowed-address,
+    // defrouter); in the zone the interface is from-gz and ipadm create-addr is refused.
+    assert(!/setup_interface|setup_route|ipadm/.test(sysding), sysding);
+    const inZone = await t.fake.run("zlogin", [
+      "web01",
+      "ipadm",
+      "create-addr",
+      "-T",
+      "static",
+      "-a",
+      "10.0.0.2/24",
+      "web010/v4",
+    ]);
+    assertEquals(inZone.code, 1);
+    assertStringIncludes(inZone.stderr, "Operation not permitted on from-gz interface");
     assertStringIncludes(sysding, "'web01' > /etc/nodename");
 
     const install = (await t.fake.calls()).find((c) =>
       c.tool === "zoneadm" && c.argv.includes("install")
     )!;
-    assertEquals(install.argv, [
-      "-z",
-      "web01",
-      "install",
-      "-P",
-      "openindiana.org=https://pkg.openindiana.org/hipster",
-    ]);
+    // The default template names no publisher: the zone inherits the global zone's.
+    assertEquals(install.argv, ["-z", "web01", "install"]);
+    const host = await t.fake.state();
+    assertEquals(host.zonePublishers["web01"], host.publishers);
 
     const entry = await Deno.readTextFile(`${t.root}/zones/web01.kdl`);
     assertMatch(entry, /status "active"/);

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { buildProgram } from "../../main.ts";
 import { MAIN, zoneTestEnv } from "./zone_harness.ts";
 
-Deno.test("init writes config, both default templates, the publisher and the first pool; a rerun keeps them", async () => {
+Deno.test("init writes config, both default templates and the first pool; a rerun keeps them", async () => {
   const t = await zoneTestEnv({ init: false });
   try {
     const out = await t.ok(["init", "--zonepath-root", "/export/zones"]);
@@ -12,7 +12,6 @@ Deno.test("init writes config, both default templates, the publisher and the fir
         "config.kdl",
         "templates/ipkg.kdl",
         "templates/nlipkg.kdl",
-        "publishers/openindiana.org.kdl",
       ]
     ) {
       assertStringIncludes(out, `wrote ${join(t.root, f)}`);
@@ -88,6 +87,7 @@ Deno.test("template create/edit/rm and publisher add/list/rm manage the registry
   const t = await zoneTestEnv();
   try {
     await t.ok(["publisher", "add", "ofl", "https://pkg.example.org/ofl"]);
+    await t.ok(["publisher", "add", "openindiana.org", "https://pkg.openindiana.org/hipster"]);
     await t.ok([
       "template",
       "create",
@@ -120,11 +120,13 @@ Deno.test("template create/edit/rm and publisher add/list/rm manage the registry
 
     await t.ok(["create", "o1", "--template", "ofl"]);
     const install = (await t.fake.calls()).find((c) => c.argv.includes("install"))!;
-    assertEquals(install.argv.slice(3), [
-      "-P",
-      "ofl=https://pkg.example.org/ofl",
-      "-P",
-      "openindiana.org=https://pkg.openindiana.org/hipster",
+    // The installer keeps only the last -P: the preferred publisher goes there,
+    // the others are added to the installed image.
+    assertEquals(install.argv.slice(3), ["-P", "ofl=https://pkg.example.org/ofl"]);
+    const image = (await t.fake.state()).zonePublishers["o1"];
+    assertEquals(image.map((p) => [p.name, p.origins]), [
+      ["ofl", ["https://pkg.example.org/ofl"]],
+      ["openindiana.org", ["https://pkg.openindiana.org/hipster"]],
     ]);
 
     const inUse = await t.zone(["publisher", "rm", "ofl"]);
@@ -148,7 +150,7 @@ Deno.test("template create/edit/rm and publisher add/list/rm manage the registry
   }
 });
 
-Deno.test("an IPv6 pool allocates IPv6 addresses and writes them to zonecfg and sysding", async () => {
+Deno.test("an IPv6 pool allocates IPv6 addresses and writes them to zonecfg", async () => {
   const t = await zoneTestEnv();
   try {
     await t.ok([
@@ -167,10 +169,7 @@ Deno.test("an IPv6 pool allocates IPv6 addresses and writes them to zonecfg and 
       r.type === "net"
     )!;
     assertEquals(net.props["allowed-address"], "2001:db8:5::2/64");
-    assertStringIncludes(
-      (await t.fake.zoneFile("six", "/etc/sysding.conf"))!,
-      "v6 '2001:db8:5::2/64'",
-    );
+    assertEquals(net.props.defrouter, "2001:db8:5::1");
   } finally {
     await t.cleanup();
   }
@@ -319,9 +318,9 @@ Deno.test("ZMGR_ROOT chooses the registry when --root is not given", async () =>
         stderr: "piped",
       }).output();
     assertEquals((await run(["init"])).code, 0);
-    const list = await run(["publisher", "list", "--json"]);
+    const list = await run(["template", "list", "--json"]);
     assertEquals(list.code, 0);
-    assertEquals(JSON.parse(new TextDecoder().decode(list.stdout))[0].name, "openindiana.org");
+    assertEquals(JSON.parse(new TextDecoder().decode(list.stdout))[0].name, "ipkg");
     await Deno.stat(join(root, "config.kdl"));
   } finally {
     await Deno.remove(root, { recursive: true });

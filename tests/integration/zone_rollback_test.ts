@@ -15,7 +15,14 @@ async function hostContents(t: ZoneTestEnv): Promise<string> {
  * For each fault, create fails, names the failing command with its stderr,
  * and leaves the host and the registry exactly as before.
  */
-const CASES: { fault: string; command: string; stderr: string; rolledBack: string[] }[] = [
+const CASES: {
+  fault: string;
+  command: string;
+  stderr: string;
+  rolledBack: string[];
+  /** Undo steps whose step never took effect: the report must not claim them. */
+  notRolledBack?: string[];
+}[] = [
   {
     fault: "dladm:create-vnic",
     command: "dladm create-vnic -l igb0 r10",
@@ -27,12 +34,21 @@ const CASES: { fault: string; command: string; stderr: string; rolledBack: strin
     command: "zonecfg -z r1 -f -",
     stderr: "Problem saving file",
     rolledBack: ["dladm delete-vnic r10"],
+    notRolledBack: ["zonecfg -z r1 delete -F"],
+  },
+  {
+    // zonecfg with a script on stdin goes on after the error and commits.
+    fault: "zonecfg:verify",
+    command: "zonecfg -z r1 -f -",
+    stderr: "Miscellaneous file system error",
+    rolledBack: ["zonecfg -z r1 delete -F", "dladm delete-vnic r10"],
   },
   {
     fault: "zoneadm:install",
     command: "zoneadm -z r1 install",
     stderr: "failed to verify",
     rolledBack: ["zonecfg -z r1 delete -F", "dladm delete-vnic r10"],
+    notRolledBack: ["zoneadm -z r1 uninstall -F"],
   },
   {
     fault: "zoneadm:install-brand",
@@ -59,6 +75,9 @@ for (const c of CASES) {
       assertStringIncludes(r.stderr, c.command);
       if (c.stderr) assertStringIncludes(r.stderr, c.stderr);
       for (const u of c.rolledBack) assertStringIncludes(r.stderr, `rolled back: ${u}`);
+      for (const u of c.notRolledBack ?? []) {
+        assert(!r.stderr.includes(`rolled back: ${u}`), `${u} never ran:\n${r.stderr}`);
+      }
       assert(!r.stderr.includes("ROLLBACK FAILED"), r.stderr);
       assertEquals(await hostContents(t), before, "the fake host is unchanged");
       assertEquals(await registeredZones(t.root), [], "the reservation is gone");

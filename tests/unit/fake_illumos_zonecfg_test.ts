@@ -221,3 +221,15 @@ Deno.test("an injected commit fault leaves no zone behind", async () => {
     await fake.cleanup();
   }
 });
+
+Deno.test("a stdin script goes on after an error, still commits, and exits 1 (interactive mode)", async () => {
+  const fake = await createFakeIllumos({});
+  try {
+    const script = "create -b\nset zonepath=/zones/z1\nset bogus=1\nverify\ncommit\n";
+    const r = await fake.run("zonecfg", ["-z", "z1", "-f", "-"], { stdin: script });
+    assertEquals([r.code, r.stderr], [1, "On line 3:\nbogus: No such property type\n"]);
+    assertEquals((await fake.state()).zones.map((z) => z.name), ["z1"]);
+  } finally {
+    await fake.cleanup();
+  }
+});

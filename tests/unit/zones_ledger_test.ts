@@ -8,7 +8,7 @@ function zone(name: string, address?: string, pool = "lan"): ZoneEntry {
     name,
     brand: "ipkg",
     pool,
-    address,
+    addresses: address ? [address] : [],
     zonepath: `/zones/${name}`,
     status: "active",
     imported: false,
@@ -56,4 +56,9 @@ Deno.test("pool usage counts allocations inside the network, sorted by address",
     "z",
     "10.0.0.30",
   ]]);
+});
+
+Deno.test("every address of a multi-net zone is in use", () => {
+  const multi: ZoneEntry = { ...zone("m"), addresses: ["10.0.0.6/24", "10.0.0.7/24"] };
+  assertEquals(usedAddresses([multi]).map((a) => a.value), [0x0a000006n, 0x0a000007n]);
 });

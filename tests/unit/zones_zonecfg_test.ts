@@ -111,18 +111,13 @@ Deno.test("zoneadm list -cp lines parse with 7 or 8 fields and an escaped zonepa
   ]);
 });
 
-Deno.test("sysding.conf sets address, route, DNS, hostname and root keys", () => {
+Deno.test("sysding.conf sets DNS, hostname and root keys", () => {
   const conf = buildSysdingConf({
     hostname: "web01",
-    iface: "web010",
-    address: "10.0.0.2/24",
-    gateway: "10.0.0.1",
     dns: ["1.1.1.1", "9.9.9.9"],
     domain: "example.com",
     sshKeys: ["ssh-ed25519 AAAAC3Nza me@host"],
   });
-  assert(conf.includes("setup_interface 'web010' v4 '10.0.0.2/24'"));
-  assert(conf.includes("setup_route default '10.0.0.1'"));
   assert(conf.includes("setup_ns_dns 'example.com' 'example.com' '1.1.1.1 9.9.9.9'"));
   assert(conf.includes("printf '%s\\n' 'web01' > /etc/nodename"));
   assert(
