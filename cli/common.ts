@@ -15,12 +15,20 @@ import { quitNow } from "./run.ts";
 export type OpsContext = VmContext;
 
 /** Build the context for a command; `dryRun` records mutating commands instead of running them. */
-export function opsContext(opts: { dryRun?: boolean } = {}): OpsContext {
+export function opsContext(opts: { dryRun?: boolean; json?: boolean } = {}): OpsContext {
   const dryRun = opts.dryRun ?? false;
+  if (opts.json && !dryRun) {
+    throw usageError(
+      "vmctl::usage::json_without_dry_run",
+      "--json prints a plan, so it needs --dry-run",
+      "add --dry-run to see the plan as JSON, or drop --json",
+    );
+  }
   return {
     paths: dataPaths(),
     runner: createRunner({ dryRun }),
     dryRun,
+    planJson: opts.json ?? false,
     say: (line) => console.log(line),
     forceQuit: quitNow,
   };

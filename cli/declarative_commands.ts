@@ -6,6 +6,7 @@
  */
 import type { Command } from "@commander-js/extra-typings";
 import { inSeconds, PROVISION_READY_TIMEOUT_MS, STOP_TIMEOUT_MS } from "../lib/defaults.ts";
+import { PLAN_JSON_HELP } from "../lib/plan.ts";
 
 /** Registers this group's commands on `program`. */
 // deno-lint-ignore no-explicit-any
@@ -22,6 +23,7 @@ export function registerDeclarativeCommands(program: Command<any, any, any>): vo
       inSeconds(PROVISION_READY_TIMEOUT_MS),
     )
     .option("--dry-run", "print what would be created, started or skipped; change nothing")
+    .option("--json", PLAN_JSON_HELP)
     .action(async (opts) => {
       const { upCommand } = await import("./declarative/up.ts");
       await upCommand(opts);
@@ -36,6 +38,7 @@ export function registerDeclarativeCommands(program: Command<any, any, any>): vo
     .option("--adopt", "also destroy VMs of the same name created from another VMFile path")
     .option("--timeout <seconds>", "graceful shutdown timeout", inSeconds(STOP_TIMEOUT_MS))
     .option("--dry-run", "print what would be stopped or destroyed; change nothing")
+    .option("--json", PLAN_JSON_HELP)
     .action(async (opts) => {
       const { downCommand } = await import("./declarative/down.ts");
       await downCommand(opts);
@@ -54,6 +57,7 @@ export function registerDeclarativeCommands(program: Command<any, any, any>): vo
       inSeconds(PROVISION_READY_TIMEOUT_MS),
     )
     .option("--dry-run", "print what would be destroyed and created; change nothing")
+    .option("--json", PLAN_JSON_HELP)
     .action(async (opts) => {
       const { reloadCommand } = await import("./declarative/reload.ts");
       await reloadCommand(opts);
@@ -70,6 +74,7 @@ export function registerDeclarativeCommands(program: Command<any, any, any>): vo
       inSeconds(PROVISION_READY_TIMEOUT_MS),
     )
     .option("--dry-run", "print the provisioning plan; change nothing")
+    .option("--json", PLAN_JSON_HELP)
     .action(async (opts) => {
       const { provisionCommand } = await import("./declarative/provision.ts");
       await provisionCommand(opts);

@@ -13,6 +13,7 @@ import {
   inSeconds,
   STOP_TIMEOUT_MS,
 } from "../lib/defaults.ts";
+import { PLAN_JSON_HELP } from "../lib/plan.ts";
 
 /** Registers this group's commands on `program`. */
 // deno-lint-ignore no-explicit-any
@@ -37,6 +38,7 @@ export function registerVmCommands(program: Command<any, any, any>): void {
     .option("--vnc", "enable a VNC display on 127.0.0.1")
     .option("--start", "start the VM after creating it")
     .option("--dry-run", "print what would be created; change nothing")
+    .option("--json", PLAN_JSON_HELP)
     .action(async (opts) => {
       const { createCommand } = await import("./vm/create.ts");
       await createCommand(opts);
@@ -48,6 +50,7 @@ export function registerVmCommands(program: Command<any, any, any>): void {
     .argument("<name>", "VM name")
     .option("--accel <accel>", "accelerator for this start: kvm, tcg or auto (default: as created)")
     .option("--dry-run", "print the plan; change nothing")
+    .option("--json", PLAN_JSON_HELP)
     .action(async (name, opts) => {
       const { transitionCommand } = await import("./vm/lifecycle.ts");
       await transitionCommand("start", name, opts);
@@ -64,6 +67,7 @@ export function registerVmCommands(program: Command<any, any, any>): void {
       .description(what)
       .argument("<name>", "VM name")
       .option("--dry-run", "print the plan; change nothing")
+      .option("--json", PLAN_JSON_HELP)
       .action(async (name, opts) => {
         const { transitionCommand } = await import("./vm/lifecycle.ts");
         await transitionCommand(action, name, opts);
@@ -76,6 +80,7 @@ export function registerVmCommands(program: Command<any, any, any>): void {
     .argument("<name>", "VM name")
     .option("--timeout <seconds>", "graceful shutdown timeout", inSeconds(STOP_TIMEOUT_MS))
     .option("--dry-run", "print the plan; change nothing")
+    .option("--json", PLAN_JSON_HELP)
     .action(async (name, opts) => {
       const { transitionCommand } = await import("./vm/lifecycle.ts");
       await transitionCommand("stop", name, opts);
@@ -91,6 +96,7 @@ export function registerVmCommands(program: Command<any, any, any>): void {
       inSeconds(DESTROY_STOP_TIMEOUT_MS),
     )
     .option("--dry-run", "print the plan; change nothing")
+    .option("--json", PLAN_JSON_HELP)
     .action(async (name, opts) => {
       const { destroyCommand } = await import("./vm/lifecycle.ts");
       await destroyCommand(name, opts);

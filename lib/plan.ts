@@ -64,6 +64,9 @@ export function plan(title: string, steps: Step[] = []): Plan {
   return { title, steps };
 }
 
+/** Help text of `--json` on a command that has `--dry-run`. */
+export const PLAN_JSON_HELP = "with --dry-run: print the plan as JSON";
+
 /** The plan as plain data (`--dry-run --json`). */
 export function planJson(p: Plan): Record<string, unknown> {
   return {

@@ -10,6 +10,8 @@ import type { BackendContext } from "../backends/hypervisor.ts";
 export interface VmContext extends BackendContext {
   /** Plans are rendered, not applied; nothing is written (not even a reconciled state). */
   dryRun: boolean;
+  /** With `dryRun`: the plans are printed as one JSON document instead of text. */
+  planJson?: boolean;
   /** Prints one line of progress (stdout). */
   say: (line: string) => void;
   /** Called on a second interrupt while a plan is being undone. */

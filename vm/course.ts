@@ -12,7 +12,7 @@
  */
 import { apply } from "../backends/apply.ts";
 import { log } from "../lib/log.ts";
-import { type Plan, renderPlan } from "../lib/plan.ts";
+import { type Plan, planJson, renderPlan } from "../lib/plan.ts";
 import type { VmRecord } from "../lib/types.ts";
 import type { VmContext } from "./context.ts";
 
@@ -55,12 +55,27 @@ export function keepCause(ctx: VmContext): { keepCause: true; forceQuit?: () => 
 
 /** Apply every course in order (the first failure stops), or print them for `--dry-run`. */
 export async function followCourses(ctx: VmContext, courses: Course[]): Promise<void> {
+  if (ctx.dryRun && ctx.planJson) return ctx.say(JSON.stringify(coursesJson(courses), null, 2));
   for (const c of courses) {
     if (ctx.dryRun && c.decision) ctx.say(c.decision);
     if (!ctx.dryRun && c.header) ctx.say(c.header);
     for (const s of c.stages) await followStage(ctx, s);
   }
   if (ctx.dryRun) ctx.say("dry run: nothing was changed");
+}
+
+/**
+ * `--dry-run --json`: every course with its decision and stages, each stage
+ * the plan as data or the line said instead.
+ */
+export function coursesJson(courses: Course[]): { dry_run: true; courses: unknown[] } {
+  return {
+    dry_run: true,
+    courses: courses.map((c) => ({
+      decision: c.decision ?? null,
+      stages: c.stages.map((s) => "plan" in s ? { plan: planJson(s.plan) } : s),
+    })),
+  };
 }
 
 async function followStage(ctx: VmContext, s: Stage): Promise<void> {

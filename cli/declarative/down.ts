@@ -16,12 +16,13 @@ export interface DownOptions extends TargetOptions {
   adopt?: boolean;
   timeout?: string;
   dryRun?: boolean;
+  json?: boolean;
 }
 
 /** The action of `vmctl down`. */
 export async function downCommand(o: DownOptions): Promise<void> {
   const timeoutMs = timeoutOption(o.timeout) ?? STOP_TIMEOUT_MS;
-  const ctx = opsContext({ dryRun: o.dryRun });
+  const ctx = opsContext({ dryRun: o.dryRun, json: o.json });
   await followCourses(
     ctx,
     await downCourses(ctx, o, { destroy: o.destroy, adopt: o.adopt, timeoutMs }),

@@ -10,9 +10,9 @@ import { followCourses } from "../../vm/course.ts";
 
 /** The action of `vmctl provision`. */
 export async function provisionCommand(
-  o: TargetOptions & { timeout?: string; dryRun?: boolean },
+  o: TargetOptions & { timeout?: string; dryRun?: boolean; json?: boolean },
 ): Promise<void> {
   const timeoutMs = sshBudget(o.timeout);
-  const ctx = opsContext({ dryRun: o.dryRun });
+  const ctx = opsContext({ dryRun: o.dryRun, json: o.json });
   await followCourses(ctx, await provisionCourses(ctx, o, timeoutMs));
 }

@@ -15,12 +15,13 @@ export interface ReloadOptions extends TargetOptions {
   adopt?: boolean;
   timeout?: string;
   dryRun?: boolean;
+  json?: boolean;
 }
 
 /** The action of `vmctl reload`. */
 export async function reloadCommand(o: ReloadOptions): Promise<void> {
   const timeoutMs = sshBudget(o.timeout);
-  const ctx = opsContext({ dryRun: o.dryRun });
+  const ctx = opsContext({ dryRun: o.dryRun, json: o.json });
   await followCourses(
     ctx,
     await reloadCourses(ctx, o, { skip: !o.provision, timeoutMs }, { adopt: o.adopt }),

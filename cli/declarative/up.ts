@@ -13,11 +13,12 @@ export interface UpOptions extends TargetOptions {
   provision: boolean;
   timeout?: string;
   dryRun?: boolean;
+  json?: boolean;
 }
 
 /** The action of `vmctl up`. */
 export async function upCommand(o: UpOptions): Promise<void> {
   const timeoutMs = sshBudget(o.timeout);
-  const ctx = opsContext({ dryRun: o.dryRun });
+  const ctx = opsContext({ dryRun: o.dryRun, json: o.json });
   await followCourses(ctx, await upCourses(ctx, o, { skip: !o.provision, timeoutMs }));
 }

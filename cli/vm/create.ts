@@ -41,6 +41,7 @@ export interface CreateOptions {
   vnc?: boolean;
   start?: boolean;
   dryRun?: boolean;
+  json?: boolean;
 }
 
 /** Sane upper bounds: refuse obvious typos (a 10^9 MB VM) before QEMU does. */
@@ -197,6 +198,6 @@ function existingFile(p: string, flag: string): string {
 /** The action of `vmctl create`. */
 export async function createCommand(o: CreateOptions): Promise<void> {
   const config = createRequest(o);
-  const ctx = opsContext({ dryRun: o.dryRun });
+  const ctx = opsContext({ dryRun: o.dryRun, json: o.json });
   await followCourses(ctx, [await createCourse(ctx, config, { start: o.start })]);
 }

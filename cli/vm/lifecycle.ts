@@ -13,22 +13,22 @@ import { followCourses } from "../../vm/course.ts";
 export async function transitionCommand(
   action: Transition,
   name: string,
-  opts: { timeout?: string; accel?: string; dryRun?: boolean } = {},
+  opts: { timeout?: string; accel?: string; dryRun?: boolean; json?: boolean } = {},
 ): Promise<void> {
   vmNameArg(name);
   const timeoutMs = timeoutOption(opts.timeout);
   const accel = choiceOption(opts.accel, "--accel", ACCELS);
-  const ctx = opsContext({ dryRun: opts.dryRun });
+  const ctx = opsContext({ dryRun: opts.dryRun, json: opts.json });
   await followCourses(ctx, [await transitionCourse(ctx, name, action, { timeoutMs, accel })]);
 }
 
 /** The action of `vmctl destroy NAME`. */
 export async function destroyCommand(
   name: string,
-  opts: { timeout?: string; dryRun?: boolean },
+  opts: { timeout?: string; dryRun?: boolean; json?: boolean },
 ): Promise<void> {
   vmNameArg(name);
   const timeoutMs = timeoutOption(opts.timeout);
-  const ctx = opsContext({ dryRun: opts.dryRun });
+  const ctx = opsContext({ dryRun: opts.dryRun, json: opts.json });
   await followCourses(ctx, [await destroyCourse(ctx, name, { timeoutMs })]);
 }

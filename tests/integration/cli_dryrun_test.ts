@@ -141,3 +141,44 @@ Deno.test("destroy, start and stop --dry-run print their plan and change nothing
     assertStringIncludes(stop, "plan: stop VM 'n'");
   });
 });
+
+interface PlanData {
+  title: string;
+  steps: { title: string; action: { kind: string }; undo: { kind: string } | null }[];
+}
+
+/** The plans of a `--dry-run --json` document, in order. */
+function plansOf(doc: { courses: { stages: { plan?: PlanData }[] }[] }): PlanData[] {
+  return doc.courses.flatMap((c) => c.stages.flatMap((s) => s.plan ? [s.plan] : []));
+}
+
+Deno.test("up --dry-run --json holds the same plans, steps and undos the text form prints", async () => {
+  await withProject(async (home) => {
+    const text = await unchangedBy(home, ["up", "--dry-run"]);
+    const before = await snapshot(home);
+    const r = await vmctl(home, ["up", "--dry-run", "--json"]);
+    assertEquals(r.code, 0, r.stderr);
+    assertEquals(await snapshot(home), before);
+    const plans = plansOf(JSON.parse(r.stdout));
+    const rendered = plans.map((p) =>
+      [
+        `plan: ${p.title}`,
+        ...p.steps.map((s, i) => `  ${i + 1}. ${s.title}`),
+      ].join("\n")
+    );
+    const textPlans = text.split("\n").filter((l) => /^(plan: |  \d+\. )/.test(l)).join("\n");
+    assertEquals(rendered.join("\n"), textPlans);
+    const create = plans.find((p) => p.title === "create VM 'web'")!;
+    assertEquals(create.steps.find((s) => s.action.kind === "mkdir")?.undo?.kind, "remove");
+  });
+});
+
+Deno.test("--json without --dry-run is a usage error and changes nothing", async () => {
+  await withProject(async (home) => {
+    const before = await snapshot(home);
+    const r = await vmctl(home, ["up", "--json"]);
+    assertEquals(r.code, 2);
+    assertStringIncludes(r.stderr, "vmctl::usage::json_without_dry_run");
+    assertEquals(await snapshot(home), before);
+  });
+});
