@@ -166,7 +166,7 @@ Deno.test("up --dry-run --json holds the same plans, steps and undos the text fo
         ...p.steps.map((s, i) => `  ${i + 1}. ${s.title}`),
       ].join("\n")
     );
-    const textPlans = text.split("\n").filter((l) => /^(plan: |  \d+\. )/.test(l)).join("\n");
+    const textPlans = text.split("\n").filter((l) => /^(plan: | {2}\d+\. )/.test(l)).join("\n");
     assertEquals(rendered.join("\n"), textPlans);
     const create = plans.find((p) => p.title === "create VM 'web'")!;
     assertEquals(create.steps.find((s) => s.action.kind === "mkdir")?.undo?.kind, "remove");
