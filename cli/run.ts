@@ -48,7 +48,8 @@ export async function runMain(
   applyExitOverride(program);
   try {
     await program.parseAsync(args, { from: "user" });
-    Deno.exit(0);
+    // 0 unless an action set another status (`vmctl ssh` returns the remote command's).
+    Deno.exit(Deno.exitCode);
   } catch (err) {
     if (err instanceof commanderError) {
       // help and version are "errors" in commander; they exit 0.

@@ -22,7 +22,7 @@ const PENDING: Record<string, string[]> = {
   atomicWrite: ["lib/iso9660/write.ts", "lib/image/resolve.ts", "lib/image/cache.ts"],
   fileCheck: ["lib/image/resolve.ts"],
 };
-const PRODUCT_DIRS = ["lib", "backends", "cli"];
+const PRODUCT_DIRS = ["lib", "backends", "cli", "vm"];
 
 /** Every product source file (path relative to the repo) with its text. */
 function productSources(): [string, string][] {
@@ -49,6 +49,18 @@ function offenders(pattern: RegExp, home: string[]): string[] {
 
 Deno.test("processes are started only by the runner (backends/exec.ts)", () => {
   assertEquals(offenders(/\bDeno\.Command\b|\bDeno\.run\b/, ["backends/exec.ts"]), []);
+});
+
+Deno.test("only cli/run.ts and main.ts end the process", () => {
+  assertEquals(offenders(/\bDeno\.exit\(/, ["cli/run.ts", "main.ts"]), []);
+});
+
+Deno.test("the VM domain neither prints nor parses the command line", () => {
+  const vmDomain = productSources().filter(([path]) => path.startsWith("vm/"));
+  const found = vmDomain.filter(([, text]) =>
+    /\bconsole\.(log|error)\(|\bDeno\.args\b|@commander-js/.test(text)
+  );
+  assertEquals(found.map(([path]) => path), []);
 });
 
 Deno.test("sleep and the promise deadline are defined only in lib/async.ts", () => {
