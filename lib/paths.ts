@@ -21,6 +21,8 @@ export interface DataPaths {
   vmsDir: string;
   /** The shared image cache. */
   imagesDir: string;
+  /** Whether KVM worked at this boot (backends/qemu/host.ts), so the probe runs once per boot. */
+  kvmProbeCache: string;
 }
 
 /**
@@ -48,13 +50,18 @@ export function dataPaths(getEnv: (name: string) => string | undefined = env): D
   const xdg = getEnv("XDG_DATA_HOME");
   const home = () => getEnv("HOME") || homeDir();
   const base = xdg && isAbsolute(xdg) ? xdg : join(home(), ".local", "share");
-  const dataDir = join(base, "vmctl");
+  return pathsUnder(join(base, "vmctl"));
+}
+
+/** The files and directories of the data dir `dataDir`: each named here only. */
+export function pathsUnder(dataDir: string): DataPaths {
   return {
     dataDir,
     storeFile: join(dataDir, "vms.json"),
     storeLock: join(dataDir, "vms.json.lock"),
     vmsDir: join(dataDir, "vms"),
     imagesDir: join(dataDir, "images"),
+    kvmProbeCache: join(dataDir, "kvm-probe.json"),
   };
 }
 

@@ -140,7 +140,7 @@ async function start(
     wantedAccel(vm, opts.accel),
     ctx.runner,
     vm.work_dir,
-    join(ctx.paths.dataDir, "kvm-probe.json"),
+    ctx.paths.kvmProbeCache,
   );
   if (choice.notice) log.warn(choice.notice);
   const firmware = vm.uefi

@@ -6,7 +6,7 @@
  * @module
  */
 import { join } from "node:path";
-import type { DataPaths } from "../../lib/paths.ts";
+import { type DataPaths, pathsUnder } from "../../lib/paths.ts";
 
 export interface Served {
   body: Uint8Array;
@@ -146,12 +146,6 @@ export async function tempPaths(): Promise<{ root: string; paths: DataPaths }> {
   const dataDir = join(root, "vmctl");
   return {
     root,
-    paths: {
-      dataDir,
-      storeFile: join(dataDir, "vms.json"),
-      storeLock: join(dataDir, "vms.json.lock"),
-      vmsDir: join(dataDir, "vms"),
-      imagesDir: join(dataDir, "images"),
-    },
+    paths: pathsUnder(dataDir),
   };
 }

@@ -11,7 +11,7 @@
 import { join } from "node:path";
 import { createRunner, execCommand } from "../../backends/exec.ts";
 import type { BackendContext } from "../../backends/hypervisor.ts";
-import type { DataPaths } from "../../lib/paths.ts";
+import { type DataPaths, pathsUnder } from "../../lib/paths.ts";
 import type { VmRecord, VmSpec } from "../../lib/types.ts";
 
 export interface QemuFixture {
@@ -26,13 +26,7 @@ export interface QemuFixture {
 export async function qemuFixture(dataDirName = "data"): Promise<QemuFixture> {
   const root = await Deno.makeTempDir({ prefix: "vmctl-qemu-" });
   const dataDir = join(root, dataDirName, "vmctl");
-  const paths: DataPaths = {
-    dataDir,
-    storeFile: join(dataDir, "vms.json"),
-    storeLock: join(dataDir, "vms.json.lock"),
-    vmsDir: join(dataDir, "vms"),
-    imagesDir: join(dataDir, "images"),
-  };
+  const paths = pathsUnder(dataDir);
   await Deno.mkdir(paths.vmsDir, { recursive: true, mode: 0o700 });
   return {
     root,

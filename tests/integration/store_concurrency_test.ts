@@ -33,11 +33,10 @@ Deno.test("20 concurrent vmctl create processes are all recorded", async () => {
 // rename, or just after it (before the directory sync and the unlock).
 const WRITER = `
 import { updateStore } from ${JSON.stringify(new URL("../../lib/store.ts", import.meta.url).href)};
+import { pathsUnder } from ${JSON.stringify(new URL("../../lib/paths.ts", import.meta.url).href)};
 import { join } from "node:path";
 const [base, point] = Deno.args;
-const dataDir = join(base, "vmctl");
-const paths = { dataDir, storeFile: join(dataDir, "vms.json"), storeLock: join(dataDir, "vms.json.lock"),
-  vmsDir: join(dataDir, "vms"), imagesDir: join(dataDir, "images") };
+const paths = pathsUnder(join(base, "vmctl"));
 let armed = false;
 const die = (at) => { if (armed && point === at) Deno.kill(Deno.pid, "SIGKILL"); };
 const write = Deno.FsFile.prototype.write;

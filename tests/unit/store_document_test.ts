@@ -2,7 +2,7 @@ import process from "node:process";
 import { join } from "node:path";
 import { assert, assertEquals, assertRejects, assertThrows } from "../helpers/assert.ts";
 import { Diagnostic } from "../../lib/diagnostics.ts";
-import type { DataPaths } from "../../lib/paths.ts";
+import { type DataPaths, pathsUnder } from "../../lib/paths.ts";
 import {
   ensurePrivateDir,
   parseStore,
@@ -14,14 +14,7 @@ import {
 import type { VmRecord } from "../../lib/types.ts";
 
 function pathsIn(base: string): DataPaths {
-  const dataDir = join(base, "vmctl");
-  return {
-    dataDir,
-    storeFile: join(dataDir, "vms.json"),
-    storeLock: join(dataDir, "vms.json.lock"),
-    vmsDir: join(dataDir, "vms"),
-    imagesDir: join(dataDir, "images"),
-  };
+  return pathsUnder(join(base, "vmctl"));
 }
 
 async function withTemp(fn: (paths: DataPaths, base: string) => Promise<void>): Promise<void> {
