@@ -15,6 +15,7 @@
 import { pidAlive } from "../backends/proc.ts";
 import { apply, EXIT_INTERRUPTED, storeStep, taskStep } from "../backends/apply.ts";
 import { Diagnostic, toDiagnostics } from "../lib/diagnostics.ts";
+import { describeFileProblem, fileProblem } from "../lib/files.ts";
 import { validateVmName } from "../lib/names.ts";
 import { vmWorkDir } from "../lib/paths.ts";
 import { type Plan, plan, type Step } from "../lib/plan.ts";
@@ -60,7 +61,7 @@ export async function createPlan(
   validateVmName(config.name);
   // Fail fast before a possibly long download; the reservation re-checks under the lock.
   if (!opts.replacing && (await readStore(ctx.paths)).vms[config.name]) throw exists(config.name);
-  if (config.image.kind === "path") await requireImageFile(config.image.path);
+  if (config.image.kind === "path") requireImageFile(config.image.path);
   const workDir = vmWorkDir(ctx.paths, config.name);
   const m: Making = { rec: reservation(config, workDir) };
   const steps: Step[] = [
@@ -252,22 +253,18 @@ async function markPrepared(ctx: VmContext, rec: VmRecord): Promise<VmRecord> {
   });
 }
 
-async function requireImageFile(path: string): Promise<void> {
-  try {
-    const st = await Deno.stat(path);
-    if (!st.isFile) throw new Deno.errors.NotFound();
-  } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
-    throw new Diagnostic("vmctl::image::not_found", `image ${path} does not exist`, {
-      hint: "check the path (relative paths resolve against the directory you ran vmctl in)",
-    });
-  }
+function requireImageFile(path: string): void {
+  const problem = fileProblem(path);
+  if (!problem) return;
+  throw new Diagnostic("vmctl::image::not_found", describeFileProblem(problem, "image", path), {
+    hint: "check the path (relative paths resolve against the directory you ran vmctl in)",
+  });
 }
 
 /** The local base image: a path as given; a URL is downloaded (the noop backend only records it). */
 async function resolveImagePath(ctx: VmContext, config: VmConfig): Promise<string | undefined> {
   if (config.image.kind === "path") {
-    await requireImageFile(config.image.path);
+    requireImageFile(config.image.path);
     if (config.backend === "noop") return config.image.path;
   }
   if (config.backend === "noop") return undefined;
