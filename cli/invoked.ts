@@ -3,7 +3,7 @@
  * top level) when the program is invoked under that name.
  *
  * Start-up matters here: reading `process.argv0` boots Deno's Node layer
- * (~10 ms, most of `vmctl list`'s budget), so argv[0] is consulted only
+ * (most of `vmctl list`'s budget), so argv[0] is consulted only
  * where nothing else can tell: a compiled binary symlinked as `zmgr`. Under
  * `deno run`, argv[0] is `deno` unless a launcher used `exec -a`, which is
  * not supported; launchers pass `zone` as the first argument instead

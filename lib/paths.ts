@@ -4,7 +4,7 @@
  *
  * @module
  */
-// Not node:path: booting the Node layer costs ~5 ms of every start-up (see lib/posix_path.ts).
+// Not node:path: importing it boots the Node layer on every start-up (see lib/posix_path.ts).
 import { isAbsolute, join, normalize, resolve, sep } from "./posix_path.ts";
 import { Diagnostic } from "./diagnostics.ts";
 import { validateVmName } from "./names.ts";

@@ -1,8 +1,8 @@
 /**
  * POSIX path helpers with node:path's semantics (isAbsolute, normalize, join,
  * resolve, dirname, basename). Importing `node:path` boots Deno's Node
- * compatibility layer, which costs ~5 ms at start-up; the modules on the
- * `vmctl list` path use these instead (tests compare them with node:path).
+ * compatibility layer at start-up (docs/benchmarks.md, list); the modules on
+ * the `vmctl list` path use these instead (tests compare them with node:path).
  *
  * @module
  */

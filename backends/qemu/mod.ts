@@ -311,7 +311,7 @@ async function state(vm: VmRecord): Promise<StateReport> {
  * A record that vmctl left stopped, prepared or failed, with no PID and no
  * operation in flight (nor one left behind by a killed vmctl, which may have
  * started QEMU before it died), has no QEMU: `list` skips the pidfile probe
- * for it (200 probes cost ~5 ms).
+ * for it.
  */
 function atRest(vm: VmRecord): boolean {
   return vm.state !== "running" && vm.state !== "suspended" && !vm.pid && !vm.operation;

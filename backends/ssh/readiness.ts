@@ -6,8 +6,8 @@
  * 2. `banner` — an `SSH-` identification line arrives on it;
  * 3. `login`  — `ssh ... true` with the VM's key succeeds (host key checked).
  *
- * Polling is fast (100 ms by default; the original backs off to 5 s, Lima
- * polls every 3 s) so a ready guest is noticed within a fraction of a second.
+ * Polling is frequent (the original backs off to seconds, as Lima does) so a
+ * ready guest is noticed at once (docs/benchmarks.md, ssh).
  * QEMU's user-mode forwarder accepts TCP even before the guest is up and then
  * drops the connection, so for those guests the wait happens in `banner`:
  * probes are staggered (a new one every poll interval, several in flight) so
