@@ -19,7 +19,7 @@ import { vmFile } from "../lib/vm_files.ts";
 import type { ProvisionStep, VmDef } from "../lib/vmfile/types.ts";
 import type { BackendContext, Hypervisor } from "./hypervisor.ts";
 import { backendFor } from "./router.ts";
-import { runScriptCommand, sshArgv, type SshTarget } from "./ssh/args.ts";
+import { runScriptCommand, type SshTarget } from "./ssh/args.ts";
 import { SSH_ERROR_EXIT, sshUpload, streamSsh } from "./ssh/exec.ts";
 import { sshTargetFor } from "./ssh/mod.ts";
 import { waitForSsh } from "./ssh/readiness.ts";
@@ -47,12 +47,6 @@ export async function provisionVm(vm: VmRecord, def: VmDef, o: ProvisionOptions)
     vmfileKey: def.ssh?.privateKeyPath,
   });
   const out = new LineSink(o.prefixOutput ? vm.name : undefined);
-  if (o.ctx.runner.dryRun) {
-    for (const step of steps) {
-      await o.ctx.runner.run([...sshArgv(target), remoteCommandFor(step)]);
-    }
-    return;
-  }
   const backend = o.backend ?? await backendFor(vm.backend);
   await runProvisioners(target, vm, steps, {
     timeoutMs: o.timeoutMs,
@@ -127,7 +121,7 @@ function stepKind(step: ProvisionStep): string {
   return step.kind === "file" ? "file" : "inline" in step ? "shell inline" : "shell script";
 }
 
-/** The remote command line a step runs (for dry-run records and the script path). */
+/** The remote command line a step runs. */
 function remoteCommandFor(step: ProvisionStep): string {
   if (step.kind === "file") return `upload ${step.source} -> ${step.destination}`;
   if ("inline" in step) return step.inline;

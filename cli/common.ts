@@ -14,7 +14,7 @@ import { quitNow } from "./run.ts";
 /** What every VM operation needs: where state lives and how to run commands. */
 export type OpsContext = VmContext;
 
-/** Build the context for a command; `dryRun` records mutating commands instead of running them. */
+/** Build the context for a command; with `dryRun`, plans are printed and never applied. */
 export function opsContext(opts: { dryRun?: boolean; json?: boolean } = {}): OpsContext {
   const dryRun = opts.dryRun ?? false;
   if (opts.json && !dryRun) {
@@ -26,7 +26,7 @@ export function opsContext(opts: { dryRun?: boolean; json?: boolean } = {}): Ops
   }
   return {
     paths: dataPaths(),
-    runner: createRunner({ dryRun }),
+    runner: createRunner(),
     dryRun,
     planJson: opts.json ?? false,
     say: (line) => console.log(line),

@@ -181,7 +181,7 @@ async function cachedProbe(
     } catch { /* no cache yet */ }
   }
   const problem = await host.probe(runner, scratchDir);
-  if (cacheFile && bootId && !runner.dryRun) {
+  if (cacheFile && bootId) {
     await Deno.writeTextFile(cacheFile, JSON.stringify({ boot_id: bootId, problem }) + "\n", {
       mode: 0o600,
     }).catch(() => {});

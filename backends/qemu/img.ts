@@ -20,7 +20,7 @@ export interface ImageInfo {
   raw: Record<string, unknown>;
 }
 
-/** Probe `path` with qemu-img (read-only; runs under --dry-run too). */
+/** Probe `path` with qemu-img (read-only). */
 export async function imageInfo(runner: Runner, path: string): Promise<ImageInfo> {
   const res = await runner.run(["qemu-img", "info", "--output=json", "--", path], {
     readOnly: true,

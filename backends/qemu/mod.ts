@@ -170,7 +170,6 @@ async function start(
       firmware,
     });
     const res = await ctx.runner.run(argv, { check: false, timeoutMs: 60_000 });
-    if (res.recorded) return { ...vm, state: "running", ssh_host_port: port ?? null };
     if (res.code === 0) return await afterLaunch(vm, pidFile, port, choice.accel);
     lastErr = await launchError(vm, res.stderr);
     await clearLeftovers(vm);
