@@ -18,6 +18,8 @@ import type { ExecOptions, Runner } from "./exec.ts";
 /** Exit code of an interrupted command (128 + SIGINT). */
 export const EXIT_INTERRUPTED = 130;
 const INTERRUPTED = "vmctl::interrupted";
+/** How a detail line of a failed apply starts when an undo failed too (something is left). */
+export const ROLLBACK_FAILED = "ROLLBACK FAILED";
 
 export interface ApplyOptions {
   /** Called before each step runs (progress lines). */
@@ -95,7 +97,7 @@ async function rollback(
       await u.run();
       details.push(`rolled back: ${line}`);
     } catch (e) {
-      details.push(`ROLLBACK FAILED: ${line}: ${toDiagnostics(e)[0].message}`);
+      details.push(`${ROLLBACK_FAILED}: ${line}: ${toDiagnostics(e)[0].message}`);
       log.warn(`undo failed: ${line}`);
     }
   }
@@ -113,7 +115,7 @@ async function rollback(
 
 /** `err` with the undo failures of `rolledBack` added to its details. */
 function withFailedUndos(err: unknown, rolledBack: Diagnostic): unknown {
-  const failed = rolledBack.details.filter((d) => d.startsWith("ROLLBACK FAILED"));
+  const failed = rolledBack.details.filter((d) => d.startsWith(ROLLBACK_FAILED));
   if (failed.length === 0) return err;
   const cause = toDiagnostics(err)[0];
   cause.details.push(...failed);

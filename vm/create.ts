@@ -13,7 +13,13 @@
  * @module
  */
 import { pidAlive } from "../backends/proc.ts";
-import { apply, EXIT_INTERRUPTED, storeStep, taskStep } from "../backends/apply.ts";
+import {
+  apply,
+  EXIT_INTERRUPTED,
+  ROLLBACK_FAILED,
+  storeStep,
+  taskStep,
+} from "../backends/apply.ts";
 import { Diagnostic, toDiagnostics } from "../lib/diagnostics.ts";
 import { describeFileProblem, fileProblem } from "../lib/files.ts";
 import { validateVmName } from "../lib/names.ts";
@@ -168,7 +174,7 @@ export async function applyCreate(ctx: VmContext, p: Plan, name: string): Promis
     await apply(p, keepCause(ctx));
   } catch (err) {
     const d = toDiagnostics(err)[0];
-    if (d.exitCode === EXIT_INTERRUPTED && !d.details.some((l) => l.startsWith("ROLLBACK"))) {
+    if (d.exitCode === EXIT_INTERRUPTED && !d.details.some((l) => l.startsWith(ROLLBACK_FAILED))) {
       log.warn(`VM '${name}' was not created: nothing is left behind`);
     }
     throw err;
