@@ -1,13 +1,26 @@
 /**
- * The defaults a user can rely on, each defined once: the SSH user, the
- * accelerator (and its environment override) and the time budgets the
- * commands wait for. Option help texts and docs quote these values.
+ * The defaults and limits a user can rely on, each defined once: the SSH
+ * user, the accelerator (and its environment override), the time budgets the
+ * commands wait for and the resources a VM may ask for. Option help texts and
+ * docs quote these values.
  *
  * @module
  */
 import { Diagnostic } from "./diagnostics.ts";
 import { env } from "./paths.ts";
 import { type Accel, ACCELS } from "./types.ts";
+
+/**
+ * The resources a VM may ask for, the same for `vmctl create` and the VMFile:
+ * QEMU's x86 maximum is 255 vCPUs without an IOMMU; less than 16 MB of memory
+ * boots nothing and memory fits an i32 of MB; a disk stays below qcow2's
+ * ceiling (2 PiB with 64 KiB clusters).
+ */
+export const VM_LIMITS = {
+  vcpus: { min: 1, max: 255 },
+  memoryMb: { min: 16, max: 2 ** 31 - 1 },
+  diskGb: { min: 1, max: 2 ** 20 },
+} as const;
 
 /** The SSH user vmctl creates in a guest and logs in as, unless told otherwise. */
 export const DEFAULT_SSH_USER = "vm";

@@ -16,7 +16,7 @@ import { resolveUserPath } from "../../lib/paths.ts";
 import { Diagnostic } from "../../lib/diagnostics.ts";
 import { BRIDGE_NAME_PATTERN, BRIDGE_NAME_RULE, USER_NAME_RULE } from "../../lib/names.ts";
 import { describeFileProblem, fileProblem, isFile } from "../../lib/files.ts";
-import { requestedAccel } from "../../lib/defaults.ts";
+import { requestedAccel, VM_LIMITS } from "../../lib/defaults.ts";
 import { defaultBackendTag } from "../../backends/router.ts";
 import { choiceOption, intOption, opsContext, usageError, vmNameArg } from "../common.ts";
 import { createCourse } from "../../vm/create.ts";
@@ -44,20 +44,13 @@ export interface CreateOptions {
   json?: boolean;
 }
 
-/** Sane upper bounds: refuse obvious typos (a 10^9 MB VM) before QEMU does. */
-export const LIMITS = {
-  vcpus: { min: 1, max: 256 },
-  memory: { min: 16, max: 4 * 1024 * 1024 },
-  disk: { min: 1, max: 64 * 1024 },
-} as const;
-
 /** Validate every option and build the VM's config. Pure apart from `stat` of the named files. */
 export function createRequest(o: CreateOptions): VmConfig {
   const name = vmNameArg(o.name);
   const image = imageSource(o);
-  const vcpus = intOption(o.vcpus, "--vcpus", LIMITS.vcpus)!;
-  const memoryMb = intOption(o.memory, "--memory", LIMITS.memory)!;
-  const diskGb = intOption(o.disk, "--disk", LIMITS.disk);
+  const vcpus = intOption(o.vcpus, "--vcpus", VM_LIMITS.vcpus)!;
+  const memoryMb = intOption(o.memory, "--memory", VM_LIMITS.memoryMb)!;
+  const diskGb = intOption(o.disk, "--disk", VM_LIMITS.diskGb);
   const accel = requestedAccel(choiceOption(o.accel, "--accel", ACCELS));
   if (!USER_NAME_RULE.test(o.user)) {
     throw usageError(

@@ -6,6 +6,7 @@
  * @module
  */
 import type { Entry, Node } from "@bgotink/kdl";
+import { VM_LIMITS } from "../defaults.ts";
 import { didYouMean } from "../diagnostics.ts";
 import {
   type Accel,
@@ -47,12 +48,11 @@ export const VM_NODES = [
 ] as const;
 type VmNode = typeof VM_NODES[number];
 
-/** Limits: QEMU's x86 maximum is 255 vCPUs without an IOMMU; memory fits an i32 of MB. */
+/** The VM limits (lib/defaults.ts) with the VMFile's wording. */
 export const LIMITS = {
-  vcpus: { min: 1, max: 255, example: "vcpus 2" },
-  memory: { min: 1, max: 2 ** 31 - 1, unit: "MB", example: "memory 2048" },
-  // 1 PiB: below qcow2's ceiling (2 PiB with 64 KiB clusters).
-  disk: { min: 1, max: 2 ** 20, unit: "GB", example: "disk 20" },
+  vcpus: { ...VM_LIMITS.vcpus, example: "vcpus 2" },
+  memory: { ...VM_LIMITS.memoryMb, unit: "MB", example: "memory 2048" },
+  disk: { ...VM_LIMITS.diskGb, unit: "GB", example: "disk 20" },
 } as const;
 
 const LEAF_USAGE: Record<string, string> = {
