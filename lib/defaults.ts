@@ -22,6 +22,9 @@ export const VM_LIMITS = {
   diskGb: { min: 1, max: 2 ** 20 },
 } as const;
 
+/** The Linux bridge a `tap` network joins when none is named (the book's and QEMU's `br0`). */
+export const DEFAULT_BRIDGE = "br0";
+
 /** The SSH user vmctl creates in a guest and logs in as, unless told otherwise. */
 export const DEFAULT_SSH_USER = "vm";
 

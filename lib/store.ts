@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { DEFAULT_BRIDGE } from "./defaults.ts";
 import { basename, dirname, join } from "./posix_path.ts";
 import { Diagnostic, didYouMean } from "./diagnostics.ts";
 import { TEMP_INFIX, writeAtomic } from "./files.ts";
@@ -168,7 +169,7 @@ function normalizeNetwork(n: unknown): NetworkConfig {
   // Upstream docs show capitalised tags ("User"); the stored form is lower case.
   const type = n.type.toLowerCase();
   if (type === "tap") {
-    return { ...n, type, bridge: typeof n.bridge === "string" ? n.bridge : "br0" };
+    return { ...n, type, bridge: typeof n.bridge === "string" ? n.bridge : DEFAULT_BRIDGE };
   }
   if (type === "vnic") return { ...n, type, name: typeof n.name === "string" ? n.name : "" };
   return { ...n, type } as NetworkConfig;

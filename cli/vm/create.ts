@@ -16,7 +16,8 @@ import { resolveUserPath } from "../../lib/paths.ts";
 import { Diagnostic } from "../../lib/diagnostics.ts";
 import { BRIDGE_NAME_PATTERN, BRIDGE_NAME_RULE, USER_NAME_RULE } from "../../lib/names.ts";
 import { describeFileProblem, fileProblem, isFile } from "../../lib/files.ts";
-import { requestedAccel, VM_LIMITS } from "../../lib/defaults.ts";
+import { DEFAULT_BRIDGE, requestedAccel, VM_LIMITS } from "../../lib/defaults.ts";
+import { parseImageUrl, parseSha256 } from "../../lib/image_ref.ts";
 import { defaultBackendTag } from "../../backends/router.ts";
 import { choiceOption, intOption, opsContext, usageError, vmNameArg } from "../common.ts";
 import { createCourse } from "../../vm/create.ts";
@@ -108,41 +109,43 @@ function imageSource(o: CreateOptions): ImageSource {
         "drop --image-sha256, or download with --image-url",
       );
     }
-    if (!/^[0-9a-fA-F]{64}$/.test(o.imageSha256)) {
-      throw usageError(
-        "vmctl::create::invalid_sha256",
-        `--image-sha256 must be 64 hex digits, got ${JSON.stringify(o.imageSha256)}`,
-        "copy the digest from the image's SHA256SUMS file",
-      );
-    }
   }
   if (o.imageUrl) {
-    let url: URL;
-    try {
-      url = new URL(o.imageUrl);
-    } catch {
-      throw usageError(
-        "vmctl::create::invalid_url",
-        `--image-url ${JSON.stringify(o.imageUrl)} is not a URL`,
-        "for example: --image-url https://example.com/disk.qcow2",
-      );
-    }
-    if (url.protocol !== "http:" && url.protocol !== "https:") {
-      throw usageError(
-        "vmctl::create::invalid_url",
-        `--image-url must be http or https, got ${url.protocol}`,
-        "download the image yourself and pass --image PATH",
-      );
-    }
-    return o.imageSha256
-      ? { kind: "url", url: url.href, sha256: o.imageSha256.toLowerCase() }
-      : { kind: "url", url: url.href };
+    const sha256 = o.imageSha256 === undefined ? undefined : sha256Arg(o.imageSha256);
+    const url = imageUrlArg(o.imageUrl);
+    return sha256 ? { kind: "url", url, sha256 } : { kind: "url", url };
   }
   if (o.image) return { kind: "path", path: resolveUserPath(o.image) };
   throw usageError(
     "vmctl::create::no_image",
     "no image given",
     "add --image PATH (a local disk image) or --image-url URL",
+  );
+}
+
+function sha256Arg(text: string): string {
+  const hex = parseSha256(text);
+  if (hex) return hex;
+  throw usageError(
+    "vmctl::create::invalid_sha256",
+    `--image-sha256 must be 64 hex digits, got ${JSON.stringify(text)}`,
+    "copy the digest from the image's SHA256SUMS file",
+  );
+}
+
+function imageUrlArg(text: string): string {
+  const url = parseImageUrl(text);
+  if (url instanceof URL) return url.href;
+  throw usageError(
+    "vmctl::create::invalid_url",
+    url === "not_a_url"
+      ? `--image-url ${JSON.stringify(text)} is not a URL`
+      : `--image-url must be http or https, got ${new URL(text).protocol}`,
+    url === "not_a_url"
+      ? "for example: --image-url https://example.com/disk.qcow2"
+      : url === "oci"
+      ? "OCI images are not supported; download the image and pass --image PATH"
+      : "download the image yourself and pass --image PATH",
   );
 }
 
@@ -164,7 +167,7 @@ function network(o: CreateOptions): NetworkConfig {
     );
   }
   if (mode === "tap") {
-    const bridge = o.bridge ?? "br0";
+    const bridge = o.bridge ?? DEFAULT_BRIDGE;
     if (!BRIDGE_NAME_PATTERN.test(bridge)) {
       throw usageError(
         "vmctl::create::invalid_bridge",

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Entry, Node } from "@bgotink/kdl";
-import { DEFAULT_SSH_USER } from "../defaults.ts";
+import { DEFAULT_BRIDGE, DEFAULT_SSH_USER } from "../defaults.ts";
 import { didYouMean } from "../diagnostics.ts";
 import {
   BRIDGE_NAME_PATTERN,
@@ -184,7 +184,7 @@ export function readNetwork(ctx: Ctx, node: Node): NetworkConfig | undefined {
   }
   const entry = fromProp ?? fromChild;
   if (mode === "tap") {
-    if (!entry) return { type: "tap", bridge: "br0" };
+    if (!entry) return { type: "tap", bridge: DEFAULT_BRIDGE };
     const bridge = named(
       ctx,
       entry,

@@ -7,6 +7,7 @@
  */
 import type { Entry, Node } from "@bgotink/kdl";
 import { VM_LIMITS } from "../defaults.ts";
+import { parseImageUrl, parseSha256 } from "../image_ref.ts";
 import { didYouMean } from "../diagnostics.ts";
 import {
   type Accel,
@@ -188,16 +189,11 @@ function readNode(ctx: Ctx, k: VmNode, node: Node, parts: Parts): void {
 function imageUrl(ctx: Ctx, e: Entry): string | undefined {
   const raw = stringValue(ctx, e, "image-url", LEAF_USAGE["image-url"]);
   if (raw === undefined) return undefined;
-  let url: URL | undefined;
-  try {
-    url = new URL(raw);
-  } catch {
-    url = undefined;
-  }
-  if (url && (url.protocol === "http:" || url.protocol === "https:") && url.hostname) return raw;
-  const hint = raw.startsWith("oci://")
+  const url = parseImageUrl(raw);
+  if (url instanceof URL) return raw;
+  const hint = url === "oci"
     ? 'OCI images are not supported; download the image and use `image "path"`'
-    : url
+    : url === "scheme"
     ? 'only http:// and https:// are supported; for a local file use `image "path"`'
     : 'write a full URL such as `image-url "https://example.com/image.qcow2"`, or `image "path"` for a local file';
   return fail(
@@ -213,8 +209,8 @@ function imageUrl(ctx: Ctx, e: Entry): string | undefined {
 function sha256(ctx: Ctx, e: Entry): string | undefined {
   const raw = stringValue(ctx, e, "image-sha256", LEAF_USAGE["image-sha256"]);
   if (raw === undefined) return undefined;
-  const hex = raw.replace(/^sha256:/i, "");
-  if (!/^[0-9a-fA-F]{64}$/.test(hex)) {
+  const hex = parseSha256(raw);
+  if (!hex) {
     return fail(
       ctx,
       "invalid_value",
@@ -223,7 +219,7 @@ function sha256(ctx: Ctx, e: Entry): string | undefined {
       "copy the digest from the image's SHA256SUMS (`sha256sum image.qcow2`)",
     );
   }
-  return hex.toLowerCase();
+  return hex;
 }
 
 /** Exactly one of image / image-url; image-sha256 only with image-url. */

@@ -40,6 +40,7 @@ const BAD: [string, string[], string, number][] = [
     2,
   ],
   ["ftp url", ["--image-url", "ftp://e.x/d.img"], "vmctl::create::invalid_url", 2],
+  ["oci url", ["--image-url", "oci://ghcr.io/x/y:1"], "vmctl::create::invalid_url", 2],
   [
     "short sha256",
     ["--image-url", "https://e.x/d.img", "--image-sha256", "abc"],
@@ -90,6 +91,24 @@ Deno.test("create --image-url on the noop backend records the URL without downlo
     assertEquals(st.image_path, null);
     const doc = JSON.parse(await Deno.readTextFile(`${home}/vmctl/vms.json`));
     assertEquals(doc.vms.u.image_source, { kind: "url", url, sha256: "a".repeat(64) });
+  });
+});
+
+Deno.test("create takes a sha256:-prefixed digest as the VMFile does", async () => {
+  await withHome(async (home) => {
+    const url = "https://example.invalid/disk.img";
+    const digest = "b".repeat(64);
+    await vmctlOk(home, [
+      "create",
+      "--name",
+      "u",
+      "--image-url",
+      url,
+      "--image-sha256",
+      `sha256:${digest}`,
+    ]);
+    const doc = JSON.parse(await Deno.readTextFile(`${home}/vmctl/vms.json`));
+    assertEquals(doc.vms.u.image_source, { kind: "url", url, sha256: digest });
   });
 });
 

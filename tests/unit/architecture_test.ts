@@ -21,6 +21,7 @@ const ROOT = new URL("../../", import.meta.url).pathname;
 const PENDING: Record<string, string[]> = {
   atomicWrite: ["lib/iso9660/write.ts", "lib/image/resolve.ts", "lib/image/cache.ts"],
   fileCheck: ["lib/image/resolve.ts"],
+  sha256: ["lib/image/resolve.ts", "lib/image/cache.ts"],
 };
 const PRODUCT_DIRS = ["lib", "backends", "cli", "vm"];
 
@@ -93,9 +94,14 @@ Deno.test("each name rule is written only in lib/names.ts", () => {
 
 Deno.test("the defaults are defined only in lib/defaults.ts", () => {
   const definition =
-    /\b(DEFAULT_SSH_USER|DEFAULT_ACCEL|STOP_TIMEOUT_MS|SSH_READY_TIMEOUT_MS|PROVISION_READY_TIMEOUT_MS|COMMAND_TIMEOUT_MS)\s*(:[^=]+)?=/;
+    /\b(DEFAULT_SSH_USER|DEFAULT_ACCEL|DEFAULT_BRIDGE|VM_LIMITS|STOP_TIMEOUT_MS|SSH_READY_TIMEOUT_MS|PROVISION_READY_TIMEOUT_MS|COMMAND_TIMEOUT_MS)\s*(:[^=]+)?=/;
   assertEquals(offenders(definition, ["lib/defaults.ts"]), []);
   assertEquals(offenders(/env\("VMCTL_ACCEL"\)/, []), []);
+  assertEquals(offenders(/(\?\?|:)\s*"br0"/, ["lib/defaults.ts"]), []);
+  assertEquals(
+    offenders(/\[0-9a-fA-F\]\{64\}|\[0-9a-f\]\{64\}/, ["lib/image_ref.ts", ...PENDING.sha256]),
+    [],
+  );
 });
 
 Deno.test("KDL text is parsed only by the strict core (lib/kdl.ts)", () => {
