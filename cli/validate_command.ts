@@ -7,7 +7,7 @@
  */
 import type { Command } from "@commander-js/extra-typings";
 import { toDiagnostics } from "../lib/diagnostics.ts";
-import type { VmDef, VmFile } from "../lib/vmfile/types.ts";
+import { machineOf, type VmDef, type VmFile } from "../lib/vmfile/types.ts";
 
 /** Registers `vmctl validate`. */
 // deno-lint-ignore no-explicit-any
@@ -43,16 +43,7 @@ function vmJson(vm: VmDef): Record<string, unknown> {
   return {
     name: vm.name,
     line: vm.span.line,
-    image: vm.image,
-    vcpus: vm.vcpus,
-    memoryMb: vm.memoryMb,
-    diskGb: vm.diskGb ?? null,
-    network: vm.network,
-    uefi: vm.uefi,
-    accel: vm.accel ?? null,
-    vnc: vm.vnc,
-    cloudInit: vm.cloudInit ?? null,
-    ssh: vm.ssh ?? null,
+    ...machineOf(vm),
     provision: vm.provision.map(({ span, ...step }) => ({ ...step, line: span.line })),
   };
 }

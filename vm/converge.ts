@@ -24,7 +24,13 @@ import { log } from "../lib/log.ts";
 import { plan } from "../lib/plan.ts";
 import { readStore } from "../lib/store.ts";
 import type { VmConfig, VmRecord } from "../lib/types.ts";
-import { discoverVmFile, loadVmFile, requireLocalFiles, selectVms } from "../lib/vmfile/mod.ts";
+import {
+  discoverVmFile,
+  loadVmFile,
+  machineOf,
+  requireLocalFiles,
+  selectVms,
+} from "../lib/vmfile/mod.ts";
 import type { VmDef, VmFile } from "../lib/vmfile/types.ts";
 import type { Hypervisor } from "../backends/hypervisor.ts";
 import { taskStep } from "../backends/apply.ts";
@@ -52,25 +58,9 @@ export async function loadTargets(o: TargetOptions): Promise<{ file: VmFile; def
   return { file, defs: selectVms(file, o.name) };
 }
 
-/**
- * A hash of the parts of a definition that shape the machine (image,
- * resources, network, firmware, cloud-init, ssh). Provisioners and source
- * positions are left out: editing them needs `vmctl provision`, not a new VM.
- */
+/** A hash of the machine a definition declares ({@link machineOf}): a changed one needs `reload`. */
 export async function defHash(def: VmDef): Promise<string> {
-  const shape = {
-    image: def.image,
-    vcpus: def.vcpus,
-    memoryMb: def.memoryMb,
-    diskGb: def.diskGb ?? null,
-    network: def.network,
-    uefi: def.uefi,
-    accel: def.accel ?? null,
-    vnc: def.vnc,
-    cloudInit: def.cloudInit ?? null,
-    ssh: def.ssh ?? null,
-  };
-  const bytes = new TextEncoder().encode(canonicalJson(shape));
+  const bytes = new TextEncoder().encode(canonicalJson(machineOf(def)));
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
   return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
 }
@@ -249,10 +239,20 @@ async function targets(ctx: VmContext, o: TargetOptions): Promise<{ file: VmFile
   return { file, vms };
 }
 
-/** Refuse, before anything boots, a definition whose provisioners could not connect. */
-function checkProvisionable(vms: Target[], stage: ProvisionStage): void {
-  if (stage.skip) return;
-  for (const { def } of vms) if (def.provision.length) requireSshBlock(def);
+/**
+ * The targets of a command that provisions (`up`, `reload`), with its stage
+ * options; refuses, before anything boots, a definition whose provisioners
+ * could not connect.
+ */
+async function provisionedTargets(
+  ctx: VmContext,
+  o: TargetOptions,
+  provision: StageOptions,
+): Promise<{ file: VmFile; vms: Target[]; stage: ProvisionStage }> {
+  const { file, vms } = await targets(ctx, o);
+  const stage = { ...provision, prefixOutput: vms.length > 1 };
+  if (!stage.skip) { for (const { def } of vms) if (def.provision.length) requireSshBlock(def); }
+  return { file, vms, stage };
 }
 
 /** Create, start and provision `def` (the VM must not exist), timing each stage. */
@@ -285,9 +285,7 @@ export async function upCourses(
   o: TargetOptions,
   provision: StageOptions,
 ): Promise<Course[]> {
-  const { file, vms } = await targets(ctx, o);
-  const stage = { ...provision, prefixOutput: vms.length > 1 };
-  checkProvisionable(vms, stage);
+  const { file, vms, stage } = await provisionedTargets(ctx, o, provision);
   const courses: Course[] = [];
   for (const t of vms) {
     const { def, rec } = t;
@@ -369,9 +367,7 @@ export async function reloadCourses(
   provision: StageOptions,
   opts: { adopt?: boolean } = {},
 ): Promise<Course[]> {
-  const { file, vms } = await targets(ctx, o);
-  const stage = { ...provision, prefixOutput: vms.length > 1 };
-  checkProvisionable(vms, stage);
+  const { file, vms, stage } = await provisionedTargets(ctx, o, provision);
   const courses: Course[] = [];
   for (const t of vms) {
     const { def, rec } = t;

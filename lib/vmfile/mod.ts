@@ -8,4 +8,5 @@
 export { discoverVmFile, loadVmFile, selectVms, VMFILE_NAME } from "./discover.ts";
 export { parseVmFile } from "./parse.ts";
 export { requireLocalFiles } from "./files.ts";
+export { machineOf } from "./types.ts";
 export type { ImageSource, ProvisionStep, VmDef, VmFile } from "./types.ts";

@@ -39,6 +39,27 @@ export interface VmDef {
   provision: ProvisionStep[];
 }
 
+/**
+ * The parts of a definition that shape the machine (image, resources,
+ * network, firmware, cloud-init, ssh), absent ones as null: what a VM was
+ * created from. Provisioners and source positions are left out: editing them
+ * needs `vmctl provision`, not a new VM.
+ */
+export function machineOf(def: VmDef): Record<string, unknown> {
+  return {
+    image: def.image,
+    vcpus: def.vcpus,
+    memoryMb: def.memoryMb,
+    diskGb: def.diskGb ?? null,
+    network: def.network,
+    uefi: def.uefi,
+    accel: def.accel ?? null,
+    vnc: def.vnc,
+    cloudInit: def.cloudInit ?? null,
+    ssh: def.ssh ?? null,
+  };
+}
+
 export interface VmFile {
   /** Absolute path of the file. */
   path: string;
