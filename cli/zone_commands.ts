@@ -22,6 +22,10 @@ export function registerZoneCommands(program: Command<any, any, any>): void {
     )
     .option("--root <dir>", ROOT_HELP)
     .option("--zonepath-root <dir>", "parent directory of zonepaths", "/zones")
+    .option(
+      "--create-dataset <dataset>",
+      "create this ZFS dataset (e.g. rpool/zones) mounted at the zonepath root, if none is",
+    )
     .option("--pool <name>", "also create this pool (needs --network and --gateway)")
     .option("--network <cidr>", "the first pool's network")
     .option("--gateway <ip>", "the first pool's gateway")

@@ -29,7 +29,13 @@ import {
   removeFile,
   withRegistryLock,
 } from "./registry.ts";
-import { INSTALL_TIMEOUT_MS, liveAddresses, step, zoneState } from "./system.ts";
+import {
+  INSTALL_TIMEOUT_MS,
+  liveAddresses,
+  requireZonepathDataset,
+  step,
+  zoneState,
+} from "./system.ts";
 
 export interface CreateRequest {
   name: string;
@@ -83,7 +89,14 @@ export async function createZone(
   const vnic = req.vnic ? validateLinkName(req.vnic) : vnicNameFor(name, config.vnicPattern);
   const zonepath = join(config.zonepathRoot, name);
 
-  const existing = await zoneState(runner, name);
+  // Queries of the live system, run side by side: whether the name is taken,
+  // the zonepath root's dataset, and the addresses of every zone on the host
+  // (made by hand or by another tool, so the registry may not know them).
+  const [existing, live] = await Promise.all([
+    zoneState(runner, name),
+    liveAddresses(runner),
+    requireZonepathDataset(runner, config.zonepathRoot),
+  ]);
   if (existing !== undefined) {
     throw new Diagnostic(
       "zmgr::zone::exists",
@@ -93,10 +106,6 @@ export async function createZone(
       },
     );
   }
-
-  // Zones made by hand (or by another tool) hold addresses the registry does
-  // not know: read them first (slow, so outside the lock) and skip them too.
-  const live = await liveAddresses(runner);
 
   // Read-allocate-reserve under the lock; the reservation is on disk before
   // anything slow happens, so concurrent creates never pick the same address.

@@ -111,6 +111,7 @@ export function poolText(name: string, f: PoolFlags): string {
 export interface InitResult {
   written: string[];
   kept: string[];
+  zonepathRoot: string;
 }
 
 /** Write the registry skeleton; existing files are kept, so init is idempotent. */
@@ -130,7 +131,7 @@ export async function initRegistry(
   }
   await Deno.mkdir(reg.root, { recursive: true, mode: 0o755 });
   for (const k of ENTITY_KINDS) await Deno.mkdir(reg.dirs[k], { recursive: true, mode: 0o755 });
-  const result: InitResult = { written: [], kept: [] };
+  const result: InitResult = { written: [], kept: [], zonepathRoot };
   await withRegistryLock(reg, async () => {
     for (const [path, text] of files) {
       if (await exists(path)) result.kept.push(path);

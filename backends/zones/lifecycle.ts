@@ -17,7 +17,14 @@ import {
   removeFile,
   withRegistryLock,
 } from "./registry.ts";
-import { INSTALL_TIMEOUT_MS, listSystemZones, step, vnicExists, zoneState } from "./system.ts";
+import {
+  datasetMountedAt,
+  INSTALL_TIMEOUT_MS,
+  listSystemZones,
+  step,
+  vnicExists,
+  zoneState,
+} from "./system.ts";
 
 /** What destroy did (or would do). */
 export interface DestroyResult {
@@ -51,6 +58,14 @@ export async function destroyZone(
   if (state !== undefined) {
     await step(runner, ["zonecfg", "-z", name, "delete", "-F"], hint);
     steps.push("deleted the configuration");
+  }
+  // uninstall removes the zone's dataset; one left behind (an install with
+  // -x nodataset, an interrupted uninstall) is the zone's and goes too.
+  const uninstalledInPlan = runner.dryRun && steps.includes("uninstalled");
+  const dataset = uninstalledInPlan ? undefined : await datasetMountedAt(runner, entry.zonepath);
+  if (dataset) {
+    await step(runner, ["zfs", "destroy", "-r", dataset], hint);
+    steps.push(`destroyed dataset ${dataset}`);
   }
   if (entry.vnic && await vnicExists(runner, entry.vnic)) {
     await step(runner, ["dladm", "delete-vnic", entry.vnic], hint);

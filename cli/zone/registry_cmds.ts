@@ -32,7 +32,8 @@ import {
   loadPool,
   loadTemplate,
 } from "../../backends/zones/registry.ts";
-import { out, outJson, registry, renderFile, table } from "./common.ts";
+import { zonepathDataset } from "../../backends/zones/system.ts";
+import { out, outJson, registry, renderFile, table, zoneRunner } from "./common.ts";
 
 interface Common {
   root?: string;
@@ -56,6 +57,7 @@ export async function initCmd(
     stub?: string;
     dns?: string[];
     sshKey?: string[];
+    createDataset?: string;
   },
 ): Promise<void> {
   const sshKeys: string[] = [];
@@ -95,6 +97,20 @@ export async function initCmd(
   });
   for (const p of r.written) out(`wrote ${p}`);
   for (const p of r.kept) out(`kept ${p} (already there)`);
+  const ds = await zonepathDataset(zoneRunner(false), r.zonepathRoot, opts.createDataset);
+  if (ds.dataset) {
+    out(
+      `${
+        ds.created ? "created" : "zonepath root is"
+      } ZFS dataset ${ds.dataset} (${r.zonepathRoot})`,
+    );
+  } else {
+    out(
+      `note: ${r.zonepathRoot} is not a ZFS dataset${
+        ds.unknown ? ` as far as zfs could tell (${ds.unknown})` : ""
+      }; the zone installer needs one: rerun init with --create-dataset POOL/zones`,
+    );
+  }
 }
 
 /** `zmgr pool create`. */
