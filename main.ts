@@ -9,14 +9,13 @@
 import type { Command } from "@commander-js/extra-typings";
 import { currentInvocation, invokedName } from "./cli/invoked.ts";
 import { reportError, runMain } from "./cli/run.ts";
-import { fastPath, runFast } from "./cli/fast.ts";
 
 export const VERSION = "0.1.0";
 
 /**
  * Build the command tree for the name we were invoked by. commander and the
- * command groups are imported here, not at the top: `vmctl list` skips them
- * all (cli/fast.ts), and each statically imported module costs start-up.
+ * command groups are imported together here, in one module graph load, so a
+ * failed import (e.g. --allow-read withheld) is reported as a diagnostic.
  */
 export async function buildProgram(invokedAs: string): Promise<Command> {
   const [
@@ -58,9 +57,24 @@ export async function buildProgram(invokedAs: string): Promise<Command> {
   return program;
 }
 
+/**
+ * `vmctl list` and `vmctl list --json` exactly, as vmctl (not zmgr): the one command run without
+ * the command tree, because loading commander alone costs about as much as an empty `deno run`
+ * (docs/decisions.md). Anything else, `list --help` included, goes through the tree.
+ */
+function plainList(args: string[], invokedAs: string): { json: boolean } | undefined {
+  if (invokedAs !== "vmctl" || args[0] !== "list" || args.length > 2) return undefined;
+  if (args.length === 2 && args[1] !== "--json") return undefined;
+  return { json: args.length === 2 };
+}
+
 if (import.meta.main) {
-  const fast = fastPath(Deno.args);
-  if (fast) await runFast(fast);
+  const list = plainList(Deno.args, invokedName(currentInvocation()));
+  if (list) {
+    // A failed import (--allow-read withheld) is reported like any other error.
+    const run = import("./cli/vm/list.ts").then(({ listCommand }) => listCommand(list));
+    Deno.exit(await run.then(() => 0, reportError));
+  }
   const program = await buildProgram(invokedName(currentInvocation()))
     .catch((err) => Deno.exit(reportError(err))); // e.g. --allow-read withheld
   const { CommanderError } = await import("@commander-js/extra-typings"); // loaded by buildProgram

@@ -1,15 +1,21 @@
 /**
  * The one wrapper that runs external commands: argv arrays only (never a
  * shell string), a timeout on every call, stderr captured into the error, and
- * a recorder so `--dry-run` and tests can see what would run.
+ * a recorder so `--dry-run` and tests can see what would run. Three other
+ * shapes of run live here too, so no other module spawns a process:
+ * {@link execStreaming} (output passed on as it arrives: provisioning over
+ * ssh), {@link execInteractive} (the terminal handed to the child: `vmctl
+ * ssh`) and {@link execSync} (tiny synchronous queries: `ps`, `kill`).
  *
  * @module
  */
+import { COMMAND_TIMEOUT_MS } from "../lib/defaults.ts";
 import { Diagnostic } from "../lib/diagnostics.ts";
 import { log } from "../lib/log.ts";
+import { formatArgv } from "../lib/plan.ts";
 
 export interface ExecOptions {
-  /** Kill the command after this many milliseconds (default 120 000). */
+  /** Kill the command after this many milliseconds (default COMMAND_TIMEOUT_MS). */
   timeoutMs?: number;
   /** Bytes or text written to the command's stdin. */
   stdin?: string | Uint8Array;
@@ -66,44 +72,28 @@ export function createRunner(opts: { dryRun?: boolean } = {}): Runner {
   };
 }
 
-/** Render argv for humans (quoted where needed); never passed to a shell. */
-export function formatArgv(argv: readonly string[]): string {
-  return argv.map((
-    a,
-  ) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`))
-    .join(" ");
-}
+export { formatArgv };
 
 /** Run one command to completion. Prefer a {@link Runner}; this is its engine. */
 export async function execCommand(argv: string[], o: ExecOptions = {}): Promise<ExecResult> {
-  if (argv.length === 0) throw new Error("execCommand: empty argv");
-  const [cmd, ...args] = argv;
   log.debug(`exec: ${formatArgv(argv)}`);
-  let child: Deno.ChildProcess;
-  try {
-    child = new Deno.Command(cmd, {
-      args,
-      cwd: o.cwd,
-      env: o.env,
-      stdin: o.stdin === undefined ? "null" : "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-  } catch (err) {
-    throw spawnError(cmd, err);
-  }
+  const child = spawnChild(argv, {
+    cwd: o.cwd,
+    env: o.env,
+    stdin: o.stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  });
   if (o.stdin !== undefined) {
     const w = child.stdin.getWriter();
     await w.write(typeof o.stdin === "string" ? encoder.encode(o.stdin) : o.stdin).catch(() => {});
     await w.close().catch(() => {});
   }
-  const timeoutMs = o.timeoutMs ?? 120_000;
+  const timeoutMs = o.timeoutMs ?? COMMAND_TIMEOUT_MS;
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
-    try {
-      child.kill("SIGKILL");
-    } catch { /* already gone */ }
+    killQuietly(child);
   }, timeoutMs);
   const out = await child.output().finally(() => clearTimeout(timer));
   const result = {
@@ -129,6 +119,113 @@ export async function execCommand(argv: string[], o: ExecOptions = {}): Promise<
     );
   }
   return result;
+}
+
+/** Options for {@link execStreaming}. */
+export interface StreamOptions {
+  /** Bytes to feed the command, or a local file to stream in. */
+  stdin?: Uint8Array | { file: string };
+  /** Each stdout chunk, as it arrives. */
+  onStdout?: (chunk: Uint8Array) => void;
+  /** Each stderr chunk, as it arrives. */
+  onStderr?: (chunk: Uint8Array) => void;
+  /** Kill the command after this long (default: no limit; provisioning steps can take long). */
+  timeoutMs?: number;
+}
+
+export interface StreamResult {
+  code: number;
+  /** The last 4 KiB of stderr, for error messages. */
+  stderrTail: string;
+  timedOut: boolean;
+}
+
+/** Run `argv`, passing its output on chunk by chunk; resolves with the exit status. */
+export async function execStreaming(argv: string[], o: StreamOptions = {}): Promise<StreamResult> {
+  log.debug(`exec (streaming): ${formatArgv(argv)}`);
+  const child = spawnChild(argv, {
+    stdin: o.stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  });
+  let timedOut = false;
+  const timer = o.timeoutMs === undefined ? undefined : setTimeout(() => {
+    timedOut = true;
+    killQuietly(child);
+  }, o.timeoutMs);
+  let stderrTail = "";
+  const tailDecoder = new TextDecoder();
+  const feeding = feedStdin(child, o.stdin);
+  const pumping = Promise.all([
+    pump(child.stdout, (c) => o.onStdout?.(c)),
+    pump(child.stderr, (c) => {
+      stderrTail = (stderrTail + tailDecoder.decode(c, { stream: true })).slice(-4096);
+      o.onStderr?.(c);
+    }),
+  ]);
+  const status = await child.status;
+  await pumping;
+  await feeding;
+  if (timer !== undefined) clearTimeout(timer);
+  return { code: status.code, stderrTail, timedOut };
+}
+
+async function pump(stream: ReadableStream<Uint8Array>, sink: (c: Uint8Array) => void) {
+  for await (const chunk of stream) sink(chunk);
+}
+
+async function feedStdin(child: Deno.ChildProcess, stdin: StreamOptions["stdin"]): Promise<void> {
+  if (stdin === undefined) return;
+  if (stdin instanceof Uint8Array) {
+    const w = child.stdin.getWriter();
+    await w.write(stdin).catch(() => {});
+    await w.close().catch(() => {});
+    return;
+  }
+  const file = await Deno.open(stdin.file, { read: true });
+  // pipeTo closes both ends; a child that exits early makes it reject (broken pipe): harmless,
+  // the exit status tells what happened.
+  await file.readable.pipeTo(child.stdin).catch(() => {});
+}
+
+/** Run `argv` on this process's terminal (stdin, stdout, stderr inherited); resolves with its status. */
+export async function execInteractive(argv: string[]): Promise<Deno.CommandStatus> {
+  log.debug(`exec (interactive): ${formatArgv(argv)}`);
+  const child = spawnChild(argv, { stdin: "inherit", stdout: "inherit", stderr: "inherit" });
+  return await child.status;
+}
+
+/**
+ * Run a tiny query to completion synchronously (stdin and stderr closed):
+ * for callers that must stay synchronous, such as the process checks `list`
+ * makes once per VM. Spawn failures throw as in {@link execCommand}.
+ */
+export function execSync(argv: string[]): { code: number; stdout: string } {
+  const [cmd, ...args] = argv;
+  let out: Deno.CommandOutput;
+  try {
+    out = new Deno.Command(cmd, { args, stdin: "null", stdout: "piped", stderr: "null" })
+      .outputSync();
+  } catch (err) {
+    throw spawnError(cmd, err);
+  }
+  return { code: out.code, stdout: decoder.decode(out.stdout) };
+}
+
+function spawnChild(argv: string[], stdio: Omit<Deno.CommandOptions, "args">): Deno.ChildProcess {
+  if (argv.length === 0) throw new Error("exec: empty argv");
+  const [cmd, ...args] = argv;
+  try {
+    return new Deno.Command(cmd, { ...stdio, args }).spawn();
+  } catch (err) {
+    throw spawnError(cmd, err);
+  }
+}
+
+function killQuietly(child: Deno.ChildProcess): void {
+  try {
+    child.kill("SIGKILL");
+  } catch { /* already gone */ }
 }
 
 /** Map a spawn failure to a diagnostic naming the tool or the missing permission. */

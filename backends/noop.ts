@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { sleep } from "../lib/async.ts";
 import { Diagnostic } from "../lib/diagnostics.ts";
 import { env } from "../lib/paths.ts";
 import type { VmRecord, VmState } from "../lib/types.ts";
@@ -19,7 +20,7 @@ import type { Hypervisor, StateReport } from "./hypervisor.ts";
 async function injected(action: string): Promise<void> {
   for (const item of (env("VMCTL_NOOP_DELAY") ?? "").split(",")) {
     const [what, ms] = item.split(":");
-    if (what === action) await new Promise((r) => setTimeout(r, Number(ms) || 0));
+    if (what === action) await sleep(Number(ms) || 0);
   }
   const list = (env("VMCTL_NOOP_FAIL") ?? "").split(",").map((s) => s.trim());
   if (list.includes(action)) {

@@ -6,16 +6,14 @@
  *
  * @module
  */
-
-const decoder = new TextDecoder();
+import { execSync } from "./exec.ts";
 
 function refused(err: unknown): boolean {
   return err instanceof Error && (err.name === "NotCapable" || err.name === "PermissionDenied");
 }
 
 function ps(args: string[]): { code: number; stdout: string } {
-  const out = new Deno.Command("ps", { args, stdout: "piped", stderr: "null" }).outputSync();
-  return { code: out.code, stdout: decoder.decode(out.stdout) };
+  return execSync(["ps", ...args]);
 }
 
 /** True when a process with `pid` exists. */
@@ -60,10 +58,5 @@ export function sendSignal(pid: number, sig: Deno.Signal): boolean {
     if (err instanceof Deno.errors.NotFound) return false;
     if (!refused(err)) throw err;
   }
-  const out = new Deno.Command("kill", {
-    args: ["-s", sig.replace(/^SIG/, ""), String(pid)],
-    stdout: "null",
-    stderr: "null",
-  }).outputSync();
-  return out.code === 0;
+  return execSync(["kill", "-s", sig.replace(/^SIG/, ""), String(pid)]).code === 0;
 }

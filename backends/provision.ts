@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { PROVISION_READY_TIMEOUT_MS } from "../lib/defaults.ts";
 import { join } from "../lib/posix_path.ts";
 import { Diagnostic } from "../lib/diagnostics.ts";
 import type { VmRecord } from "../lib/types.ts";
@@ -33,7 +34,6 @@ export interface ProvisionOptions {
 }
 
 /** Default SSH readiness budget for provisioning (the book: 120 s). */
-export const PROVISION_READY_TIMEOUT_MS = 120_000;
 
 /** Wait for SSH, then run `def.provision` in order on `vm`; throws at the first failure. */
 export async function provisionVm(vm: VmRecord, def: VmDef, o: ProvisionOptions): Promise<void> {

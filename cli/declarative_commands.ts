@@ -5,6 +5,7 @@
  * @module
  */
 import type { Command } from "@commander-js/extra-typings";
+import { inSeconds, PROVISION_READY_TIMEOUT_MS, STOP_TIMEOUT_MS } from "../lib/defaults.ts";
 
 /** Registers this group's commands on `program`. */
 // deno-lint-ignore no-explicit-any
@@ -15,7 +16,11 @@ export function registerDeclarativeCommands(program: Command<any, any, any>): vo
     .option("--file <path>", "VMFile.kdl to use (default: ./VMFile.kdl)")
     .option("--name <name>", "only this VM")
     .option("--no-provision", "skip provisioning")
-    .option("--timeout <seconds>", "how long to wait for SSH before provisioning", "120")
+    .option(
+      "--timeout <seconds>",
+      "how long to wait for SSH before provisioning",
+      inSeconds(PROVISION_READY_TIMEOUT_MS),
+    )
     .option("--dry-run", "print what would be created, started or skipped; change nothing")
     .action(async (opts) => {
       const { upCommand } = await import("./declarative/up.ts");
@@ -28,7 +33,8 @@ export function registerDeclarativeCommands(program: Command<any, any, any>): vo
     .option("--file <path>", "VMFile.kdl to use (default: ./VMFile.kdl)")
     .option("--name <name>", "only this VM")
     .option("--destroy", "destroy the VMs instead of stopping them")
-    .option("--timeout <seconds>", "graceful shutdown timeout", "30")
+    .option("--adopt", "also destroy VMs of the same name created from another VMFile path")
+    .option("--timeout <seconds>", "graceful shutdown timeout", inSeconds(STOP_TIMEOUT_MS))
     .option("--dry-run", "print what would be stopped or destroyed; change nothing")
     .action(async (opts) => {
       const { downCommand } = await import("./declarative/down.ts");
@@ -41,7 +47,12 @@ export function registerDeclarativeCommands(program: Command<any, any, any>): vo
     .option("--file <path>", "VMFile.kdl to use (default: ./VMFile.kdl)")
     .option("--name <name>", "only this VM")
     .option("--no-provision", "skip provisioning after recreating")
-    .option("--timeout <seconds>", "how long to wait for SSH before provisioning", "120")
+    .option("--adopt", "also recreate VMs of the same name created from another VMFile path")
+    .option(
+      "--timeout <seconds>",
+      "how long to wait for SSH before provisioning",
+      inSeconds(PROVISION_READY_TIMEOUT_MS),
+    )
     .option("--dry-run", "print what would be destroyed and created; change nothing")
     .action(async (opts) => {
       const { reloadCommand } = await import("./declarative/reload.ts");
@@ -53,7 +64,11 @@ export function registerDeclarativeCommands(program: Command<any, any, any>): vo
     .description("re-run the provisioners of running VMs from VMFile.kdl")
     .option("--file <path>", "VMFile.kdl to use (default: ./VMFile.kdl)")
     .option("--name <name>", "only this VM")
-    .option("--timeout <seconds>", "how long to wait for SSH", "120")
+    .option(
+      "--timeout <seconds>",
+      "how long to wait for SSH",
+      inSeconds(PROVISION_READY_TIMEOUT_MS),
+    )
     .action(async (opts) => {
       const { provisionCommand } = await import("./declarative/provision.ts");
       await provisionCommand(opts);

@@ -1,8 +1,7 @@
 /**
  * Registers `vmctl seed OUTPUT`: build a cloud-init NoCloud seed ISO in pure
  * TypeScript (a cloud-localds replacement). The ISO writer and key code load
- * only when the command runs. The options live in one table shared with the
- * start-up fast path (cli/fast.ts), which runs `seed` without commander.
+ * only when the command runs.
  *
  * @module
  */

@@ -8,6 +8,7 @@
  */
 import type { Command } from "@commander-js/extra-typings";
 import type { VmDef } from "../lib/vmfile/types.ts";
+import { inSeconds, SSH_READY_TIMEOUT_MS } from "../lib/defaults.ts";
 
 export interface SshCommandOptions {
   name?: string;
@@ -16,9 +17,6 @@ export interface SshCommandOptions {
   file?: string;
   timeout?: string;
 }
-
-/** Default SSH readiness budget for `vmctl ssh` (the book: 30 s). */
-export const SSH_READY_TIMEOUT_MS = 30_000;
 
 /** Registers `vmctl ssh`. */
 // deno-lint-ignore no-explicit-any
@@ -32,7 +30,11 @@ export function registerSshCommand(program: Command<any, any, any>): void {
     .option("--user <user>", "SSH user (default: VMFile ssh user, else the recorded one, else vm)")
     .option("--key <path>", "private key (default: the generated key, else ~/.ssh/id_*)")
     .option("--file <path>", "VMFile.kdl to read the VM name and ssh block from")
-    .option("--timeout <seconds>", "how long to wait for SSH to be ready", "30")
+    .option(
+      "--timeout <seconds>",
+      "how long to wait for SSH to be ready",
+      inSeconds(SSH_READY_TIMEOUT_MS),
+    )
     .action(async (name, command, opts) => {
       // Operands after `--` are the command even when they come first (`vmctl ssh -- ls`).
       const operands = [name, ...command].filter((w): w is string => w !== undefined);
@@ -106,19 +108,8 @@ export async function sshCommand(
   // Interactive sessions may prompt for a key passphrase; commands never prompt.
   const argv = sshArgv(target, { batch: !interactive, tty });
   if (!interactive) argv.push(command.join(" "));
-  const { spawnError } = await import("../backends/exec.ts");
-  let child: Deno.ChildProcess;
-  try {
-    child = new Deno.Command(argv[0], {
-      args: argv.slice(1),
-      stdin: "inherit",
-      stdout: "inherit",
-      stderr: "inherit",
-    }).spawn();
-  } catch (err) {
-    throw spawnError(argv[0], err);
-  }
-  const status = await child.status;
+  const { execInteractive } = await import("../backends/exec.ts");
+  const status = await execInteractive(argv);
   return status.signal ? 128 + signalNumber(status.signal) : status.code;
 }
 
@@ -149,7 +140,7 @@ async function vmfileFor(
   }
   let defs: VmDef[];
   try {
-    defs = (await loadVmFile(path)).vms;
+    defs = (await loadVmFile(path, { checkFiles: false })).vms;
   } catch (err) {
     // With NAME given, ./VMFile.kdl only refines user and key: a broken one must not lock the
     // user out of their VM. An explicit --file, or a needed inference, reports the errors.

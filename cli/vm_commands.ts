@@ -7,6 +7,12 @@
  * @module
  */
 import type { Command } from "@commander-js/extra-typings";
+import {
+  DEFAULT_SSH_USER,
+  DESTROY_STOP_TIMEOUT_MS,
+  inSeconds,
+  STOP_TIMEOUT_MS,
+} from "../lib/defaults.ts";
 
 /** Registers this group's commands on `program`. */
 // deno-lint-ignore no-explicit-any
@@ -25,7 +31,7 @@ export function registerVmCommands(program: Command<any, any, any>): void {
     .option("--network <mode>", "user | tap | none (default: user, or tap with --bridge)")
     .option("--cloud-init <file>", "raw cloud-init user-data file, passed through unchanged")
     .option("--ssh-key <pubfile>", "SSH public key to authorise (default: a generated key pair)")
-    .option("--user <name>", "SSH user created in the guest", "vm")
+    .option("--user <name>", "SSH user created in the guest", DEFAULT_SSH_USER)
     .option("--uefi", "boot with UEFI firmware (OVMF)")
     .option("--accel <mode>", "kvm | tcg | auto (default: $VMCTL_ACCEL or auto)")
     .option("--vnc", "enable a VNC display on 127.0.0.1")
@@ -66,7 +72,7 @@ export function registerVmCommands(program: Command<any, any, any>): void {
     .command("stop")
     .description("stop a running VM (ACPI power-down, then SIGTERM, then SIGKILL)")
     .argument("<name>", "VM name")
-    .option("--timeout <seconds>", "graceful shutdown timeout", "30")
+    .option("--timeout <seconds>", "graceful shutdown timeout", inSeconds(STOP_TIMEOUT_MS))
     .action(async (name, opts) => {
       const { transitionCommand } = await import("./vm/lifecycle.ts");
       await transitionCommand("stop", name, opts);
@@ -76,7 +82,11 @@ export function registerVmCommands(program: Command<any, any, any>): void {
     .command("destroy")
     .description("stop a VM if it runs, remove its files and unregister it")
     .argument("<name>", "VM name")
-    .option("--timeout <seconds>", "graceful shutdown timeout when it is running", "5")
+    .option(
+      "--timeout <seconds>",
+      "graceful shutdown timeout when it is running",
+      inSeconds(DESTROY_STOP_TIMEOUT_MS),
+    )
     .action(async (name, opts) => {
       const { destroyCommand } = await import("./vm/lifecycle.ts");
       await destroyCommand(name, opts);

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { deadline, sleep } from "./async.ts";
 import { Diagnostic } from "./diagnostics.ts";
 
 /** An asynchronous QMP event (SHUTDOWN, STOP, RESUME, POWERDOWN, ...). */
@@ -58,7 +59,7 @@ const encoder = new TextEncoder();
 /** Connect to the QMP socket at `path` and negotiate capabilities. */
 export async function connectQmp(path: string, opts: QmpConnectOptions = {}): Promise<QmpClient> {
   const budget = opts.timeoutMs ?? 5_000;
-  const deadline = Date.now() + budget;
+  const giveUpAt = Date.now() + budget;
   let conn: Deno.UnixConn | undefined;
   let delay = 50;
   for (;;) {
@@ -68,7 +69,7 @@ export async function connectQmp(path: string, opts: QmpConnectOptions = {}): Pr
     } catch (err) {
       const retryable = err instanceof Deno.errors.NotFound ||
         err instanceof Deno.errors.ConnectionRefused;
-      if (!opts.retry || !retryable || Date.now() + delay > deadline) {
+      if (!opts.retry || !retryable || Date.now() + delay > giveUpAt) {
         throw connectError(path, err);
       }
       await sleep(delay);
@@ -77,15 +78,13 @@ export async function connectQmp(path: string, opts: QmpConnectOptions = {}): Pr
   }
   const session = new Session(conn, path);
   try {
-    const greeting = await withTimeout(
-      session.greeting,
-      Math.max(1, deadline - Date.now()),
-      () => timeoutError(path, "the greeting"),
-    );
+    const greeting = await deadline(session.greeting, Math.max(1, giveUpAt - Date.now()), {
+      onTimeout: () => timeoutError(path, "the greeting"),
+    });
     const v = (greeting.QMP as { version?: { qemu?: QmpVersion } } | undefined)?.version?.qemu;
     session.version = v ?? null;
     await session.execute("qmp_capabilities", undefined, {
-      timeoutMs: Math.max(1, deadline - Date.now()),
+      timeoutMs: Math.max(1, giveUpAt - Date.now()),
     });
   } catch (err) {
     session.close();
@@ -212,7 +211,9 @@ class Session implements QmpClient {
     const timeoutMs = opts.timeoutMs ?? 5_000;
     let res: Record<string, unknown>;
     try {
-      res = await withTimeout(reply, timeoutMs, () => timeoutError(this.#path, command));
+      res = await deadline(reply, timeoutMs, {
+        onTimeout: () => timeoutError(this.#path, command),
+      });
     } finally {
       this.#pending.delete(id);
     }
@@ -231,7 +232,7 @@ class Session implements QmpClient {
     const seen = this.events.find((e) => e.event === name);
     if (seen) return Promise.resolve(seen);
     const p = new Promise<QmpEvent>((resolve) => this.#eventWaiters.push({ name, resolve }));
-    return withTimeout(p, timeoutMs, () => timeoutError(this.#path, `event ${name}`));
+    return deadline(p, timeoutMs, { onTimeout: () => timeoutError(this.#path, `event ${name}`) });
   }
 
   close(): void {
@@ -284,18 +285,6 @@ function timeoutError(path: string, what: string): Diagnostic {
   return new Diagnostic("vmctl::qmp::timeout", `QMP did not answer ${what} in time (${path})`, {
     hint: "QEMU is hung or busy; `vmctl stop` escalates to signals after its timeout",
   });
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(onTimeout()), ms);
-  });
-  return Promise.race([p, t]).finally(() => clearTimeout(timer));
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 /** `query-status` result: QEMU's run state (running, paused, shutdown, ...). */

@@ -14,6 +14,10 @@
  */
 import { basename, dirname, join } from "./posix_path.ts";
 import { Diagnostic, didYouMean } from "./diagnostics.ts";
+import { TEMP_INFIX, writeAtomic } from "./files.ts";
+
+/** The one atomic write, re-exported for lib/image/cache.ts, which imports it from here. */
+export { writeAtomic };
 import type { DataPaths } from "./paths.ts";
 import type { BackendTag, NetworkConfig, VmRecord, VmState } from "./types.ts";
 import { VM_STATES } from "./types.ts";
@@ -36,7 +40,6 @@ export interface VmOperation {
 }
 
 const decoder = new TextDecoder();
-const encoder = new TextEncoder();
 
 /** An empty registry. */
 export function emptyStore(): StoreDoc {
@@ -163,45 +166,11 @@ export async function updateStore<T>(
  * while their temp file exists, so under the lock every one is stale.
  */
 async function removeStaleTemps(paths: DataPaths): Promise<void> {
-  const prefix = `${basename(paths.storeFile)}.tmp-`;
+  const prefix = `${basename(paths.storeFile)}${TEMP_INFIX}`;
   for await (const e of Deno.readDir(paths.dataDir)) {
     if (e.isFile && e.name.startsWith(prefix)) {
       await Deno.remove(join(paths.dataDir, e.name)).catch(() => {});
     }
-  }
-}
-
-/** Write `text` to `file` through a unique temp file, fsync and rename; the directory is fsynced too. */
-export async function writeAtomic(file: string, text: string): Promise<void> {
-  const tmp = `${file}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
-  const f = await Deno.open(tmp, { write: true, createNew: true, mode: 0o600 });
-  try {
-    try {
-      const data = encoder.encode(text);
-      let off = 0;
-      while (off < data.length) off += await f.write(data.subarray(off));
-      await f.sync();
-    } finally {
-      f.close();
-    }
-    await Deno.rename(tmp, file);
-  } catch (err) {
-    await Deno.remove(tmp).catch(() => {});
-    throw err;
-  }
-  await syncDir(dirname(file));
-}
-
-async function syncDir(dir: string): Promise<void> {
-  try {
-    const d = await Deno.open(dir, { read: true });
-    try {
-      await d.sync();
-    } finally {
-      d.close();
-    }
-  } catch {
-    // Not every platform can fsync a directory; the rename itself is still atomic.
   }
 }
 

@@ -5,8 +5,11 @@
  *
  * @module
  */
+import { sleep } from "../../lib/async.ts";
 import { join } from "../../lib/posix_path.ts";
 import { Diagnostic } from "../../lib/diagnostics.ts";
+import { isFile } from "../../lib/files.ts";
+import { BRIDGE_NAME_PATTERN, BRIDGE_NAME_RULE } from "../../lib/names.ts";
 import { env } from "../../lib/paths.ts";
 import { log } from "../../lib/log.ts";
 import type { Accel } from "../../lib/types.ts";
@@ -51,10 +54,6 @@ export async function waitGone(pid: number, pidFile: string, timeoutMs: number):
     await sleep(100);
   }
   return true;
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 /** Ask the OS for a free TCP port on 127.0.0.1. */
@@ -121,16 +120,18 @@ export interface AccelChoice {
  * AND a probe guest runs under it promptly (SeaBIOS boots a sector from a
  * virtio disk on q35 that switches modes like a bootloader and exits through
  * isa-debug-exit, within 3 s); otherwise TCG, with a one-line notice saying
- * why. The verdict is cached per host boot in `cacheFile`.
+ * why. The verdict is cached per host boot in `cacheFile`. `host` replaces
+ * the device check and the probe (tests drive both branches on any machine).
  */
 export async function chooseAccel(
   want: Accel,
   runner: Runner,
   scratchDir: string,
   cacheFile?: string,
+  host: KvmHost = REAL_KVM_HOST,
 ): Promise<AccelChoice> {
   if (want === "tcg") return { accel: "tcg" };
-  const dev = kvmDeviceProblem();
+  const dev = host.deviceProblem();
   if (want === "kvm") {
     if (dev) {
       throw new Diagnostic("vmctl::qemu::kvm_unavailable", `KVM was asked for but ${dev}`, {
@@ -140,10 +141,24 @@ export async function chooseAccel(
     return { accel: "kvm" };
   }
   if (dev) return { accel: "tcg", notice: `KVM not usable (${dev}); using TCG (slower)` };
-  const probe = await cachedProbe(runner, scratchDir, cacheFile);
+  const probe = await cachedProbe(runner, scratchDir, cacheFile, host);
   if (probe) return { accel: "tcg", notice: `KVM not usable (${probe}); using TCG (slower)` };
   return { accel: "kvm" };
 }
+
+/** How this host's KVM is examined: the device check and the probe guest. */
+export interface KvmHost {
+  /** Why /dev/kvm cannot be used, or null. */
+  deviceProblem(): string | null;
+  /** Run a probe guest under KVM: null when it worked, else why not. */
+  probe(runner: Runner, scratchDir: string): Promise<string | null>;
+}
+
+/** The real /dev/kvm and the real probe guest. */
+export const REAL_KVM_HOST: KvmHost = {
+  deviceProblem: () => kvmDeviceProblem(),
+  probe: (runner, scratchDir) => probeKvm(runner, scratchDir),
+};
 
 /** How long the probe guest may take under KVM: well under 1 s where KVM works. */
 export const KVM_PROBE_TIMEOUT_MS = 3_000;
@@ -152,7 +167,8 @@ export const KVM_PROBE_TIMEOUT_MS = 3_000;
 async function cachedProbe(
   runner: Runner,
   scratchDir: string,
-  cacheFile?: string,
+  cacheFile: string | undefined,
+  host: KvmHost,
 ): Promise<string | null> {
   const bootId = await hostBootId();
   if (cacheFile && bootId) {
@@ -163,7 +179,7 @@ async function cachedProbe(
       }
     } catch { /* no cache yet */ }
   }
-  const problem = await probeKvm(runner, scratchDir);
+  const problem = await host.probe(runner, scratchDir);
   if (cacheFile && bootId && !runner.dryRun) {
     await Deno.writeTextFile(cacheFile, JSON.stringify({ boot_id: bootId, problem }) + "\n", {
       mode: 0o600,
@@ -269,14 +285,6 @@ export function findOvmf(): { code: string; vars: string } {
   );
 }
 
-function isFile(p: string): boolean {
-  try {
-    return Deno.statSync(p).isFile;
-  } catch {
-    return false;
-  }
-}
-
 /** qemu-bridge-helper locations (Debian/Ubuntu, Fedora, Arch). */
 const BRIDGE_HELPERS = [
   "/usr/lib/qemu/qemu-bridge-helper",
@@ -289,9 +297,9 @@ const BRIDGE_HELPERS = [
  * QEMU's `br=` only attaches the tap through this setuid helper.
  */
 export function bridgeHelper(bridge: string): string {
-  if (!/^[A-Za-z0-9_.-]{1,15}$/.test(bridge)) {
+  if (!BRIDGE_NAME_PATTERN.test(bridge)) {
     throw new Diagnostic("vmctl::qemu::bad_bridge", `\`${bridge}\` is not a bridge name`, {
-      hint: "Linux interface names are 1-15 letters, digits, '_', '.' or '-'",
+      hint: `use ${BRIDGE_NAME_RULE}`,
     });
   }
   const helper = BRIDGE_HELPERS.find(isFile);

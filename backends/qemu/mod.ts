@@ -10,9 +10,10 @@
  * @module
  */
 import { join } from "../../lib/posix_path.ts";
+import { accelFromEnv, DEFAULT_ACCEL } from "../../lib/defaults.ts";
+import { logTail } from "../../lib/files.ts";
 import { Diagnostic } from "../../lib/diagnostics.ts";
 import { log } from "../../lib/log.ts";
-import { env } from "../../lib/paths.ts";
 import { connectQmp, queryVnc } from "../../lib/qmp.ts";
 import type { Accel, VmRecord } from "../../lib/types.ts";
 import type { BackendContext, Hypervisor, StateReport } from "../hypervisor.ts";
@@ -30,13 +31,13 @@ import {
   socketDir,
 } from "./host.ts";
 import { discoverTapIp } from "./network.ts";
-import { consoleTail, liveQemu, stopQemu } from "./process.ts";
+import { liveQemu, stopQemu } from "./process.ts";
+import { closeAllMasters } from "../ssh/exec.ts";
 
 const pidFileOf = (vm: VmRecord) => join(vm.work_dir, "qemu.pid");
 
 /** Fault injection for tests: how start picks the SSH forward port (default: ask the OS). */
 export const qemuHooks = { pickSshPort: freeLoopbackPort };
-const ACCELS: readonly Accel[] = ["kvm", "tcg", "auto"];
 
 function requireField(vm: VmRecord, v: string | null | undefined, what: string): string {
   if (!v) {
@@ -52,16 +53,7 @@ function requireField(vm: VmRecord, v: string | null | undefined, what: string):
 function wantedAccel(vm: VmRecord, override?: Accel): Accel {
   if (override) return override;
   if (vm.accel && vm.accel !== "auto") return vm.accel;
-  const e = env("VMCTL_ACCEL");
-  if (e) {
-    if (!(ACCELS as readonly string[]).includes(e)) {
-      throw new Diagnostic("vmctl::qemu::bad_accel", `VMCTL_ACCEL=${e} is not kvm, tcg or auto`, {
-        hint: "set VMCTL_ACCEL to kvm, tcg or auto",
-      });
-    }
-    return e as Accel;
-  }
-  return "auto";
+  return accelFromEnv() ?? DEFAULT_ACCEL;
 }
 
 async function prepare(
@@ -187,7 +179,7 @@ async function start(
 }
 
 async function launchError(vm: VmRecord, stderr: string): Promise<Diagnostic> {
-  const tail = await consoleTail(vm, 10);
+  const tail = (vm.console_log && await logTail(vm.console_log, 10)) || [];
   return new Diagnostic("vmctl::qemu::start_failed", `QEMU could not start VM '${vm.name}'`, {
     hint: `QEMU's own message is above; \`vmctl log ${vm.name} --console\` shows the serial log`,
     details: [
@@ -235,6 +227,7 @@ async function afterLaunch(
 }
 
 async function stop(vm: VmRecord, timeoutMs: number, _ctx: BackendContext): Promise<VmRecord> {
+  await closeAllMasters(vm.work_dir);
   const pidFile = pidFileOf(vm);
   const pid = await liveQemu(vm, pidFile);
   if (pid) await stopQemu(vm, pid, pidFile, timeoutMs);
@@ -323,6 +316,7 @@ function atRest(vm: VmRecord): boolean {
 }
 
 async function destroy(vm: VmRecord, _ctx: BackendContext): Promise<void> {
+  await closeAllMasters(vm.work_dir);
   const pidFile = pidFileOf(vm);
   const pid = await liveQemu(vm, pidFile);
   // The disk is about to be deleted, so there is nothing to shut down gracefully: quit at once.

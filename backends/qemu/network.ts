@@ -7,7 +7,7 @@
  */
 import { Diagnostic } from "../../lib/diagnostics.ts";
 import type { Runner } from "../exec.ts";
-import { sleep } from "./host.ts";
+import { sleep } from "../../lib/async.ts";
 
 /** Lease files we read (dnsmasq, Debian's dnsmasq package, libvirt's JSON status files). */
 export const LEASE_FILES = [

@@ -9,7 +9,8 @@ import { Diagnostic } from "../../lib/diagnostics.ts";
 import { log } from "../../lib/log.ts";
 import { connectQmp } from "../../lib/qmp.ts";
 import type { VmRecord } from "../../lib/types.ts";
-import { isOurQemu, readPidFile, signal, sleep, waitGone } from "./host.ts";
+import { sleep } from "../../lib/async.ts";
+import { isOurQemu, readPidFile, signal, waitGone } from "./host.ts";
 
 /** The PID of this VM's running QEMU, or null. A PID that is not provably ours is ignored. */
 export async function liveQemu(vm: VmRecord, pidFile: string): Promise<number | null> {
@@ -67,17 +68,4 @@ export async function stopQemu(
   throw new Diagnostic("vmctl::qemu::stop_failed", `QEMU (pid ${pid}) survived SIGKILL`, {
     hint: "the process is stuck in the kernel (D state); check `ps -o stat= -p " + pid + "`",
   });
-}
-
-/** The last `n` lines of the VM's console.log (empty if there is none). */
-export async function consoleTail(vm: VmRecord, n: number): Promise<string[]> {
-  if (!vm.console_log) return [];
-  try {
-    const text = await Deno.readTextFile(vm.console_log);
-    // deno-lint-ignore no-control-regex
-    const clean = text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "").replace(/\r/g, "");
-    return clean.split("\n").filter((l) => l.trim()).slice(-n);
-  } catch {
-    return [];
-  }
 }

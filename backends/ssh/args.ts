@@ -31,19 +31,42 @@ export interface SshTarget {
   hostKeyAlias: string;
   hostKeyPolicy: HostKeyPolicy;
   /**
-   * Connection-sharing socket (in the VM's 0700 work dir). The first login
-   * becomes a master that later commands reuse for MASTER_PERSIST_S after
-   * the last use: each provisioning step or `vmctl ssh` then skips a full
-   * handshake (~1.3 s against a TCG guest). The master ends with the VM's
-   * connection. Absent: every command makes its own connection.
+   * Connection-sharing socket (in the VM's 0700 work dir), one per identity
+   * (user, key, host-key alias: see {@link controlPathFor}), so a connection
+   * logged in as one user is never reused for another. The first login
+   * becomes a master that later commands of the same identity reuse for
+   * MASTER_PERSIST_S after the last use: each provisioning step or `vmctl
+   * ssh` then skips a full handshake. Stopping or destroying the VM closes
+   * every master. Absent: every command makes its own connection.
    */
   controlPath?: string;
 }
 
 /** How long an idle connection-sharing master stays (seconds). */
 export const MASTER_PERSIST_S = 60;
-/** Longest control socket path we use (sun_path is 108 bytes; ssh adds a temp suffix). */
+/** Longest control socket path we use (sun_path is 104-108 bytes; ssh adds a temp suffix). */
 export const MAX_CONTROL_PATH = 80;
+
+/** Control sockets are named `ssh-<identity hash>.mux`; this finds them in a work dir. */
+export const CONTROL_SOCKET_NAME = /^ssh-[0-9a-f]{16}\.mux$/;
+
+/** Who a shared connection is logged in as: only the same identity may reuse it. */
+export type SshIdentity = Pick<SshTarget, "user" | "keyPath" | "hostKeyAlias">;
+
+/**
+ * The control socket for `id` in `dir`: a hash of the identity keeps the
+ * path short (unix socket paths are limited) whatever the user and key path.
+ * Undefined when `dir` itself is too long: connections are then not shared.
+ */
+export async function controlPathFor(dir: string, id: SshIdentity): Promise<string | undefined> {
+  const text = JSON.stringify([id.user, id.keyPath, id.hostKeyAlias]);
+  const digest = new Uint8Array(
+    await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)),
+  );
+  const hex = Array.from(digest.subarray(0, 8), (b) => b.toString(16).padStart(2, "0")).join("");
+  const path = `${dir.replace(/\/+$/, "")}/ssh-${hex}.mux`;
+  return path.length <= MAX_CONTROL_PATH ? path : undefined;
+}
 
 export interface SshArgOptions {
   /** Non-interactive: no password/passphrase prompts (BatchMode=yes). Default true. */
@@ -155,22 +178,10 @@ export function runScriptCommand(dir = "/tmp"): string {
     `{ "$f"; rc=$?; rm -f "$f"; exit $rc; }`;
 }
 
-/** argv asking the connection-sharing master of `t` to exit (no-op without one). */
-export function closeMasterArgv(t: SshTarget): string[] | undefined {
-  if (!t.controlPath) return undefined;
-  return [
-    "ssh",
-    "-F",
-    "none",
-    "-o",
-    `ControlPath=${t.controlPath}`,
-    "-O",
-    "exit",
-    "-l",
-    t.user,
-    "--",
-    t.host,
-  ];
+/** argv asking the connection-sharing master listening on `controlPath` to exit. */
+export function closeMasterArgv(controlPath: string): string[] {
+  // The destination is not contacted: `-O exit` only talks to the socket.
+  return ["ssh", "-F", "none", "-o", `ControlPath=${controlPath}`, "-O", "exit", "--", "vmctl"];
 }
 
 /** Render an ssh argv for logs and --dry-run (never given to a shell). */

@@ -3,15 +3,18 @@
  * client. No SFTP subsystem is needed: an upload is `cat > DEST` on the
  * remote side with DEST quoted for the remote shell.
  *
- * Streaming children use Deno.Command directly (allowed in backends/ for
- * long-running processes), with the same spawn-error mapping as exec.ts.
- *
  * @module
  */
 import { Diagnostic } from "../../lib/diagnostics.ts";
-import { log } from "../../lib/log.ts";
-import { execCommand, formatArgv, spawnError } from "../exec.ts";
-import { closeMasterArgv, sshArgv, type SshTarget, uploadCommand } from "./args.ts";
+import { execCommand, execStreaming, type StreamOptions, type StreamResult } from "../exec.ts";
+import {
+  closeMasterArgv,
+  CONTROL_SOCKET_NAME,
+  sshArgv,
+  type SshTarget,
+  uploadCommand,
+} from "./args.ts";
+import { join } from "../../lib/posix_path.ts";
 
 /** Exit status ssh uses for its own failures (connection, authentication, host key). */
 export const SSH_ERROR_EXIT = 255;
@@ -24,84 +27,13 @@ export async function runSsh(
   return await execCommand(argv, { timeoutMs: o.timeoutMs, stdin: o.stdin, check: false });
 }
 
-export interface StreamOptions {
-  /** Bytes to feed the remote command, or a local file to stream in. */
-  stdin?: Uint8Array | { file: string };
-  /** Each stdout chunk, as it arrives. */
-  onStdout?: (chunk: Uint8Array) => void;
-  /** Each stderr chunk, as it arrives. */
-  onStderr?: (chunk: Uint8Array) => void;
-  /** Kill ssh after this long (default: no limit; provisioning steps can take long). */
-  timeoutMs?: number;
-}
-
-export interface StreamResult {
-  /** The remote command's exit status (255 can also mean ssh itself failed). */
-  code: number;
-  /** The last 4 KiB of stderr, for error messages. */
-  stderrTail: string;
-  timedOut: boolean;
-}
-
-/** Run `remoteCommand` on the guest, streaming its output live; resolves with the exit status. */
+/** Run `remoteCommand` on the guest, streaming its output live; resolves with the exit status (255 can also mean ssh itself failed). */
 export async function streamSsh(
   t: SshTarget,
   remoteCommand: string,
   o: StreamOptions = {},
 ): Promise<StreamResult> {
-  const [cmd, ...args] = [...sshArgv(t), remoteCommand];
-  log.debug(`ssh: ${formatArgv([cmd, ...args])}`);
-  let child: Deno.ChildProcess;
-  try {
-    child = new Deno.Command(cmd, {
-      args,
-      stdin: o.stdin === undefined ? "null" : "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-  } catch (err) {
-    throw spawnError(cmd, err);
-  }
-  let timedOut = false;
-  const timer = o.timeoutMs === undefined ? undefined : setTimeout(() => {
-    timedOut = true;
-    try {
-      child.kill("SIGKILL");
-    } catch { /* gone */ }
-  }, o.timeoutMs);
-  let stderrTail = "";
-  const decoder = new TextDecoder();
-  const feeding = feedStdin(child, o.stdin);
-  const pumping = Promise.all([
-    pump(child.stdout, (c) => o.onStdout?.(c)),
-    pump(child.stderr, (c) => {
-      stderrTail = (stderrTail + decoder.decode(c, { stream: true })).slice(-4096);
-      o.onStderr?.(c);
-    }),
-  ]);
-  const status = await child.status;
-  await pumping;
-  await feeding;
-  if (timer !== undefined) clearTimeout(timer);
-  return { code: status.code, stderrTail, timedOut };
-}
-
-async function pump(stream: ReadableStream<Uint8Array>, sink: (c: Uint8Array) => void) {
-  for await (const chunk of stream) sink(chunk);
-}
-
-async function feedStdin(child: Deno.ChildProcess, stdin: StreamOptions["stdin"]): Promise<void> {
-  if (stdin === undefined) return;
-  if (stdin instanceof Uint8Array) {
-    const w = child.stdin.getWriter();
-    await w.write(stdin).catch(() => {});
-    await w.close().catch(() => {});
-    return;
-  }
-  const file = await Deno.open(stdin.file, { read: true });
-  // pipeTo closes both ends; a remote that exits early makes it reject (broken pipe): harmless,
-  // the exit status tells what happened.
-  await file.readable.pipeTo(child.stdin).catch(() => {});
+  return await execStreaming([...sshArgv(t), remoteCommand], o);
 }
 
 /** Options for {@link sshUpload}. */
@@ -156,9 +88,30 @@ export async function sshUpload(
   }
 }
 
-/** Stop `t`'s connection-sharing master, if one runs (tests, `vmctl down`). Never throws. */
+/** Stop `t`'s connection-sharing master, if one runs. Never throws. */
 export async function closeMaster(t: SshTarget): Promise<void> {
-  const argv = closeMasterArgv(t);
-  if (!argv) return;
-  await execCommand(argv, { timeoutMs: 5000, check: false }).catch(() => {});
+  if (t.controlPath) await closeSocket(t.controlPath);
+}
+
+/**
+ * Stop every connection-sharing master of the VM whose work dir is `dir`
+ * (all users and keys) and remove their sockets: `vmctl stop`, `down`,
+ * `destroy`. Never throws.
+ */
+export async function closeAllMasters(dir: string): Promise<void> {
+  const names: string[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      if (CONTROL_SOCKET_NAME.test(e.name)) names.push(e.name);
+    }
+  } catch {
+    return; // no work dir: nothing was shared
+  }
+  await Promise.all(names.map((n) => closeSocket(join(dir, n))));
+}
+
+async function closeSocket(controlPath: string): Promise<void> {
+  await execCommand(closeMasterArgv(controlPath), { timeoutMs: 5000, check: false })
+    .catch(() => {});
+  await Deno.remove(controlPath).catch(() => {});
 }

@@ -7,17 +7,16 @@
  *
  * @module
  */
-import { join } from "../../lib/posix_path.ts";
 import { Diagnostic } from "../../lib/diagnostics.ts";
 import { log } from "../../lib/log.ts";
 import type { VmRecord } from "../../lib/types.ts";
 import type { BackendContext } from "../hypervisor.ts";
 import { backendFor } from "../router.ts";
-import { MAX_CONTROL_PATH, type SshTarget } from "./args.ts";
+import { controlPathFor, type SshTarget } from "./args.ts";
 import { hostKeyPolicy, type KeySource, resolveSshKey, resolveSshUser } from "./resolve.ts";
 
 export { describeTarget, shJoin, shQuote, sshArgv, type SshTarget } from "./args.ts";
-export { sshUpload, streamSsh } from "./exec.ts";
+export { closeAllMasters, sshUpload, streamSsh } from "./exec.ts";
 export { waitForSsh } from "./readiness.ts";
 
 export interface TargetOptions {
@@ -69,10 +68,14 @@ export async function sshTargetFor(
       `note: vmctl did not inject a host key for '${vm.name}' (raw user-data): trusting the first key it presents, recorded in ${hk.knownHostsPath}`,
     );
   }
-  const controlPath = join(vm.work_dir, "ssh.mux");
+  const controlPath = await controlPathFor(vm.work_dir, {
+    user,
+    keyPath: key.path,
+    hostKeyAlias: hk.hostKeyAlias,
+  });
   return {
     target: {
-      controlPath: controlPath.length <= MAX_CONTROL_PATH ? controlPath : undefined,
+      controlPath,
       host: ep.host,
       port: ep.port,
       user,

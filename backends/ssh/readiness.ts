@@ -15,7 +15,9 @@
  *
  * @module
  */
+import { deadline as settleWithin, sleep } from "../../lib/async.ts";
 import { Diagnostic } from "../../lib/diagnostics.ts";
+import { logTail } from "../../lib/files.ts";
 import { log } from "../../lib/log.ts";
 import { sshArgv, type SshTarget } from "./args.ts";
 import { runSsh } from "./exec.ts";
@@ -73,7 +75,8 @@ export async function waitForSsh(t: SshTarget, o: ReadinessOptions): Promise<Rea
 
   // A live shared connection (see SshTarget.controlPath) answers without a new handshake.
   if (t.controlPath && !o.skipLogin && isSocket(t.controlPath)) {
-    const r = await loginOnce(t, Math.min(3000, o.timeoutMs));
+    // As long as a normal login attempt: on a busy host a live master can take seconds to answer.
+    const r = await loginOnce(t, Math.min(10_000, o.timeoutMs));
     if (r.ok) {
       for (const s of ["tcp", "banner", "login"] as const) done(s);
       return { elapsedMs: performance.now() - t0, stages, banner: "(shared connection)" };
@@ -116,7 +119,7 @@ export async function waitForSsh(t: SshTarget, o: ReadinessOptions): Promise<Rea
         const r = await loginOnce(t, remaining);
         if (r.ok) break;
         if (r.hostKeyProblem) throw hostKeyError(t, r.stderr);
-        last = r.stderr;
+        if (r.stderr) last = r.stderr;
         await sleep(Math.min(pollMs, Math.max(0, end - performance.now())));
       }
       done("login");
@@ -129,7 +132,7 @@ export async function waitForSsh(t: SshTarget, o: ReadinessOptions): Promise<Rea
 
 /** The VM went away while we waited: say so with its console's last lines. */
 async function vmGoneError(t: SshTarget, reason: string, o: ReadinessOptions): Promise<Diagnostic> {
-  const tail = o.consoleLog ? await tailFile(o.consoleLog, 20) : undefined;
+  const tail = o.consoleLog ? await logTail(o.consoleLog, 20) : undefined;
   return new Diagnostic(
     "vmctl::ssh::vm_gone",
     `the VM stopped while waiting for SSH on ${t.host}:${t.port}: ${reason}`,
@@ -144,7 +147,7 @@ async function vmGoneError(t: SshTarget, reason: string, o: ReadinessOptions): P
 /** One TCP connect attempt, bounded by `deadline`. */
 async function tcpAccepts(host: string, port: number, deadline: number): Promise<boolean> {
   const attempt = Deno.connect({ hostname: host, port });
-  const conn = await withDeadline(attempt, deadline).catch(() => {
+  const conn = await settleWithin(attempt, deadline - performance.now()).catch(() => {
     attempt.then(closeQuietly, () => {}); // a connection that arrives late is not leaked
     return undefined;
   });
@@ -227,7 +230,14 @@ async function loginOnce(
     ...sshArgv(t, { connectTimeoutS: Math.max(1, Math.min(10, Math.ceil(remainingMs / 1000))) }),
     "true",
   ];
-  const r = await runSsh(argv, { timeoutMs: Math.max(1000, remainingMs) });
+  let r: { code: number; stderr: string };
+  try {
+    r = await runSsh(argv, { timeoutMs: Math.max(1000, remainingMs) });
+  } catch (err) {
+    // The budget ran out inside this attempt: the wait ends at the login stage, not in ssh.
+    if (!(err instanceof Diagnostic) || err.code !== "vmctl::exec::timeout") throw err;
+    r = { code: -1, stderr: err.details.join("\n") };
+  }
   const stderr = r.stderr.trim();
   return {
     ok: r.code === 0,
@@ -261,7 +271,7 @@ async function notReady(
   const waited = ((performance.now() - t0) / 1000).toFixed(1);
   const details: string[] = [];
   if (lastError) details.push(`last ssh error: ${lastError.split("\n").slice(-3).join(" | ")}`);
-  const tail = o.consoleLog ? await tailFile(o.consoleLog, 20) : undefined;
+  const tail = o.consoleLog ? await logTail(o.consoleLog, 20) : undefined;
   if (tail?.length) details.push(`last ${tail.length} lines of ${o.consoleLog}:`, ...tail);
   else if (o.consoleLog) details.push(`(${o.consoleLog} is empty or missing)`);
   const hints: Record<ReadinessStage, string> = {
@@ -280,35 +290,6 @@ async function notReady(
   );
 }
 
-/** Last `n` non-empty lines of a text file (lossy UTF-8), or undefined when unreadable. */
-export async function tailFile(path: string, n: number): Promise<string[] | undefined> {
-  try {
-    const bytes = await Deno.readFile(path);
-    const text = new TextDecoder().decode(bytes.subarray(Math.max(0, bytes.length - 64 * 1024)));
-    // deno-lint-ignore no-control-regex
-    const clean = text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "").replace(/\r/g, "");
-    return clean.split("\n").filter((l) => l.trim() !== "").slice(-n);
-  } catch {
-    return undefined;
-  }
-}
-
-function withDeadline<T>(p: Promise<T>, deadline: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error("deadline")),
-      Math.max(0, deadline - performance.now()),
-    );
-    p.then((v) => {
-      clearTimeout(timer);
-      resolve(v);
-    }, (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-  });
-}
-
 function isSocket(path: string): boolean {
   try {
     return Deno.statSync(path).isSocket === true;
@@ -321,8 +302,4 @@ function closeQuietly(c: Deno.Conn): void {
   try {
     c.close();
   } catch { /* already closed */ }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, Math.max(0, ms)));
 }

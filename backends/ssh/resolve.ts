@@ -8,8 +8,11 @@
  * @module
  */
 import { join } from "../../lib/posix_path.ts";
+import { DEFAULT_SSH_USER } from "../../lib/defaults.ts";
 import { Diagnostic } from "../../lib/diagnostics.ts";
+import { isFile } from "../../lib/files.ts";
 import { homeDir, resolveUserPath } from "../../lib/paths.ts";
+import { requireName, USER_NAME_RULE } from "../../lib/names.ts";
 import type { VmRecord } from "../../lib/types.ts";
 import type { HostKeyPolicy } from "./args.ts";
 
@@ -17,8 +20,6 @@ import type { HostKeyPolicy } from "./args.ts";
 export const GENERATED_KEY = "id_ed25519_generated";
 /** File name of the VM's own known_hosts in its work dir. */
 export const KNOWN_HOSTS = "known_hosts";
-/** The default SSH user (book: "vm"). */
-export const DEFAULT_SSH_USER = "vm";
 const HOME_KEYS = ["id_ed25519", "id_ecdsa", "id_rsa"];
 
 /** Where a resolved key came from (shown in messages). */
@@ -35,18 +36,8 @@ export function resolveSshUser(
   o: { cliUser?: string; vmfileUser?: string } = {},
 ): string {
   const user = o.cliUser ?? o.vmfileUser ?? vm.ssh_user ?? DEFAULT_SSH_USER;
-  // A user name reaches ssh's argv and the remote login: refuse anything exotic.
-  if (!/^[a-z_][a-z0-9_.-]{0,31}\$?$/i.test(user)) {
-    throw new Diagnostic(
-      "vmctl::ssh::invalid_user",
-      `invalid SSH user name ${JSON.stringify(user)}`,
-      {
-        hint:
-          "use a POSIX user name: letters, digits, '_', '.', '-', not starting with '-' or a digit",
-      },
-    );
-  }
-  return user;
+  // A user name reaches ssh's argv and the remote login: the one user-name rule applies.
+  return requireName(USER_NAME_RULE, user, "vmctl::ssh::invalid_user", "SSH user name");
 }
 
 /**
@@ -115,15 +106,4 @@ export function hasEntryFor(file: string, alias: string): boolean {
     const hosts = line.trim().split(/\s+/)[0] ?? "";
     return hosts.split(",").includes(alias);
   });
-}
-
-function isFile(path: string): boolean {
-  try {
-    return Deno.statSync(path).isFile;
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory) {
-      return false;
-    }
-    throw err;
-  }
 }

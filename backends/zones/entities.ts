@@ -7,6 +7,7 @@
  * @module
  */
 import { Diagnostic } from "../../lib/diagnostics.ts";
+import { pathExists } from "../../lib/files.ts";
 import type { Document } from "@bgotink/kdl";
 import { formatIp, parseCidr, parseIp } from "../../lib/ipam.ts";
 import { formatDocument, type KdlFile, parseKdl } from "../../lib/zones/kdl.ts";
@@ -134,7 +135,7 @@ export async function initRegistry(
   const result: InitResult = { written: [], kept: [], zonepathRoot };
   await withRegistryLock(reg, async () => {
     for (const [path, text] of files) {
-      if (await exists(path)) result.kept.push(path);
+      if (await pathExists(path)) result.kept.push(path);
       else {
         await atomicWrite(path, text);
         result.written.push(path);
@@ -142,16 +143,6 @@ export async function initRegistry(
     }
   });
   return result;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return false;
-    throw err;
-  }
 }
 
 /** Create a new entity file; refuses to overwrite. */
@@ -165,7 +156,7 @@ export async function createEntity(
   await loadConfig(reg);
   const path = entityPath(reg, kind, name);
   const create = async () => {
-    if (await exists(path)) {
+    if (await pathExists(path)) {
       const what = kind.slice(0, -1);
       throw new Diagnostic(`zmgr::${what}::exists`, `${what} ${name} already exists`, {
         hint: `edit it with \`zmgr ${what} edit ${name}\` or remove it first`,
@@ -252,7 +243,7 @@ export async function removeEntity(
     );
   }
   const removed = opts.dryRun
-    ? await exists(path)
+    ? await pathExists(path)
     : await withRegistryLock(reg, () => removeFile(path));
   if (!removed) {
     throw new Diagnostic(`zmgr::${what}::not_found`, `no ${what} named ${name}`, {

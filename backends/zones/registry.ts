@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { join } from "../../lib/posix_path.ts";
+import { dirname, join } from "../../lib/posix_path.ts";
+import { writeAtomic } from "../../lib/files.ts";
 import { Diagnostic, didYouMean } from "../../lib/diagnostics.ts";
 import { env, resolveUserPath } from "../../lib/paths.ts";
 import { parseKdl, readKdlText } from "../../lib/zones/kdl.ts";
@@ -177,29 +178,10 @@ export function loadAll<T>(
 export const loadAllZones = (reg: Registry): Promise<ZoneEntry[]> =>
   loadAll(reg, "zones", readZoneEntry);
 
-/** Write `text` to `path` atomically: temp file in the same directory, fsync, rename. */
+/** Write `text` to `path` atomically (lib/files.ts writeAtomic), creating its directory. */
 export async function atomicWrite(path: string, text: string, mode = 0o644): Promise<void> {
-  const dir = path.slice(0, path.lastIndexOf("/"));
-  await Deno.mkdir(dir, { recursive: true, mode: 0o755 });
-  const tmp = join(
-    dir,
-    `.${path.slice(dir.length + 1)}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`,
-  );
-  const f = await Deno.open(tmp, { write: true, createNew: true, mode });
-  try {
-    const data = new TextEncoder().encode(text);
-    let off = 0;
-    while (off < data.length) off += await f.write(data.subarray(off));
-    await f.sync();
-  } finally {
-    f.close();
-  }
-  try {
-    await Deno.rename(tmp, path);
-  } catch (err) {
-    await Deno.remove(tmp).catch(() => {});
-    throw err;
-  }
+  await Deno.mkdir(dirname(path), { recursive: true, mode: 0o755 });
+  await writeAtomic(path, text, { mode });
 }
 
 /** Remove a registry file; true when it existed. */

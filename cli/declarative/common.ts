@@ -5,11 +5,16 @@
  *
  * @module
  */
+import {
+  DEFAULT_SSH_USER,
+  PROVISION_READY_TIMEOUT_MS,
+  requestedAccel,
+} from "../../lib/defaults.ts";
 import { Diagnostic } from "../../lib/diagnostics.ts";
+import { isFile } from "../../lib/files.ts";
 import { log } from "../../lib/log.ts";
-import { env } from "../../lib/paths.ts";
-import type { Accel, VmRecord } from "../../lib/types.ts";
-import { discoverVmFile, loadVmFile, selectVms } from "../../lib/vmfile/mod.ts";
+import type { VmRecord } from "../../lib/types.ts";
+import { discoverVmFile, loadVmFile, requireLocalFiles, selectVms } from "../../lib/vmfile/mod.ts";
 import type { VmDef, VmFile } from "../../lib/vmfile/types.ts";
 import { defaultBackendTag } from "../../backends/router.ts";
 import { formatDuration, type OpsContext, timed, timeoutOption } from "../common.ts";
@@ -25,9 +30,13 @@ export interface TargetOptions {
   name?: string;
 }
 
-/** Discover and load the VMFile, then pick the VMs `--name` selects (file order). */
+/**
+ * Discover and load the VMFile, then pick the VMs `--name` selects (file
+ * order). Local files are not checked here: each stage checks the files it
+ * is about to use (a missing file of another VM never blocks a command).
+ */
 export async function loadTargets(o: TargetOptions): Promise<{ file: VmFile; defs: VmDef[] }> {
-  const file = await loadVmFile(discoverVmFile(o.file));
+  const file = await loadVmFile(discoverVmFile(o.file), { checkFiles: false });
   return { file, defs: selectVms(file, o.name) };
 }
 
@@ -67,7 +76,7 @@ function canonicalJson(v: unknown): string {
 
 /** The create request for a VMFile definition (new VMs use the default backend). */
 export async function requestFromDef(def: VmDef, file: VmFile): Promise<CreateRequest> {
-  const accel = (def.accel ?? env("VMCTL_ACCEL") ?? "auto") as Accel;
+  const accel = requestedAccel(def.accel);
   return {
     name: def.name,
     backend: defaultBackendTag(),
@@ -80,7 +89,7 @@ export async function requestFromDef(def: VmDef, file: VmFile): Promise<CreateRe
     accel,
     vnc: def.vnc,
     cloudInit: def.cloudInit ? { hostname: def.name, ...def.cloudInit } : undefined,
-    sshUser: def.ssh?.user ?? "vm",
+    sshUser: def.ssh?.user ?? DEFAULT_SSH_USER,
     sshPrivateKey: def.ssh?.privateKeyPath,
     vmfile: file.path,
     defHash: await defHash(def),
@@ -107,16 +116,29 @@ export async function mismatch(
   return undefined;
 }
 
-/** Refuse to destroy a VM this VMFile did not create (a name clash with another project). */
-export function refuseForeign(rec: VmRecord, file: VmFile, action: string): void {
+/**
+ * Refuse to destroy a VM this VMFile did not create (a name clash with
+ * another project), unless `adopt` (`--adopt`): then the VM is taken over
+ * with a warning. The refusal names the way on: a project that moved (its
+ * recorded VMFile is gone) is adopted with `--adopt`.
+ */
+export function refuseForeign(rec: VmRecord, file: VmFile, action: string, adopt = false): void {
   if (rec.vmfile === file.path) return;
+  const origin = rec.vmfile ?? "`vmctl create`";
+  if (adopt) {
+    log.warn(`VM '${rec.name}' was created from ${origin}; adopting it for ${file.path} (--adopt)`);
+    return;
+  }
+  const moved = rec.vmfile != null && !isFile(rec.vmfile);
   throw new Diagnostic(
     "vmctl::vmfile::foreign_vm",
     `VM '${rec.name}' was not created from ${file.path}, so \`${action}\` leaves it alone`,
     {
-      hint: rec.vmfile
-        ? `it belongs to ${rec.vmfile}; run \`${action}\` there, or \`vmctl destroy ${rec.name}\``
-        : `it was made with \`vmctl create\`; remove it with \`vmctl destroy ${rec.name}\``,
+      hint: moved
+        ? `it was created from ${rec.vmfile}, which no longer exists (a moved or renamed project?): \`${action} --adopt\` takes it over`
+        : rec.vmfile
+        ? `it belongs to ${rec.vmfile}; run \`${action}\` there, or take it over with \`${action} --adopt\``
+        : `it was made with \`vmctl create\`; take it over with \`${action} --adopt\`, or remove it with \`vmctl destroy ${rec.name}\``,
     },
   );
 }
@@ -136,6 +158,7 @@ export async function provisionStage(
   ctx: OpsContext,
   rec: VmRecord,
   def: VmDef,
+  file: VmFile,
   stage: ProvisionStage,
 ): Promise<void> {
   const n = def.provision.length;
@@ -151,6 +174,7 @@ export async function provisionStage(
     return;
   }
   requireSshBlock(def);
+  requireLocalFiles(file, def.name, ["provision"]);
   const { provisionVm } = await import("../../backends/provision.ts");
   const [, ms] = await timed(() =>
     provisionVm(rec, def, { ctx, timeoutMs: stage.timeoutMs, prefixOutput: stage.prefixOutput })
@@ -178,6 +202,8 @@ export async function createAndStart(
   file: VmFile,
   stage: ProvisionStage,
 ): Promise<VmRecord> {
+  // Check the provisioners' sources too before anything boots: a run stops before it starts.
+  requireLocalFiles(file, def.name, stage.skip ? ["create"] : ["create", "provision"]);
   const req = await requestFromDef(def, file);
   const [created, tc] = await timed(() => createVm(ctx, req));
   ctx.say(`    created (${created.backend}, id ${created.id}) in ${formatDuration(tc)}`);
@@ -187,7 +213,7 @@ export async function createAndStart(
     })
   );
   ctx.say(`    started in ${formatDuration(ts)}`);
-  await provisionStage(ctx, running, def, stage);
+  await provisionStage(ctx, running, def, file, stage);
   return running;
 }
 
@@ -200,7 +226,7 @@ export async function liveRecord(ctx: OpsContext, name: string): Promise<VmRecor
   return live;
 }
 
-/** Parse the SSH readiness budget (`--timeout`, seconds; default 120). */
+/** Parse the SSH readiness budget (`--timeout`, seconds; default PROVISION_READY_TIMEOUT_MS). */
 export function sshBudget(value: string | undefined): number {
-  return timeoutOption(value) ?? 120_000;
+  return timeoutOption(value) ?? PROVISION_READY_TIMEOUT_MS;
 }

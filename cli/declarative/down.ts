@@ -5,19 +5,22 @@
  *
  * @module
  */
+import { STOP_TIMEOUT_MS } from "../../lib/defaults.ts";
 import { opsContext, timeoutOption } from "../common.ts";
 import { destroyVm, transition } from "../vm/transitions.ts";
 import { liveRecord, loadTargets, refuseForeign, type TargetOptions } from "./common.ts";
 
 export interface DownOptions extends TargetOptions {
   destroy?: boolean;
+  /** Take over a VM created from another VMFile path (a moved project). */
+  adopt?: boolean;
   timeout?: string;
   dryRun?: boolean;
 }
 
 /** The action of `vmctl down`. */
 export async function downCommand(o: DownOptions): Promise<void> {
-  const timeoutMs = timeoutOption(o.timeout) ?? 30_000;
+  const timeoutMs = timeoutOption(o.timeout) ?? STOP_TIMEOUT_MS;
   const { file, defs } = await loadTargets(o);
   const ctx = opsContext({ dryRun: o.dryRun });
   const would = ctx.dryRun ? "would be " : "";
@@ -28,7 +31,7 @@ export async function downCommand(o: DownOptions): Promise<void> {
       continue;
     }
     if (o.destroy) {
-      refuseForeign(rec, file, "vmctl down --destroy");
+      refuseForeign(rec, file, "vmctl down --destroy", o.adopt);
       if (!ctx.dryRun) await destroyVm(ctx, def.name, { timeoutMs });
       ctx.say(`${def.name}: ${would}destroyed (was ${rec.state})`);
       continue;

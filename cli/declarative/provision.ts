@@ -18,7 +18,7 @@ import {
 /** The action of `vmctl provision`. */
 export async function provisionCommand(o: TargetOptions & { timeout?: string }): Promise<void> {
   const timeoutMs = sshBudget(o.timeout);
-  const { defs } = await loadTargets(o);
+  const { file, defs } = await loadTargets(o);
   const ctx = opsContext();
   for (const def of defs) {
     if (def.provision.length === 0) {
@@ -47,6 +47,10 @@ export async function provisionCommand(o: TargetOptions & { timeout?: string }):
       );
     }
     ctx.say(`==> ${def.name}`);
-    await provisionStage(ctx, rec, def, { skip: false, timeoutMs, prefixOutput: defs.length > 1 });
+    await provisionStage(ctx, rec, def, file, {
+      skip: false,
+      timeoutMs,
+      prefixOutput: defs.length > 1,
+    });
   }
 }

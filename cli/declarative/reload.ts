@@ -21,6 +21,8 @@ import {
 
 export interface ReloadOptions extends TargetOptions {
   provision: boolean;
+  /** Take over a VM created from another VMFile path (a moved project). */
+  adopt?: boolean;
   timeout?: string;
   dryRun?: boolean;
 }
@@ -35,7 +37,7 @@ export async function reloadCommand(o: ReloadOptions): Promise<void> {
   if (o.provision) { for (const def of defs) if (def.provision.length) requireSshBlock(def); }
   for (const def of defs) {
     const rec = await liveRecord(ctx, def.name);
-    if (rec) refuseForeign(rec, file, "vmctl reload");
+    if (rec) refuseForeign(rec, file, "vmctl reload", o.adopt);
     if (ctx.dryRun) {
       if (rec) ctx.say(`${def.name}: would destroy it (${rec.state}), then recreate it:`);
       else ctx.say(`${def.name}: absent, would create it:`);

@@ -86,7 +86,7 @@ async function upOne(
     default: {
       const [running, ms] = await timed(() => transition(ctx, def.name, "start"));
       ctx.say(`    started (was ${rec.state}) in ${formatDuration(ms)}`);
-      await provisionStage(ctx, running, def, stage);
+      await provisionStage(ctx, running, def, file, stage);
     }
   }
 }

@@ -5,8 +5,12 @@
  * @module
  */
 import { type Accel, ACCELS, type CloudInitSpec, type NetworkConfig } from "../../lib/types.ts";
-import { env, resolveUserPath } from "../../lib/paths.ts";
+import { resolveUserPath } from "../../lib/paths.ts";
 import { Diagnostic } from "../../lib/diagnostics.ts";
+import { USER_NAME_RULE } from "../../lib/names.ts";
+import { describeFileProblem, fileProblem, isFile } from "../../lib/files.ts";
+import { requestedAccel } from "../../lib/defaults.ts";
+import { BRIDGE_NAME_PATTERN, BRIDGE_NAME_RULE } from "../../lib/names.ts";
 import type { ImageSource } from "../../lib/vmfile/types.ts";
 import { defaultBackendTag } from "../../backends/router.ts";
 import { choiceOption, intOption, opsContext, usageError, vmNameArg } from "../common.ts";
@@ -41,22 +45,19 @@ export const LIMITS = {
   disk: { min: 1, max: 64 * 1024 },
 } as const;
 
-/** Unix user names cloud-init can create. */
-const USER_PATTERN = /^[a-z_][a-z0-9_-]{0,31}$/;
-
 /** Validate every option and build the request. Pure apart from `stat` of the named files. */
-export async function createRequest(o: CreateOptions): Promise<CreateRequest> {
+export function createRequest(o: CreateOptions): CreateRequest {
   const name = vmNameArg(o.name);
   const image = imageSource(o);
   const vcpus = intOption(o.vcpus, "--vcpus", LIMITS.vcpus)!;
   const memoryMb = intOption(o.memory, "--memory", LIMITS.memory)!;
   const diskGb = intOption(o.disk, "--disk", LIMITS.disk);
-  const accel = choiceOption(o.accel ?? env("VMCTL_ACCEL") ?? "auto", "--accel", ACCELS)!;
-  if (!USER_PATTERN.test(o.user)) {
+  const accel = requestedAccel(choiceOption(o.accel, "--accel", ACCELS));
+  if (!USER_NAME_RULE.test(o.user)) {
     throw usageError(
       "vmctl::usage::invalid_user",
       `--user ${JSON.stringify(o.user)} is not a valid user name`,
-      "use lower-case letters, digits, '_' and '-', starting with a letter or '_'",
+      USER_NAME_RULE.hint,
     );
   }
   if (o.cloudInit && o.sshKey) {
@@ -68,12 +69,12 @@ export async function createRequest(o: CreateOptions): Promise<CreateRequest> {
   }
   const cloudInit: CloudInitSpec = { hostname: name };
   let sshPrivateKey: string | undefined;
-  if (o.cloudInit) cloudInit.userDataPath = await existingFile(o.cloudInit, "--cloud-init");
+  if (o.cloudInit) cloudInit.userDataPath = existingFile(o.cloudInit, "--cloud-init");
   if (o.sshKey) {
-    cloudInit.sshKeyPath = await existingFile(o.sshKey, "--ssh-key");
+    cloudInit.sshKeyPath = existingFile(o.sshKey, "--ssh-key");
     // `vmctl ssh` needs the private half: use the usual sibling of a .pub file when it exists.
     const priv = cloudInit.sshKeyPath.replace(/\.pub$/, "");
-    if (priv !== cloudInit.sshKeyPath && await isFile(priv)) sshPrivateKey = priv;
+    if (priv !== cloudInit.sshKeyPath && isFile(priv)) sshPrivateKey = priv;
   }
   return {
     name,
@@ -165,11 +166,11 @@ function network(o: CreateOptions): NetworkConfig {
   }
   if (mode === "tap") {
     const bridge = o.bridge ?? "br0";
-    if (!/^[A-Za-z0-9_.-]{1,15}$/.test(bridge)) {
+    if (!BRIDGE_NAME_PATTERN.test(bridge)) {
       throw usageError(
         "vmctl::create::invalid_bridge",
         `invalid bridge name ${JSON.stringify(bridge)}`,
-        "Linux interface names are 1-15 letters, digits, '_', '.' or '-'",
+        `use ${BRIDGE_NAME_RULE}`,
       );
     }
     return { type: "tap", bridge };
@@ -177,19 +178,11 @@ function network(o: CreateOptions): NetworkConfig {
   return { type: mode };
 }
 
-async function isFile(p: string): Promise<boolean> {
-  try {
-    return (await Deno.stat(p)).isFile;
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return false;
-    throw err;
-  }
-}
-
-async function existingFile(p: string, flag: string): Promise<string> {
+function existingFile(p: string, flag: string): string {
   const abs = resolveUserPath(p);
-  if (!await isFile(abs)) {
-    throw new Diagnostic("vmctl::create::file_not_found", `${flag} ${abs}: no such file`, {
+  const problem = fileProblem(abs);
+  if (problem) {
+    throw new Diagnostic("vmctl::create::file_not_found", describeFileProblem(problem, flag, abs), {
       hint: "relative paths resolve against the directory you ran vmctl in",
     });
   }
@@ -198,7 +191,7 @@ async function existingFile(p: string, flag: string): Promise<string> {
 
 /** The action of `vmctl create`. */
 export async function createCommand(o: CreateOptions): Promise<void> {
-  const req = await createRequest(o);
+  const req = createRequest(o);
   const ctx = opsContext({ dryRun: o.dryRun });
   if (ctx.dryRun) {
     for (const line of await planCreate(ctx, req)) ctx.say(line);

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { STOP_TIMEOUT_MS } from "../../lib/defaults.ts";
 import { pidAlive } from "../../backends/proc.ts";
 import { Diagnostic } from "../../lib/diagnostics.ts";
 import { assertInside } from "../../lib/paths.ts";
@@ -114,7 +115,14 @@ export async function transition(
     throw err;
   }
   try {
-    const next = await runBackend(backend, action, vm, ctx, opts.timeoutMs ?? 30_000, opts.accel);
+    const next = await runBackend(
+      backend,
+      action,
+      vm,
+      ctx,
+      opts.timeoutMs ?? STOP_TIMEOUT_MS,
+      opts.accel,
+    );
     return await release(ctx, next);
   } catch (err) {
     await release(ctx, failed(vm, action, err));
@@ -166,7 +174,7 @@ export async function destroyVm(
     vm = withLive(vm, await backend.state(vm, ctx));
     if (vm.state === "running" || vm.state === "suspended") {
       opts.say?.(`stopping VM '${name}' first`);
-      vm = await backend.stop(vm, opts.timeoutMs ?? 30_000, ctx);
+      vm = await backend.stop(vm, opts.timeoutMs ?? STOP_TIMEOUT_MS, ctx);
     }
     await backend.destroy(vm, ctx);
     await removeWorkDir(ctx, vm.work_dir);

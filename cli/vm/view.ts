@@ -6,6 +6,7 @@
  * @module
  */
 import { pidAlive } from "../../backends/proc.ts";
+import { DEFAULT_SSH_USER } from "../../lib/defaults.ts";
 import { log } from "../../lib/log.ts";
 import { busyHolder, type StoreDoc, updateStore } from "../../lib/store.ts";
 import type { NetworkConfig, VmRecord } from "../../lib/types.ts";
@@ -142,7 +143,9 @@ export function statusText(rec: VmRecord): string {
     ["VNC", v.vnc],
     [
       "SSH",
-      rec.ssh_host_port ? `127.0.0.1:${rec.ssh_host_port} (user ${rec.ssh_user ?? "vm"})` : null,
+      rec.ssh_host_port
+        ? `127.0.0.1:${rec.ssh_host_port} (user ${rec.ssh_user ?? DEFAULT_SSH_USER})`
+        : null,
     ],
     ["MAC", v.mac],
     ["SSH key", v.ssh_private_key],

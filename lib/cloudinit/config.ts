@@ -7,26 +7,12 @@
  * @module
  */
 import { Diagnostic } from "../diagnostics.ts";
+import { HOST_NAME_RULE, requireName, USER_NAME_RULE } from "../names.ts";
 import { yamlLiteral, yamlString } from "./yaml.ts";
-
-/** The default SSH user (the book's default). */
-export const DEFAULT_SSH_USER = "vm";
-
-const LABEL = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 
 /** Throw unless `name` is an RFC 1123 host name (dot-separated labels, at most 253 characters). */
 export function validateHostname(name: string): string {
-  if (name.length > 253 || !name.split(".").every((l) => LABEL.test(l))) {
-    throw new Diagnostic(
-      "vmctl::cloudinit::bad_hostname",
-      `invalid hostname ${JSON.stringify(name)}`,
-      {
-        hint:
-          "use letters, digits and '-' in dot-separated labels of at most 63 characters, not starting or ending with '-'",
-      },
-    );
-  }
-  return name;
+  return requireName(HOST_NAME_RULE, name, "vmctl::cloudinit::bad_hostname");
 }
 
 /**
@@ -40,19 +26,9 @@ export function defaultHostname(vmName: string): string {
   return labels.length ? labels.join(".").slice(0, 253).replace(/[.-]+$/, "") : "vm";
 }
 
-/** Throw unless `user` is a portable Linux user name other than root. */
+/** Throw unless `user` follows the one user-name rule (lib/names.ts). */
 export function validateUserName(user: string): string {
-  if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(user) || user === "root") {
-    throw new Diagnostic(
-      "vmctl::cloudinit::bad_user",
-      `invalid SSH user name ${JSON.stringify(user)}`,
-      {
-        hint:
-          "use 1-32 characters: a lower-case letter or '_' first, then a-z 0-9 _ - (root cannot log in)",
-      },
-    );
-  }
-  return user;
+  return requireName(USER_NAME_RULE, user, "vmctl::cloudinit::bad_user", "SSH user name");
 }
 
 /** cloud-init uses the instance-id as a directory name, so it stays a plain token. */

@@ -12,7 +12,8 @@ import {
   generateEd25519,
 } from "../sshkey/ed25519.ts";
 import { Diagnostic } from "../diagnostics.ts";
-import { readPublicKeyFile, writeFileAtomic, writeKeyPair } from "../sshkey/files.ts";
+import { pathExists, writeAtomic } from "../files.ts";
+import { readPublicKeyFile, writeKeyPair } from "../sshkey/files.ts";
 
 export interface SeedKeys {
   /** The public key line put in the user's authorized_keys. */
@@ -24,17 +25,6 @@ export interface SeedKeys {
   hostKey: { privatePem: string; publicLine: string };
   /** `<alias> ssh-ed25519 AAAA...\n` */
   knownHostsLine: string;
-}
-
-/** True when `path` exists (a dangling symlink counts). */
-export async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return false;
-    throw err;
-  }
 }
 
 /**
@@ -55,8 +45,8 @@ export async function prepareSeedKeys(o: {
   if (o.sshKeyPath) authorizedKey = await readPublicKeyFile(o.sshKeyPath);
   else {
     generatedKeyPath = o.generatedKeyPath;
-    const havePrivate = await exists(o.generatedKeyPath);
-    const havePublic = await exists(`${o.generatedKeyPath}.pub`);
+    const havePrivate = await pathExists(o.generatedKeyPath);
+    const havePublic = await pathExists(`${o.generatedKeyPath}.pub`);
     if (havePrivate !== havePublic) {
       // Half a pair is someone's file: never overwrite it.
       const [have, missing] = havePrivate
@@ -98,7 +88,9 @@ export async function commitFiles(
   const created: string[] = [];
   try {
     for (const s of steps) {
-      for (const p of [s.path, ...(s.alsoCreates ?? [])]) if (!(await exists(p))) created.push(p);
+      for (const p of [s.path, ...(s.alsoCreates ?? [])]) {
+        if (!(await pathExists(p))) created.push(p);
+      }
       await s.write();
     }
   } catch (err) {
@@ -117,5 +109,5 @@ export function clientKeySteps(keys: SeedKeys) {
 
 /** The write step for a known_hosts file (0600). */
 export function knownHostsStep(path: string, keys: SeedKeys) {
-  return { path, write: () => writeFileAtomic(path, keys.knownHostsLine, 0o600) };
+  return { path, write: () => writeAtomic(path, keys.knownHostsLine, { mode: 0o600 }) };
 }

@@ -8,13 +8,13 @@
  *
  * @module
  */
+import { DEFAULT_SSH_USER } from "../defaults.ts";
 import { basename, dirname, join } from "../posix_path.ts";
 import { Diagnostic, EXIT_USAGE } from "../diagnostics.ts";
 import { entriesFromDirectory, type IsoEntry, SECTOR } from "../iso9660/mod.ts";
 import {
   buildMetaData,
   buildUserData,
-  DEFAULT_SSH_USER,
   defaultHostname,
   newInstanceId,
   validateHostname,

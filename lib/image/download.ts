@@ -14,7 +14,6 @@
  */
 import { Diagnostic } from "../diagnostics.ts";
 import { createProgress } from "./progress.ts";
-import { httpGet, proxyConfigured, type RawResponse } from "./http.ts";
 import { type Compression, errText, replayPart, Sink } from "./sink.ts";
 
 export { type Compression, detectCompression } from "./sink.ts";
@@ -28,7 +27,12 @@ export interface DownloadOptions {
   fetch?: typeof fetch;
   /** Give up on a server silent for this long (default 60 s); the part is kept. */
   idleTimeoutMs?: number;
+  /** Stops the download (Ctrl+C); the bytes so far are kept for a resume. */
+  signal?: AbortSignal;
 }
+
+/** A server that sends nothing for this long is given up on (the part is kept for a resume). */
+export const IDLE_TIMEOUT_MS = 60_000;
 
 export interface DownloadResult {
   /** The finished file (decompressed if needed): rename it into the cache. */
@@ -47,8 +51,6 @@ interface PartMeta {
   lastModified?: string | null;
 }
 
-const BATCH = 1024 * 1024;
-
 /** Sink failures after which the part is deleted rather than kept for a resume. */
 const UNUSABLE = new Set([
   "vmctl::image::corrupt_archive",
@@ -64,32 +66,50 @@ export async function download(
   const doFetch = opts.fetch ?? fetch;
   const metaFile = `${part}.json`;
   const meta = await readMeta(metaFile, url);
-  let have = meta ? await fileSize(part) : 0;
+  const have = meta ? await fileSize(part) : 0;
   const headers: Record<string, string> = { "accept-encoding": "identity" };
   if (have > 0 && meta) {
     headers.range = `bytes=${have}-`;
     const validator = meta.etag ?? meta.lastModified;
     if (validator) headers["if-range"] = validator;
   }
-  let res: RawResponse;
+  const idle = idleTimer(opts.idleTimeoutMs ?? IDLE_TIMEOUT_MS);
+  const signal = opts.signal ? AbortSignal.any([opts.signal, idle.signal]) : idle.signal;
+  let res: Response;
   try {
-    // Our own HTTP/1.1 reader is ~1.5x faster than fetch; fetch handles proxies.
-    res = opts.fetch || proxyConfigured()
-      ? fromFetch(await doFetch(url, { headers }))
-      : await httpGet(url, headers, 5, opts.idleTimeoutMs);
+    res = await doFetch(url, { headers, signal });
   } catch (err) {
+    idle.stop();
     throw new Diagnostic("vmctl::image::fetch_failed", `cannot download ${url}: ${errText(err)}`, {
       hint: "check the URL and the network; a partial download is kept and resumed next time",
       cause: err,
     });
   }
+  idle.stop(); // restarted around each read of the body: replaying a long part takes its time
+  try {
+    return await receive(url, part, res, have, idle, opts);
+  } finally {
+    idle.stop();
+  }
+}
+
+/** Write the body of `res` (an answer to a request from byte `have` on) through a sink. */
+async function receive(
+  url: string,
+  part: string,
+  res: Response,
+  have: number,
+  idle: IdleTimer,
+  opts: DownloadOptions,
+): Promise<DownloadResult> {
+  const metaFile = `${part}.json`;
   if (res.status === 416 && have > 0) {
-    res.close();
+    await res.body?.cancel();
     await discardPart(part);
     return await download(url, part, opts); // our part is longer than the file: start over
   }
   if (res.status < 200 || res.status > 299) {
-    res.close();
+    await res.body?.cancel();
     throw new Diagnostic(
       "vmctl::image::http_error",
       `downloading ${url} failed: HTTP ${res.status} ${res.statusText}`,
@@ -104,56 +124,29 @@ export async function download(
     lastModified: res.headers.get("last-modified"),
   });
   // A fresh start replaces the part rather than truncating it: on ext4 a file truncated to zero
-  // is flushed to disk by the kernel when it is closed (auto_da_alloc), which made every pull wait
-  // for the writeback of the whole image (0.4 s per GiB here); a new file's pages are written back
-  // later, in the background, as for any other program's download.
+  // is flushed to disk by the kernel when it is closed (auto_da_alloc), so the pull would wait
+  // for the writeback of the whole image; a new file's pages are written back later, in the
+  // background, as for any other program's download.
   if (have === 0) await removeIfPresent(part);
   const raw = await Deno.open(part, { create: true, write: true, mode: 0o600 });
   let sink: Sink | null = null;
   try {
     await raw.seek(have, Deno.SeekMode.Start);
-    sink = new Sink(part, raw, total);
+    sink = new Sink(part, raw);
     const progress = createProgress(opts.label ?? url, {
       enabled: opts.progress ?? false,
       startAt: have,
     });
-    let got = have;
     if (have > 0) await replayPart(part, have, sink);
-    // The socket is read straight into 1 MiB batches, handed to the sink whole: a loop that does
-    // not pause for a full batch wakes up for every few kilobytes the server sends. A large plain
-    // download is written and hashed on a second thread meanwhile (part_writer.ts).
-    const batch = new Uint8Array(BATCH);
-    let fill = 0;
-    const flush = async () => {
-      if (fill === 0) return;
-      await sink!.push(batch.subarray(0, fill));
-      fill = 0;
-    };
-    try {
-      for (;;) {
-        let n: number | null;
-        try {
-          n = await res.read(batch.subarray(fill));
-        } catch (err) {
-          // keep what arrived: the next pull resumes after it
-          await flush();
-          await sink.drain();
-          throw interrupted(url, got, total, err);
-        }
-        if (n === null) break;
-        fill += n;
-        got += n;
-        if (fill === BATCH) await flush();
-        progress.update(got, total);
-      }
-      await flush();
-    } finally {
-      res.close();
-    }
-    if (total !== null && got !== total) {
-      await sink.drain();
-      throw interrupted(url, got, total);
-    }
+    const got = await pushBody(
+      res,
+      sink,
+      have,
+      idle,
+      (n) => progress.update(n, total),
+      (n, err) => interrupted(url, n, total, err),
+    );
+    if (total !== null && got !== total) throw interrupted(url, got, total);
     const { sourceSha256, ...out } = await sink.end();
     progress.finish(got);
     if (opts.sha256 && opts.sha256.toLowerCase() !== sourceSha256) {
@@ -205,33 +198,87 @@ function interrupted(url: string, got: number, total: number | null, cause?: unk
   );
 }
 
-/** Adapt a fetch Response to the read-into-buffer interface. */
-function fromFetch(r: Response): RawResponse {
-  const reader = r.body?.getReader();
-  let left: Uint8Array = new Uint8Array(0);
-  return {
-    status: r.status,
-    statusText: r.statusText,
-    headers: r.headers,
-    async read(buf) {
-      if (!reader) return null;
-      if (left.length === 0) {
-        const c = await reader.read();
-        if (c.done) return null;
-        left = c.value;
-      }
-      const n = Math.min(buf.length, left.length);
-      buf.set(left.subarray(0, n));
-      left = left.subarray(n);
-      return n;
-    },
-    close() {
-      reader?.cancel().catch(() => {});
-    },
+/** Bytes handed to the sink at a time: fewer, larger writes and hash updates than fetch's chunks. */
+const BATCH = 1024 * 1024;
+
+/**
+ * Push the body of `res` through `sink` in batches; returns the byte count (from `have` on). A
+ * body that fails mid-way is `cut(bytes so far, cause)`: what arrived is in the part for a resume.
+ */
+async function pushBody(
+  res: Response,
+  sink: Sink,
+  have: number,
+  idle: IdleTimer,
+  onProgress: (got: number) => void,
+  cut: (got: number, cause: unknown) => Diagnostic,
+): Promise<number> {
+  if (!res.body) return have;
+  const reader = res.body.getReader();
+  const batch = new Uint8Array(BATCH);
+  let fill = 0;
+  let got = have;
+  const flush = async () => {
+    await sink.push(batch.subarray(0, fill));
+    fill = 0;
   };
+  try {
+    for (;;) {
+      let chunk: ReadableStreamReadResult<Uint8Array>;
+      idle.restart();
+      try {
+        chunk = await reader.read();
+      } catch (err) {
+        await flush();
+        throw cut(got, err);
+      } finally {
+        idle.stop();
+      }
+      if (chunk.done) break;
+      for (let v = chunk.value; v.length > 0;) {
+        const n = Math.min(v.length, BATCH - fill);
+        batch.set(v.subarray(0, n), fill);
+        fill += n;
+        v = v.subarray(n);
+        if (fill === BATCH) await flush();
+      }
+      got += chunk.value.length;
+      onProgress(got);
+    }
+    await flush();
+    return got;
+  } finally {
+    reader.releaseLock();
+    await res.body.cancel().catch(() => {});
+  }
 }
 
-function expectedTotal(res: RawResponse, have: number): number | null {
+/** An AbortSignal that fires `ms` after the last `restart` unless stopped. */
+interface IdleTimer {
+  signal: AbortSignal;
+  restart(): void;
+  stop(): void;
+}
+
+/**
+ * An {@link IdleTimer}, running: a server that stops sending while we wait for it fails the pull
+ * instead of hanging it.
+ */
+function idleTimer(ms: number): IdleTimer {
+  const ctl = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const restart = () => {
+    clearTimeout(timer);
+    timer = setTimeout(
+      () => ctl.abort(new Deno.errors.TimedOut(`no answer from the server for ${ms / 1000} s`)),
+      ms,
+    );
+  };
+  restart();
+  return { signal: ctl.signal, restart, stop: () => clearTimeout(timer) };
+}
+
+function expectedTotal(res: Response, have: number): number | null {
   const range = res.headers.get("content-range")?.match(/\/(\d+)\s*$/);
   if (res.status === 206 && range) return Number(range[1]);
   const len = res.headers.get("content-length");

@@ -1,215 +1,153 @@
 /**
- * Decompression on a second thread. A zstd or gzip image is inflated by a
- * Worker that also writes the output file, so the main thread only reads the
- * socket, hashes and keeps the compressed part; on the 2-core CI machine a
- * 1 GiB zstd pull went from 4.1-4.9 s to 2.2-3.6 s (docs/benchmarks.md).
- *
- * Input reaches the worker through stream_worker.ts's pool of buffers.
- *
- * zstd is decoded frame by frame through node:zlib's native handle into one
- * reused buffer ({@link startZstd}); gzip goes through node:zlib's stream,
- * which also handles multi-member files.
+ * Decompression of a downloaded image while it streams, on the calling
+ * thread, through node:zlib's public streams: `createGunzip` (which also
+ * reads multi-member files) and `createZstdDecompress`, one decoder per zstd
+ * frame because Deno's zstd decoder stops at the end of the first frame
+ * (zstd_frames.ts finds the frames).
  *
  * @module
  */
-
-import { CONCURRENT_WRITE_PIECE } from "../file_write.ts";
-import { startStreamWorker } from "./stream_worker.ts";
+import { createGunzip, createZstdDecompress } from "node:zlib";
+import type { Transform } from "node:stream";
+import { writeAllSync } from "../file_write.ts";
 import { createZstdFrameWalker } from "./zstd_frames.ts";
 
 export type InflateKind = "zstd" | "gzip";
 
+/** Bytes of output the decoder hands over at a time. */
 const OUT_CHUNK = 256 * 1024;
 
+/** The input is not a valid stream of its kind. */
+export class CorruptStreamError extends Error {}
+
+/** The output file could not be written (disk full, ...). */
+export class OutputWriteError extends Error {}
+
+/** A running decompressor writing to `outPath`. */
+export interface Inflater {
+  /** Decompress `chunk` into the output; resolves once it is written. */
+  push(chunk: Uint8Array): Promise<void>;
+  /** Finish: the decompressed size once the output file is complete and closed. */
+  end(): Promise<number>;
+  /** Close the output (idempotent). */
+  dispose(): void;
+}
+
+const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
 /**
- * A zstd decoder driven through node:zlib's native handle, one frame at a
- * time. The handle decodes into one reused buffer: the node stream around it
- * allocated (and zeroed) a new buffer for every 256 KiB of output and cost
- * 0.25-0.3 s more CPU per GiB (docs/benchmarks.md).
- * Frames are found by {@link createZstdFrameWalker}; the decoder is reset
- * after each, because Deno 2.9.6's decoder ignores everything after the first
- * frame. Self-contained: the worker runs its source text.
+ * One node:zlib decoder whose output goes to `write`. `feed` and `finish` resolve once the
+ * decoder has taken the bytes (or ended), and reject with its first error.
  */
-function startZstd(
-  createZstdDecompress: () => unknown,
-  createWalker: typeof createZstdFrameWalker,
-  write: (d: Uint8Array) => void,
-  outChunk: number,
-): { push(chunk: Uint8Array): void; end(): void } {
-  // The handle is node:zlib's binding object (writeSync/reset and a
-  // [availOut, availIn] state array), not a public API: check its shape.
-  const stream = createZstdDecompress() as {
-    _handle?: {
-      writeSync?: unknown;
-      reset?: unknown;
-      onerror?: unknown;
-    };
-    _writeState?: unknown;
+function decoder(stream: Transform, write: (d: Uint8Array) => void) {
+  let failure: Error | null = null;
+  let wake: (() => void) | null = null;
+  const fail = (err: Error) => {
+    failure ??= err;
+    wake?.();
   };
-  const h = stream._handle;
-  const state = stream._writeState;
-  if (
-    typeof h?.writeSync !== "function" || typeof h.reset !== "function" ||
-    !(state instanceof Uint32Array)
-  ) {
-    throw new Error(
-      "this Deno's node:zlib has no zstd decoder handle (vmctl is built for Deno 2.9)",
-    );
-  }
-  const handle = h as {
-    writeSync(
-      flush: number,
-      i: Uint8Array,
-      io: number,
-      il: number,
-      o: Uint8Array,
-      oo: number,
-      ol: number,
-    ): void;
-    reset(): void;
-    onerror: (message: string) => void;
-  };
-  let failure: string | null = null;
-  handle.onerror = (message) => failure ??= String(message);
-  const walker = createWalker();
-  const buf = new Uint8Array(outChunk);
-  let frameSize = 0;
-  const decode = (input: Uint8Array, off: number, len: number) => {
-    for (;;) {
-      handle.writeSync(0, input, off, len, buf, 0, buf.length);
-      if (failure) throw new Error(failure);
-      const produced = buf.length - state[0];
-      const consumed = len - state[1];
-      if (produced > 0) write(buf.subarray(0, produced));
-      frameSize += produced;
-      off += consumed;
-      len -= consumed;
-      if (len === 0 && state[0] !== 0) return;
-      if (produced === 0 && consumed === 0) throw new Error("the decoder stopped making progress");
+  stream.on("data", (d: Uint8Array) => {
+    try {
+      write(d);
+    } catch (err) {
+      fail(new OutputWriteError(message(err)));
+      stream.destroy();
     }
-  };
+  });
+  stream.on("error", (err: Error) => fail(new CorruptStreamError(err.message)));
+  const settle = (start: (done: () => void) => void) =>
+    new Promise<void>((resolve, reject) => {
+      const done = () => (failure ? reject(failure) : resolve());
+      if (failure) return done();
+      wake = done;
+      start(done);
+    });
   return {
-    push(chunk) {
+    feed: (chunk: Uint8Array) => settle((done) => stream.write(chunk, () => done())),
+    finish: () => settle((done) => stream.once("end", done).end()),
+  };
+}
+
+/** Start inflating a `kind` stream into `outPath` (replaced if present). */
+export function startInflater(kind: InflateKind, outPath: string): Inflater {
+  let out: Deno.FsFile | null = null;
+  try {
+    // A new file, not a truncated one: ext4 flushes a file truncated to zero when it is closed.
+    Deno.removeSync(outPath);
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw new OutputWriteError(message(err));
+  }
+  try {
+    out = Deno.openSync(outPath, { createNew: true, write: true, mode: 0o600 });
+  } catch (err) {
+    throw new OutputWriteError(message(err));
+  }
+  let size = 0;
+  const write = (d: Uint8Array) => {
+    writeAllSync(out!, d);
+    size += d.length;
+  };
+  const dispose = () => {
+    try {
+      out?.close();
+    } catch { /* closed */ }
+    out = null;
+  };
+  const body = kind === "zstd" ? zstdFrames(write) : gzip(write);
+  return {
+    push: body.push,
+    async end() {
+      await body.end();
+      dispose();
+      return size;
+    },
+    dispose,
+  };
+}
+
+function gzip(write: (d: Uint8Array) => void) {
+  const d = decoder(createGunzip({ chunkSize: OUT_CHUNK }), write);
+  return { push: d.feed, end: d.finish };
+}
+
+/** A zstd stream, frame by frame, each frame's size checked against its header's when it has one. */
+function zstdFrames(write: (d: Uint8Array) => void) {
+  const walker = createZstdFrameWalker();
+  let frameSize = 0;
+  let current: ReturnType<typeof decoder> | null = null;
+  const counted = (d: Uint8Array) => {
+    write(d);
+    frameSize += d.length;
+  };
+  const corrupt = (what: string) => new CorruptStreamError(what);
+  return {
+    async push(chunk: Uint8Array) {
       let pos = 0;
       while (pos < chunk.length) {
-        const n = walker.scan(chunk, pos, chunk.length);
-        decode(chunk, pos, n);
+        let n: number;
+        try {
+          n = walker.scan(chunk, pos, chunk.length);
+        } catch (err) {
+          throw corrupt(message(err));
+        }
+        current ??= decoder(createZstdDecompress({ chunkSize: OUT_CHUNK }), counted);
+        await current.feed(chunk.subarray(pos, pos + n));
         pos += n;
         if (!walker.frameEnded) continue;
+        await current.finish();
+        current = null;
         if (walker.contentSize >= 0 && frameSize !== walker.contentSize) {
-          throw new Error(
+          throw corrupt(
             `frame ${walker.frames} decoded to ${frameSize} bytes, its header says ${walker.contentSize}`,
           );
         }
         frameSize = 0;
-        handle.reset();
       }
     },
     end() {
-      if (walker.inFrame) throw new Error("it ends inside a frame (the file is cut short)");
-      if (walker.frames === 0) throw new Error("it holds no zstd frame");
+      if (walker.inFrame) throw corrupt("it ends inside a frame (the file is cut short)");
+      if (walker.frames === 0) throw corrupt("it holds no zstd frame");
+      return Promise.resolve();
     },
-  };
-}
-
-const WORKER_SOURCE = `
-import { createGunzip, createZstdDecompress } from "node:zlib";
-const createZstdFrameWalker = ${createZstdFrameWalker.toString()};
-let z = null, zstd = null, out = null, size = 0, failed = false;
-const fail = (err) => {
-  if (failed) return;
-  failed = true;
-  try { out?.close(); } catch {}
-  const message = err instanceof Error ? err.message : String(err);
-  self.postMessage({ type: "error", message, write: err?.writing === true });
-};
-// A failed write or open of the output (disk full, ...) is told apart from bad input.
-const io = (f) => {
-  try { return f(); } catch (err) { throw Object.assign(err instanceof Error ? err : new Error(String(err)), { writing: true }); }
-};
-// A node:zlib stream may throw from a nextTick instead of emitting "error"
-// (Deno 2.9.6's zstd stream did): catch it here rather than lose the worker.
-self.addEventListener("error", (e) => { e.preventDefault(); fail(e.error ?? e.message); });
-self.addEventListener("unhandledrejection", (e) => { e.preventDefault(); fail(e.reason); });
-const write = (d) => {
-  let o = 0;
-  // Small pieces: the main thread writes the compressed part meanwhile (lib/file_write.ts).
-  while (o < d.length) o += io(() => out.writeSync(d.subarray(o, Math.min(d.length, o + ${CONCURRENT_WRITE_PIECE}))));
-  size += d.length;
-};
-${startZstd.toString()}
-self.onmessage = ({ data: m }) => {
-  if (failed) return;
-  try {
-    if (m.type === "start") {
-      // A new file, not a truncated one: ext4 flushes a file truncated to zero when it is closed.
-      io(() => { try { Deno.removeSync(m.path); } catch (err) { if (!(err instanceof Deno.errors.NotFound)) throw err; } });
-      out = io(() => Deno.openSync(m.path, { createNew: true, write: true, mode: 0o600 }));
-      if (m.kind === "zstd") {
-        zstd = startZstd(createZstdDecompress, createZstdFrameWalker, write, ${OUT_CHUNK});
-        return;
-      }
-      z = createGunzip({ chunkSize: ${OUT_CHUNK} });
-      z.on("data", (d) => {
-        try { write(d); } catch (err) { fail(err); }
-      });
-      z.on("error", fail);
-      z.on("end", () => {
-        if (failed) return;
-        out.close();
-        self.postMessage({ type: "done", size });
-      });
-    } else if (m.type === "chunk") {
-      const ack = () => self.postMessage({ type: "ack", buf: m.buf }, [m.buf]);
-      if (zstd) {
-        zstd.push(new Uint8Array(m.buf, 0, m.len));
-        ack();
-      } else {
-        z.write(new Uint8Array(m.buf, 0, m.len), ack);
-      }
-    } else if (m.type === "end") {
-      if (zstd) {
-        zstd.end();
-        out.close();
-        self.postMessage({ type: "done", size });
-      } else {
-        z.end();
-      }
-    }
-  } catch (err) { fail(err); }
-};
-`;
-
-/** A running decompressor writing to `outPath`. */
-export interface Inflater {
-  /** Queue `chunk` (copied; the caller may reuse it at once). Waits while the pool is full. */
-  push(chunk: Uint8Array): Promise<void>;
-  /** Finish: the decompressed size once the output file is complete and closed (check `error`). */
-  end(): Promise<number>;
-  /** The worker's error, once it reported one (corrupt input, a failed write). */
-  readonly error: string | null;
-  /** True when that error came from writing the output (disk full, ...). */
-  readonly writeFailed: boolean;
-  /** Stop the worker (idempotent). */
-  dispose(): void;
-}
-
-/** Start a worker inflating a `kind` stream into `outPath`. */
-export function startInflater(kind: InflateKind, outPath: string): Inflater {
-  const w = startStreamWorker<{ size: number }>(
-    WORKER_SOURCE,
-    { kind, path: outPath },
-    "the decompressor stopped",
-  );
-  return {
-    get error() {
-      return w.error;
-    },
-    get writeFailed() {
-      return w.writeFailed;
-    },
-    push: (chunk) => w.push(chunk),
-    end: async () => (await w.end())?.size ?? 0,
-    dispose: () => w.dispose(),
   };
 }

@@ -1,22 +1,16 @@
 /**
  * Where downloaded bytes go: appended to the part file and hashed (sha256 of
- * the bytes as served; part_writer.ts), and when they are zstd or gzip
+ * the bytes as served, the cache key), and when they are zstd or gzip
  * (decided by the first bytes) decompressed into `<part>.out` while they
- * stream, on a worker thread (inflate.ts).
+ * stream (inflate.ts).
  *
  * @module
  */
+import { createHash } from "node:crypto";
 import { concatBytes } from "../bytes.ts";
 import { Diagnostic } from "../diagnostics.ts";
-import { type Inflater, startInflater } from "./inflate.ts";
-import {
-  inlinePartWriter,
-  PartWriteError,
-  type PartWriter,
-  wantsWriterThread,
-  workerPartWriter,
-  writeToPart,
-} from "./part_writer.ts";
+import { writeAllSync } from "../file_write.ts";
+import { CorruptStreamError, type Inflater, OutputWriteError, startInflater } from "./inflate.ts";
 
 const CHUNK = 1024 * 1024;
 
@@ -35,63 +29,47 @@ export function detectCompression(head: Uint8Array): Compression | "xz" {
 }
 
 /**
- * The destination of one download's bytes: the part file (through a
- * {@link PartWriter}), the hash, and a decompressor when the first bytes name
- * one. Until those first bytes are in, the sink writes inline and keeps them.
+ * The destination of one download's bytes: the part file, the hash, and a
+ * decompressor when the first bytes name one. Until those first bytes are in,
+ * the sink keeps them aside for the decompressor.
  */
 export class Sink {
   #partPath: string;
   #part: Deno.FsFile;
-  #expectedBytes: number | null;
+  #hash = createHash("sha256");
   #mode: Compression | null = null;
   #head: Uint8Array = new Uint8Array(0);
-  #writer: PartWriter | null = null;
-  #threaded = false;
   #inflater: Inflater | null = null;
   #size = 0;
 
-  /**
-   * `part`: the part file, open for writing at its end; `expectedBytes`: the
-   * length of the whole stream, when the server said.
-   */
-  constructor(partPath: string, part: Deno.FsFile, expectedBytes: number | null) {
+  /** `part`: the part file, open for writing at its end. */
+  constructor(partPath: string, part: Deno.FsFile) {
     this.#partPath = partPath;
     this.#part = part;
-    this.#expectedBytes = expectedBytes;
   }
 
   /** New bytes: append them to the part, hash and decompress them. */
   async push(chunk: Uint8Array): Promise<void> {
-    if (this.#mode !== null) {
-      await this.#guard(() => this.#writer!.append(chunk));
-      await this.#inflate(chunk);
-      return;
+    try {
+      writeAllSync(this.#part, chunk);
+    } catch (err) {
+      throw this.#writeFailed(
+        `cannot write the download: ${errText(err)} (${this.#partPath})`,
+        err,
+      );
     }
-    await this.#guard(() => writeToPart(this.#part, chunk));
-    await this.#collectHead(chunk); // hashed with the head, once the writer is chosen
+    await this.replay(chunk);
   }
 
   /** Bytes already in the part (a resumed download's start): hash and decompress them. */
   async replay(chunk: Uint8Array): Promise<void> {
-    if (this.#mode !== null) {
-      await this.#guard(() => this.#writer!.hashOnly(chunk));
-      await this.#inflate(chunk);
-      return;
-    }
-    await this.#collectHead(chunk);
-  }
-
-  /** Wait until every byte pushed is in the part file (before it is kept for a resume). */
-  async drain(): Promise<void> {
-    await this.#guard(() => this.#writer?.drain());
-  }
-
-  async #collectHead(chunk: Uint8Array): Promise<void> {
+    this.#hash.update(chunk);
+    if (this.#mode !== null) return await this.#inflate(chunk);
     this.#head = concatBytes([this.#head, chunk]);
     if (this.#head.length >= HEAD) await this.#decide();
   }
 
-  /** Choose the decompressor and the writer from the head, then hash and decompress the head. */
+  /** Choose the decompressor from the head, then decompress the head. */
   async #decide(): Promise<void> {
     const c = detectCompression(this.#head);
     if (c === "xz") {
@@ -100,26 +78,21 @@ export class Sink {
       });
     }
     this.#mode = c;
-    if (c !== "none") this.#inflater = startInflater(c, `${this.#partPath}.out`);
-    this.#threaded = c === "none" && wantsWriterThread(this.#expectedBytes);
-    this.#writer = this.#threaded
-      ? workerPartWriter(this.#partPath)
-      : inlinePartWriter(this.#part, c !== "none");
+    if (c !== "none") {
+      this.#inflater = await this.#guard(() => startInflater(c, this.#out));
+    }
     const head = this.#head;
     this.#head = new Uint8Array(0);
-    await this.#guard(() => this.#writer!.hashOnly(head));
     await this.#inflate(head);
   }
 
-  /** True when the part is written and hashed on a second thread (a large plain download). */
-  get threaded(): boolean {
-    return this.#threaded;
+  get #out(): string {
+    return `${this.#partPath}.out`;
   }
 
-  /** Stop the decompressor and the writer thread, if any (idempotent). */
+  /** Close the decompressor's output, if any (idempotent). */
   dispose(): void {
     this.#inflater?.dispose();
-    this.#writer?.dispose();
   }
 
   async #inflate(chunk: Uint8Array): Promise<void> {
@@ -127,38 +100,31 @@ export class Sink {
       this.#size += chunk.length;
       return;
     }
-    await this.#inflater.push(chunk);
-    this.#checkInflater();
+    await this.#guard(() => this.#inflater!.push(chunk));
   }
 
-  /** Run `step`, reporting a failed write of the part as a diagnostic. */
+  /** Run a decompressor step, reporting its failures as diagnostics. */
   async #guard<T>(step: () => T | Promise<T>): Promise<T> {
     try {
       return await step();
     } catch (err) {
-      if (!(err instanceof PartWriteError)) throw err;
-      throw new Diagnostic("vmctl::image::write_failed", `${err.message} (${this.#partPath})`, {
-        hint: "free space in the data directory and pull again: the download resumes",
-        cause: err,
-      });
+      if (err instanceof OutputWriteError) {
+        throw this.#writeFailed(`cannot write the image: ${err.message} (${this.#out})`, err);
+      }
+      if (!(err instanceof CorruptStreamError)) throw err;
+      throw new Diagnostic(
+        "vmctl::image::corrupt_archive",
+        `the ${this.#mode} stream is corrupt: ${err.message}`,
+        { hint: "the server sent a broken file; check the URL", cause: err },
+      );
     }
   }
 
-  #checkInflater(): void {
-    const inflater = this.#inflater;
-    if (!inflater?.error) return;
-    if (inflater.writeFailed) {
-      throw new Diagnostic(
-        "vmctl::image::write_failed",
-        `cannot write the image: ${inflater.error} (${this.#partPath}.out)`,
-        { hint: "free space in the data directory and pull again: the download resumes" },
-      );
-    }
-    throw new Diagnostic(
-      "vmctl::image::corrupt_archive",
-      `the ${this.#mode} stream is corrupt: ${inflater.error}`,
-      { hint: "the server sent a broken file; check the URL" },
-    );
+  #writeFailed(message: string, err: unknown): Diagnostic {
+    return new Diagnostic("vmctl::image::write_failed", message, {
+      hint: "free space in the data directory and pull again: the download resumes",
+      cause: err,
+    });
   }
 
   /**
@@ -169,16 +135,12 @@ export class Sink {
     { file: string; size: number; compression: Compression; sourceSha256: string }
   > {
     if (this.#mode === null) await this.#decide();
-    const sourceSha256 = await this.#guard(() => this.#writer!.finish());
-    if (this.#inflater) {
-      this.#size = await this.#inflater.end();
-      this.#checkInflater();
-    }
+    if (this.#inflater) this.#size = await this.#guard(() => this.#inflater!.end());
     return {
-      file: this.#mode === "none" ? this.#partPath : `${this.#partPath}.out`,
+      file: this.#mode === "none" ? this.#partPath : this.#out,
       size: this.#size,
       compression: this.#mode!,
-      sourceSha256,
+      sourceSha256: this.#hash.digest("hex"),
     };
   }
 }

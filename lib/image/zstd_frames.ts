@@ -2,17 +2,14 @@
  * Where zstd frames begin and end in a byte stream, found without decoding
  * them (RFC 8878 section 3.1: every header field and block size is explicit).
  *
- * Deno 2.9.6's node:zlib zstd decoder stops at the end of the first frame and
- * says nothing: a `.zst` made of several frames (pzstd, `zstd --adapt` files
- * joined with cat, seekable zstd) came out as its first frame only, and a file
- * cut inside a frame came out short, also without an error. The inflater
- * (inflate.ts) walks the frames with this, hands the decoder one frame at a
- * time (skippable ones too: the decoder passes over them), checks each
- * frame's decoded size against its Frame_Content_Size when the header has
- * one, and reports a stream that ends inside a frame.
- *
- * {@link createZstdFrameWalker} is self-contained (no imports, no outer
- * names): the inflater's worker runs its source text.
+ * Deno's node:zlib zstd decoder stops at the end of the first frame and says
+ * nothing: a `.zst` made of several frames (pzstd, `zstd --adapt` files joined
+ * with cat, seekable zstd) would come out as its first frame only, and a file
+ * cut inside a frame would come out short, also without an error. The
+ * inflater (inflate.ts) walks the frames with this, hands each frame to a
+ * decoder of its own (skippable ones too: the decoder passes over them),
+ * checks each frame's decoded size against its Frame_Content_Size when the
+ * header has one, and reports a stream that ends inside a frame.
  *
  * @module
  */

@@ -51,8 +51,6 @@ export interface IsoOptions {
   timestamp: Date;
   /** Application id in both descriptors (default blank). */
   applicationId?: string;
-  /** Put the file data here instead of right after the metadata (at least where that ends). */
-  dataStart?: number;
 }
 
 interface NodeBase {
@@ -131,12 +129,12 @@ export interface IsoLayout {
 }
 
 /** LEN_DR is one byte and must be even. */
-export const MAX_RECORD = 254;
+const MAX_RECORD = 254;
 export const ROOT_DOT_LEN = even(34 + SP_LEN + PX_LEN + TF_LEN + CE_LEN);
 export const DOT_LEN = 34 + PX_LEN + TF_LEN;
 
 /** Round up to an even length (directory records and system use areas). */
-export function even(n: number): number {
+function even(n: number): number {
   return n + (n & 1);
 }
 
@@ -276,11 +274,7 @@ export function layoutIso(entries: IsoEntry[], opts: IsoOptions): IsoLayout {
     d.jolietLba = lba;
     lba += d.jolietSectors;
   }
-  const dataStart = opts.dataStart ?? lba;
-  if (dataStart < lba) {
-    throw new Error(`iso layout: the metadata needs ${lba} sectors, ${dataStart} were reserved`);
-  }
-  lba = dataStart;
+  const dataStart = lba;
   for (const f of files) {
     if (f.size > 0) {
       f.lba = lba;

@@ -1,10 +1,8 @@
 /**
  * Serialise an {@link IsoLayout}: the metadata sectors are built in one
  * buffer, and the file data is copied into one array (`isoBytes`) or into a
- * file in 1 MiB spans (`writeIsoFile`, data.ts), so the writer never holds
- * more than the metadata plus a span per thread. `writeIso` lays out and
- * writes in one step, and for a large image starts copying the file data
- * before the layout is done.
+ * file a span at a time (`writeIsoFile`, data.ts), so the writer never holds
+ * more than the metadata plus one span.
  *
  * @module
  */
@@ -27,24 +25,19 @@ import {
 import {
   type DirNode,
   DOT_LEN,
-  type IsoEntry,
   type IsoLayout,
-  type IsoOptions,
-  layoutIso,
   type Node,
   packRecords,
   type PathTable,
   ROOT_DOT_LEN,
 } from "./layout.ts";
 import {
-  type DataCopy,
   type DataItem,
   type DataRegion,
   dataRegion,
   readDataRegionInto,
-  startDataCopy,
+  writeDataRegion,
 } from "./data.ts";
-import { RESERVE_MIN, reservedDataStart } from "./reserve.ts";
 import { NM_CONTINUE, writeCE, writeER, writeNM, writePX, writeSP, writeTF } from "./susp.ts";
 
 const FLAG_DIR = 0x02;
@@ -205,13 +198,14 @@ export function metadataBytes(L: IsoLayout): Uint8Array {
   return b;
 }
 
-/** One file of the data region, from a layout's file or an entry (size filled in). */
-const dataItem = (size: number, data?: Uint8Array, path?: string): DataItem =>
-  data ? { size, data } : { size, path };
-
 /** The data region of a layout: its files in data order. */
 function layoutRegion(L: IsoLayout): DataRegion {
-  return dataRegion(L.files.map((f) => dataItem(f.size, f.data, f.sourcePath)), SECTOR);
+  return dataRegion(
+    L.files.map((f): DataItem =>
+      f.data ? { size: f.size, data: f.data } : { size: f.size, path: f.sourcePath }
+    ),
+    SECTOR,
+  );
 }
 
 /** The whole image in memory (sources on disk are read in). */
@@ -222,35 +216,11 @@ export function isoBytes(L: IsoLayout): Uint8Array {
   return out;
 }
 
-/** A Worker copies file data too when the host has a second CPU and the image is large. */
-function useWorker(region: DataRegion, opts: WriteIsoOptions): boolean {
-  if (opts.worker !== undefined) return opts.worker;
-  let onDisk = 0;
-  for (const it of region.items) if (it.path !== undefined) onDisk += it.size;
-  return onDisk >= RESERVE_MIN && navigator.hardwareConcurrency > 1;
-}
-
 export interface WriteIsoOptions {
   /** File mode at creation (default 0644; 0600 for a seed holding a private host key). */
   mode?: number;
   /** fsync before the rename (default true). */
   sync?: boolean;
-  /**
-   * Copy file data on a Worker as well (default: when the sources on disk hold 32 MiB and the
-   * host has a second CPU). Changes the speed only, never the bytes.
-   */
-  worker?: boolean;
-}
-
-/** Write the metadata of `L` at the start of `file`, then finish the copy of its data. */
-function writeImage(file: Deno.FsFile, L: IsoLayout, copy: DataCopy): void {
-  try {
-    writeAllSync(file, metadataBytes(L));
-  } catch (err) {
-    copy.cancel();
-    throw err;
-  }
-  copy.finish(file);
 }
 
 /** Write a laid-out image to `path` atomically (see {@link replaceAtomically}). */
@@ -259,60 +229,9 @@ export function writeIsoFile(
   path: string,
   opts: WriteIsoOptions = {},
 ): Promise<void> {
-  const region = layoutRegion(L);
-  return replaceAtomically(path, opts, (file, tmp) => {
-    const copy = startDataCopy(region, tmp, L.dataStart * SECTOR, SECTOR, useWorker(region, opts));
-    writeImage(file, L, copy);
-  });
-}
-
-/**
- * Lay out `entries` (sizes filled in) and write the image to `path` atomically. An image that
- * reserves room for its metadata (reserve.ts) starts copying its file data there, on a Worker
- * too when it gets one, before the layout is computed.
- */
-export async function writeIso(
-  entries: IsoEntry[],
-  layoutOpts: IsoOptions,
-  path: string,
-  opts: WriteIsoOptions = {},
-): Promise<IsoLayout> {
-  const dataStart = reservedDataStart(entries);
-  if (dataStart === undefined) {
-    const L = layoutIso(entries, layoutOpts);
-    await writeIsoFile(L, path, opts);
-    return L;
-  }
-  // In data order: the entries' own (layout.ts).
-  const region = dataRegion(
-    entries.filter((e) => !e.directory).map((e) =>
-      dataItem(e.data?.length ?? e.size!, e.data, e.sourcePath)
-    ),
-    SECTOR,
-  );
-  let layout: IsoLayout | undefined;
-  await replaceAtomically(path, opts, (file, tmp) => {
-    const copy = startDataCopy(region, tmp, dataStart * SECTOR, SECTOR, useWorker(region, opts));
-    let L: IsoLayout;
-    try {
-      L = layoutIso(entries, { ...layoutOpts, dataStart });
-      assertPlaces(L, region);
-    } catch (err) {
-      copy.cancel();
-      throw err;
-    }
-    writeImage(file, L, copy);
-    layout = L;
-  });
-  return layout!;
-}
-
-/** The layout put every file where the copy did (both follow the entries' order). */
-function assertPlaces(L: IsoLayout, region: DataRegion): void {
-  L.files.forEach((f, i) => {
-    if (f.size > 0 && f.lba * SECTOR !== L.dataStart * SECTOR + region.offsets[i]) {
-      throw new Error(`iso layout: ${f.sourcePath ?? f.name} was copied to another place`);
-    }
+  return replaceAtomically(path, opts, (file) => {
+    writeAllSync(file, metadataBytes(L));
+    writeDataRegion(layoutRegion(L), file, SECTOR);
   });
 }
 
@@ -324,7 +243,7 @@ function assertPlaces(L: IsoLayout, region: DataRegion): void {
 async function replaceAtomically(
   path: string,
   opts: WriteIsoOptions,
-  fill: (file: Deno.FsFile, tmp: string) => void,
+  fill: (file: Deno.FsFile) => void,
 ): Promise<void> {
   const mode = opts.mode ?? 0o644;
   const tmp = `${path}.tmp-${crypto.randomUUID().slice(0, 8)}`;
@@ -345,7 +264,7 @@ async function replaceAtomically(
     throw err;
   }
   try {
-    fill(file, tmp);
+    fill(file);
     if (opts.sync ?? true) await file.sync();
     file.close();
     await Deno.rename(tmp, path);

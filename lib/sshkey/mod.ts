@@ -13,4 +13,4 @@ export {
   parsePublicKeyLine,
   PUBLIC_KEY_TYPES,
 } from "./ed25519.ts";
-export { readPublicKeyFile, writeFileAtomic, writeKeyPair } from "./files.ts";
+export { readPublicKeyFile, writeKeyPair } from "./files.ts";

@@ -6,7 +6,17 @@
  * @module
  */
 import type { Entry, Node } from "@bgotink/kdl";
+import { DEFAULT_SSH_USER } from "../defaults.ts";
 import { didYouMean } from "../diagnostics.ts";
+import {
+  BRIDGE_NAME_PATTERN,
+  BRIDGE_NAME_RULE,
+  HOST_NAME_RULE,
+  LINK_NAME_PATTERN,
+  type NameRule,
+  patternRule,
+  USER_NAME_RULE,
+} from "../names.ts";
 import type { CloudInitSpec, NetworkConfig, SshSpec } from "../types.ts";
 import type { ProvisionStep } from "./types.ts";
 import {
@@ -43,15 +53,12 @@ export const USAGE: Record<string, string> = {
 export const NETWORK_MODES = ["user", "tap", "none", "vnic"] as const;
 export const PROVISION_TYPES = ["shell", "file"] as const;
 
-/** Linux interface names: at most 15 characters, never starting with `-`. */
-const BRIDGE_NAME = /^[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,14}$/;
-/** illumos datalink names (dladm_valid_linkname): letter first, digit last, at most 30. */
-const VNIC_NAME = /^[a-zA-Z][a-zA-Z0-9_.]{0,28}[0-9]$/;
-/** RFC 1123 host names (dot-separated labels). */
-const HOSTNAME =
-  /^(?=.{1,253}$)[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
-/** Login names: never starting with `-` (it would become an ssh option). */
-const USER_NAME = /^[a-zA-Z_][a-zA-Z0-9_.-]{0,31}$/;
+const BRIDGE_NAME = patternRule("bridge", BRIDGE_NAME_PATTERN, BRIDGE_NAME_RULE);
+const VNIC_NAME = patternRule(
+  "vnic name",
+  LINK_NAME_PATTERN,
+  "an illumos link name: starts with a letter, ends with a digit, at most 30 letters, digits, '_' or '.'",
+);
 
 /**
  * The leaf children of a block (`cloud-init { hostname "x" }`): each known
@@ -117,14 +124,13 @@ function named(
   ctx: Ctx,
   e: Entry | undefined,
   what: string,
-  pattern: RegExp,
-  rule: string,
+  rule: NameRule,
 ): string | undefined {
   if (!e) return undefined;
   const v = stringValue(ctx, e, what, USAGE[what] ?? what);
   if (v === undefined) return undefined;
-  if (!pattern.test(v)) {
-    return fail(ctx, "invalid_value", e, `invalid ${what} ${JSON.stringify(v)}`, rule);
+  if (!rule.test(v)) {
+    return fail(ctx, "invalid_value", e, `invalid ${what} ${JSON.stringify(v)}`, rule.hint);
   }
   return v;
 }
@@ -184,7 +190,6 @@ export function readNetwork(ctx: Ctx, node: Node): NetworkConfig | undefined {
       entry,
       "bridge",
       BRIDGE_NAME,
-      "a Linux interface name: 1-15 letters, digits, '_', '.', '-', not starting with '-' or '.'",
     );
     return bridge === undefined ? undefined : { type: "tap", bridge };
   }
@@ -202,7 +207,6 @@ export function readNetwork(ctx: Ctx, node: Node): NetworkConfig | undefined {
     entry,
     "name",
     VNIC_NAME,
-    "an illumos link name: starts with a letter, ends with a digit, at most 30 letters, digits, '_' or '.'",
   );
   return name === undefined ? undefined : { type: "vnic", name };
 }
@@ -226,8 +230,7 @@ export function readCloudInit(ctx: Ctx, node: Node): CloudInitSpec | undefined {
     ctx,
     c.get("hostname"),
     "hostname",
-    HOSTNAME,
-    "a host name: letters, digits and '-' in dot-separated labels of at most 63 characters",
+    HOST_NAME_RULE,
   );
   if (hostname !== undefined) spec.hostname = hostname;
   const path = (key: string) => {
@@ -257,10 +260,9 @@ export function readSsh(ctx: Ctx, node: Node): SshSpec | undefined {
       ctx,
       c.get("user"),
       "user",
-      USER_NAME,
-      "a login name: a letter or '_' first, then letters, digits, '_', '.', '-' (at most 32)",
+      USER_NAME_RULE,
     )
-    : "vm";
+    : DEFAULT_SSH_USER;
   const keyEntry = c.get("private-key");
   const key = keyEntry ? pathValue(ctx, keyEntry, "private-key", USAGE["private-key"]) : undefined;
   if (ctx.diags.length !== before || user === undefined) return undefined;

@@ -56,7 +56,10 @@ function kindOf(path: string): "file" | "dir" | "other" | undefined {
 }
 
 /** Read, parse and validate a VMFile. Throws a DiagnosticList with every problem. */
-export async function loadVmFile(path: string): Promise<VmFile> {
+export async function loadVmFile(
+  path: string,
+  opts: { checkFiles?: boolean } = {},
+): Promise<VmFile> {
   const abs = resolveUserPath(path);
   let bytes: Uint8Array;
   try {
@@ -91,7 +94,7 @@ export async function loadVmFile(path: string): Promise<VmFile> {
       }),
     ]);
   }
-  return parseVmFile(text, abs);
+  return parseVmFile(text, abs, opts);
 }
 
 /**

@@ -7,4 +7,5 @@
  */
 export { discoverVmFile, loadVmFile, selectVms, VMFILE_NAME } from "./discover.ts";
 export { parseVmFile } from "./parse.ts";
+export { requireLocalFiles } from "./files.ts";
 export type { ImageSource, ProvisionStep, VmDef, VmFile } from "./types.ts";

@@ -8,6 +8,8 @@
  */
 import { type Entry, getLocation, type Identifier, type Node, type Value } from "@bgotink/kdl";
 import { Diagnostic, didYouMean, type SourceSpan } from "../diagnostics.ts";
+import { kdlSpan } from "../kdl.ts";
+import { describeFileProblem, type FileProblem, fileProblem as pathProblem } from "../files.ts";
 import { resolveUserPath } from "../paths.ts";
 
 /** Parsing state shared by every reader: the file, its text, the problems so far. */
@@ -15,25 +17,37 @@ export interface Ctx {
   file: string;
   dir: string;
   source: string;
-  checkFiles: boolean;
+  /** The VM whose body is being read (local files are recorded under it). */
+  vm?: string;
+  /** Every local file the VMFile names, checked when it is about to be used. */
+  files: LocalFile[];
   diags: Diagnostic[];
 }
+
+/** What a local file is needed for: creating the VM (image, keys) or provisioning it. */
+export type FileUse = "create" | "provision";
+
+/** A local file a VMFile names, with where it is named. */
+export interface LocalFile {
+  vm: string;
+  use: FileUse;
+  /** The key that names it (`image`, `ssh-key`, `source`...). */
+  what: string;
+  /** As written in the VMFile. */
+  raw: string;
+  abs: string;
+  span: SourceSpan;
+}
+
+/** Provisioners read these keys' files; every other named file is needed to create the VM. */
+const PROVISION_KEYS = ["script", "source"];
 
 /** Anything @bgotink/kdl can locate. */
 type Located = Node | Entry | Value | Identifier;
 
 /** The span of a parsed element (start position, underline to its end on the same line). */
 export function spanOf(ctx: Ctx, el: Located | undefined): SourceSpan {
-  const loc = el ? getLocation(el) : undefined;
-  if (!loc) return { file: ctx.file, line: 1, column: 1, source: ctx.source };
-  const sameLine = loc.end.line === loc.start.line;
-  return {
-    file: ctx.file,
-    line: loc.start.line,
-    column: loc.start.column,
-    length: sameLine ? Math.max(1, loc.end.column - loc.start.column) : 1,
-    source: ctx.source,
-  };
+  return kdlSpan(ctx.file, ctx.source, el);
 }
 
 /** Record a problem at `el`. Always returns undefined so readers can `return fail(...)`. */
@@ -284,42 +298,31 @@ export function pathValue(ctx: Ctx, e: Entry, what: string, usage: string): stri
     }
     throw err;
   }
-  if (ctx.checkFiles) checkFile(ctx, e, what, raw, abs);
+  ctx.files.push({
+    vm: ctx.vm ?? "",
+    use: PROVISION_KEYS.includes(what) ? "provision" : "create",
+    what,
+    raw,
+    abs,
+    span: spanOf(ctx, e),
+  });
   return abs;
 }
 
-function checkFile(ctx: Ctx, e: Entry, what: string, raw: string, abs: string): void {
-  const shown = raw === abs ? abs : `${JSON.stringify(raw)} (${abs})`;
-  try {
-    const st = Deno.statSync(abs);
-    if (!st.isFile) {
-      fail(
-        ctx,
-        "file_not_found",
-        e,
-        `${what} ${shown} is not a regular file`,
-        "point it at a file, not a directory",
-      );
-    }
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory) {
-      fail(
-        ctx,
-        "file_not_found",
-        e,
-        `${what} ${shown} does not exist`,
-        `relative paths are resolved against ${ctx.dir}; \`~\` is your home directory`,
-      );
-    } else if (err instanceof Deno.errors.PermissionDenied) {
-      fail(
-        ctx,
-        "file_not_found",
-        e,
-        `${what} ${shown} cannot be accessed (permission denied)`,
-        "check the permissions of the file and its directories",
-      );
-    } else {
-      throw err; // NotCapable (missing --allow-read) is rendered by the CLI with the flag to add
-    }
-  }
+/** Why `f` cannot be used (missing, not a regular file, not readable), or undefined. */
+export function fileProblem(f: LocalFile, dir: string): Diagnostic | undefined {
+  const problem = pathProblem(f.abs); // NotCapable (missing --allow-read) is thrown, for the CLI to name the flag
+  if (problem === undefined) return undefined;
+  const shown = f.raw === f.abs ? f.abs : `${JSON.stringify(f.raw)} (${f.abs})`;
+  return new Diagnostic(
+    "vmctl::vmfile::file_not_found",
+    describeFileProblem(problem, f.what, shown),
+    { hint: FILE_HINTS[problem](dir), span: f.span },
+  );
 }
+
+const FILE_HINTS: Record<FileProblem, (dir: string) => string> = {
+  missing: (dir) => `relative paths are resolved against ${dir}; \`~\` is your home directory`,
+  not_a_file: () => "point it at a file, not a directory",
+  denied: () => "check the permissions of the file and its directories",
+};

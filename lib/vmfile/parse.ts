@@ -5,17 +5,15 @@
  *
  * @module
  */
-import { InvalidKdlError, type Node, parse } from "@bgotink/kdl";
+import type { Node } from "@bgotink/kdl";
+import { parseKdlStrict } from "../kdl.ts";
 import { dirname } from "../posix_path.ts";
 import { Diagnostic, DiagnosticList, didYouMean } from "../diagnostics.ts";
-import { isValidVmName } from "../names.ts";
+import { VM_NAME_RULE } from "../names.ts";
 import { resolveUserPath } from "../paths.ts";
 import type { VmDef, VmFile } from "./types.ts";
-import { checkProps, checkTags, type Ctx, entriesOf, fail, lineOf } from "./nodes.ts";
+import { checkProps, checkTags, type Ctx, entriesOf, fail, fileProblem, lineOf } from "./nodes.ts";
 import { readVmBody } from "./vm.ts";
-
-const NAME_RULE =
-  "VM names start with a letter or digit, then letters, digits, '_', '.' or '-' (at most 63 characters)";
 
 const KDL_HINT =
   "VMFile.kdl is KDL v2 (https://kdl.dev): quote strings, write booleans as #true/#false, close every `{` with `}`";
@@ -23,7 +21,9 @@ const KDL_HINT =
 /**
  * Parse and validate VMFile text. `path` is the file's path (made absolute;
  * relative paths inside resolve against its directory). With `checkFiles`
- * (default) local files it names must exist. Throws a DiagnosticList.
+ * (default) every local file it names must exist; without, the files are
+ * only recorded (`localFiles`) and checked when a command is about to use
+ * them ({@link requireLocalFiles}). Throws a DiagnosticList.
  */
 export function parseVmFile(
   text: string,
@@ -32,7 +32,7 @@ export function parseVmFile(
 ): VmFile {
   const file = resolveUserPath(path);
   const dir = dirname(file);
-  const ctx: Ctx = { file, dir, source: text, checkFiles: opts.checkFiles ?? true, diags: [] };
+  const ctx: Ctx = { file, dir, source: text, files: [], diags: [] };
   const nodes = parseKdl(ctx);
   if (!nodes) throw new DiagnosticList(ctx.diags);
   const vms: VmDef[] = [];
@@ -62,6 +62,7 @@ export function parseVmFile(
       continue;
     }
     const label = name ?? String(entriesOf(node).args[0]?.getValue() ?? "?");
+    ctx.vm = label;
     const def = readVmBody(ctx, node, label);
     if (def && name) vms.push(def);
   }
@@ -73,69 +74,38 @@ export function parseVmFile(
       }),
     );
   }
+  if (opts.checkFiles ?? true) {
+    for (const f of ctx.files) {
+      const d = fileProblem(f, dir);
+      if (d) ctx.diags.push(d);
+    }
+  }
   if (ctx.diags.length > 0) throw new DiagnosticList(sortByPosition(ctx.diags));
-  return { path: file, dir, vms };
+  return { path: file, dir, vms, localFiles: ctx.files };
 }
 
 /** KDL syntax check; on failure every parser error becomes a `syntax` diagnostic. */
 function parseKdl(ctx: Ctx): Node[] | undefined {
-  try {
-    return parse(ctx.source, { storeLocations: true }).nodes;
-  } catch (err) {
-    if (!(err instanceof InvalidKdlError)) throw err;
-    for (const e of err.flat()) {
-      const message = e.message.replace(/ at (\d+:\d+|end of input)$/, "");
-      const better = culprit(ctx.source, message, e.start?.offset);
-      const at = better ?? e.start ?? { line: 1, column: 1 };
-      const len = better
-        ? better.length
-        : e.end && e.start && e.end.line === e.start.line
-        ? Math.max(1, e.end.column - e.start.column)
-        : 1;
-      const hint = /add a leading #/.test(message)
-        ? "KDL v2 keywords start with '#': #true, #false, #null; anything else in quotes"
-        : KDL_HINT;
-      ctx.diags.push(
-        new Diagnostic("vmctl::vmfile::syntax", `KDL syntax error: ${message}`, {
-          hint,
-          span: {
-            file: ctx.file,
-            line: at.line,
-            column: at.column,
-            length: len,
-            source: ctx.source,
-          },
-        }),
-      );
-    }
-    return undefined;
+  const parsed = parseKdlStrict(ctx.source, { locations: true });
+  if ("doc" in parsed) return parsed.doc.nodes;
+  for (const p of parsed.problems) {
+    const hint = /add a leading #/.test(p.message)
+      ? "KDL v2 keywords start with '#': #true, #false, #null; anything else in quotes"
+      : KDL_HINT;
+    ctx.diags.push(
+      new Diagnostic("vmctl::vmfile::syntax", `KDL syntax error: ${p.message}`, {
+        hint,
+        span: {
+          file: ctx.file,
+          line: p.line,
+          column: p.column,
+          length: p.length,
+          source: ctx.source,
+        },
+      }),
+    );
   }
-}
-
-/**
- * The parser reports some errors at the token after the culprit (`uefi true`
- * at the newline, an unterminated string at the end of the file); point at
- * the culprit itself instead.
- */
-function culprit(
-  source: string,
-  message: string,
-  offset: number | undefined,
-): { line: number; column: number; length: number } | undefined {
-  if (offset === undefined) return undefined;
-  const keyword = message.match(/^Invalid keyword "([^"]+)"/)?.[1];
-  let start = -1;
-  let length = 1;
-  if (keyword) {
-    start = source.lastIndexOf(keyword, offset - 1);
-    length = keyword.length;
-  } else if (/^Unexpected EOF inside string/.test(message)) {
-    start = source.lastIndexOf('"', offset - 1);
-  }
-  if (start < 0) return undefined;
-  const before = source.slice(0, start);
-  const line = before.split("\n").length;
-  return { line, column: start - before.lastIndexOf("\n"), length };
+  return undefined;
 }
 
 /** The name argument of a vm node: a valid, unique VM name; undefined (recorded) otherwise. */
@@ -159,13 +129,13 @@ function readVmName(ctx: Ctx, node: Node, names: Map<string, Node>): string | un
       `quote it: \`vm "${String(value)}" { ... }\``,
     );
   }
-  if (!isValidVmName(value)) {
+  if (!VM_NAME_RULE.test(value)) {
     return fail(
       ctx,
       "invalid_name",
       args[0],
       `invalid VM name ${JSON.stringify(value)}`,
-      NAME_RULE,
+      VM_NAME_RULE.hint,
     );
   }
   const first = names.get(value);

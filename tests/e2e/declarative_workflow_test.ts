@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../helpers/assert.ts";
 import { type CliResult, tempHome, vmctl } from "../helpers/vmctl_cli.ts";
 import { e2eSkipped, guestImage } from "../helpers/guest_image.ts";
+import { closeAllMasters } from "../../backends/ssh/exec.ts";
 
 const NAME = "e2e";
 const BOOT_BUDGET = "420"; // seconds; a TCG boot is ~45 s alone, more on a busy CI machine
@@ -107,12 +108,7 @@ Deno.test({
       return r;
     };
     const guest = async (cmd: string) => (await ok(["ssh", NAME, "--", cmd])).stdout;
-    const closeSharedConnection = () =>
-      new Deno.Command("ssh", {
-        args: ["-F", "none", "-o", `ControlPath=${join(workDir, "ssh.mux")}`, "-O", "exit", "x"],
-        stdout: "null",
-        stderr: "null",
-      }).output();
+    const closeSharedConnection = () => closeAllMasters(workDir);
 
     try {
       await t.step(

@@ -5,7 +5,8 @@ import { staticClosure } from "../../scripts/bench/startup_graph.ts";
 const root = `file://${ROOT}/`;
 
 Deno.test("vmctl list evaluates neither commander, the KDL parser nor other commands' code", async () => {
-  // What `vmctl list` loads: main.ts's static imports, the fast path's list module, the noop backend.
+  // What `vmctl list` loads: main.ts's static imports, the list module main.ts runs it with, the
+  // noop backend.
   const loaded = await staticClosure(ROOT, [
     `${root}main.ts`,
     `${root}cli/vm/list.ts`,

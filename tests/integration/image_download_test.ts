@@ -305,7 +305,7 @@ Deno.test("redirects are followed and the image is keyed by the URL asked for", 
   }
 });
 
-Deno.test("the fetch transport (used behind a proxy) gives the same bytes", async () => {
+Deno.test("a download through the fetch given in the options gives the same bytes", async () => {
   const srv = startServer();
   const dir = await Deno.makeTempDir();
   try {
@@ -341,6 +341,47 @@ Deno.test("a server that stalls mid-body is given up on and the bytes so far are
       "vmctl::image::truncated",
     );
     assert(Date.now() - t0 < 5_000);
+    assertEquals((await Deno.stat(part)).size, 1000);
+  } finally {
+    listener.close();
+    await server.catch(() => {});
+    for (const c of conns) c.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("an aborted download stops and keeps the bytes so far for a resume", async () => {
+  const dir = await Deno.makeTempDir();
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const conns: Deno.Conn[] = [];
+  const server = (async () => {
+    for await (const c of listener) {
+      conns.push(c);
+      await c.read(new Uint8Array(4096));
+      await c.write(new TextEncoder().encode("HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n"));
+      await c.write(testBytes(1000));
+    }
+  })();
+  try {
+    const port = (listener.addr as Deno.NetAddr).port;
+    const part = join(dir, "a.part");
+    const stop = new AbortController();
+    // The real fetch, with a tap that aborts once the first bytes of the body have arrived.
+    const tapped: typeof fetch = async (input, init) => {
+      const res = await fetch(input, init);
+      const tap = new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, out) {
+          out.enqueue(chunk);
+          stop.abort();
+        },
+      });
+      return new Response(res.body!.pipeThrough(tap), res);
+    };
+    const pull = download(`http://127.0.0.1:${port}/a.img`, part, {
+      signal: stop.signal,
+      fetch: tapped,
+    });
+    await rejectsWith(pull, "vmctl::image::truncated");
     assertEquals((await Deno.stat(part)).size, 1000);
   } finally {
     listener.close();

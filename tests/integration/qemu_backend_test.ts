@@ -103,7 +103,7 @@ Deno.test("start, suspend, resume, refuse a second start, then stop escalates pa
     rec = await qemuBackend.stop(rec, 1_000, f.ctx);
     const took = Date.now() - t0;
     assertEquals(rec.state, "stopped");
-    assert(took >= 1_000 && took < 8_000, `stop took ${took} ms`);
+    assert(took >= 1_000, `stop gave up after ${took} ms, before its 1 s grace period`);
     assert(!alive(pid), "QEMU is gone after stop");
     assert(!existsSync(rec.qmp_socket!), "sockets are cleaned up");
   } finally {

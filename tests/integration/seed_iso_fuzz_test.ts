@@ -3,8 +3,7 @@
  * from a seeded PRNG, each image read back by isoinfo (Rock Ridge and Joliet
  * names, contents) and bsdtar (names and a full extraction compared byte for
  * byte). Bounded so it runs in a few seconds; the seed is printed on failure.
- * Every other image copies its data on a worker as well as the calling
- * thread, the way large ones do (built in one step, as `vmctl seed` does).
+ * Every other image is built in one step, as `vmctl seed` does.
  */
 import { join } from "node:path";
 import { assertEquals } from "../helpers/assert.ts";
@@ -94,10 +93,10 @@ Deno.test("random file sets read back exactly through isoinfo and bsdtar", async
       const rnd = mulberry32(seed);
       const { entries, files, dirs } = randomTree(rnd);
       const iso = join(dir, `fuzz-${seed}.iso`);
-      // Half the images are laid out first, half built in one step with a worker copying.
+      // Half the images are laid out first, half built in one step.
       const opts = { volumeId: "cidata", timestamp: new Date(seed * 1000) };
       if (iteration % 2) await writeIsoFile(await planIso(entries, opts), iso);
-      else await buildIsoFile(entries, opts, iso, { worker: true });
+      else await buildIsoFile(entries, opts, iso);
       const allDirs = new Set<string>();
       for (const p of [...files.keys(), ...dirs]) {
         const parts = p.split("/");

@@ -3,6 +3,7 @@
  * accepts the client key, and the client verifies the injected host key
  * with StrictHostKeyChecking=yes from the very first connection.
  */
+import { userInfo } from "node:os";
 import { join } from "node:path";
 import { assert, assertEquals, assertStringIncludes } from "../helpers/assert.ts";
 import { readFiles } from "../helpers/iso_read.ts";
@@ -63,7 +64,7 @@ function sshArgs(port: number, key: string, knownHosts: string, alias: string): 
     "ConnectTimeout=10",
     "-p",
     String(port),
-    `${Deno.env.get("USER") ?? "root"}@127.0.0.1`,
+    `${userInfo().username}@127.0.0.1`,
     "echo",
     "vmctl-login-ok",
   ];

@@ -53,7 +53,7 @@ Deno.test("provisioners run in order: inline, script, file; output streams and i
       { kind: "file", source: conf, destination: dest, span: span(5) },
     ];
     await runProvisioners(fx.target(port), { name: "web", work_dir: work }, steps, {
-      timeoutMs: 5000,
+      timeoutMs: 60_000,
       out: cap.sink,
     });
     assertEquals(await Deno.readTextFile(join(fx.dir, "order")), "1\n2\n");
@@ -85,7 +85,7 @@ Deno.test("a failing provisioner stops the run with its step number, kind and ex
     let err: unknown;
     try {
       await runProvisioners(fx.target(port), { name: "web", work_dir: work }, steps, {
-        timeoutMs: 5000,
+        timeoutMs: 60_000,
         out: cap.sink,
       });
     } catch (e) {
@@ -116,7 +116,7 @@ Deno.test("a failed upload stops the run as a file step failure", () =>
     let err: unknown;
     try {
       await runProvisioners(fx.target(port), { name: "web", work_dir: work }, steps, {
-        timeoutMs: 5000,
+        timeoutMs: 60_000,
         out: cap.sink,
       });
     } catch (e) {
@@ -134,7 +134,7 @@ Deno.test("with several VMs, every output line carries the VM name", () =>
       { kind: "shell", inline: "printf 'a\\nb'; sleep 0.2; printf 'c\\nd\\n'", span: span(3) },
     ];
     await runProvisioners(fx.target(port), { name: "db", work_dir: work }, steps, {
-      timeoutMs: 5000,
+      timeoutMs: 60_000,
       out: cap.sink,
     });
     const lines = cap.out().trimEnd().split("\n");

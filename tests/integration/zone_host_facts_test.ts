@@ -1,5 +1,5 @@
 /** Smaller host facts of issue #21: autoboot, closed pipes, pools, brands. */
-import { assert, assertEquals, assertStringIncludes } from "../helpers/assert.ts";
+import { assertEquals, assertStringIncludes } from "../helpers/assert.ts";
 import { MAIN, zoneTestEnv } from "./zone_harness.ts";
 
 Deno.test("create --no-boot configures the zone without autoboot", async () => {

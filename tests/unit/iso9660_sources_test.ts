@@ -26,86 +26,79 @@ async function plan(dir: string, sizes: Record<string, number>) {
   return await planIso(entries, { volumeId: "cidata", timestamp: T });
 }
 
-for (
-  const [mode, worker] of [["on this thread", false], [
-    "on this thread and a worker",
-    true,
-  ]] as const
-) {
-  Deno.test(`${mode}: a small source file that grew after planning is refused as source_changed`, async () => {
-    await withTempDir(async (dir) => {
-      const layout = await plan(dir, { "a.bin": 5000 });
-      await Deno.writeFile(`${dir}/a.bin`, pattern(5001));
-      const err = await assertRejects(
-        () => writeIsoFile(layout, `${dir}/out.iso`, { worker }),
-        Diagnostic,
-      );
-      assertEquals(err.code, "vmctl::iso::source_changed");
-    });
+Deno.test("a small source file that grew after planning is refused as source_changed", async () => {
+  await withTempDir(async (dir) => {
+    const layout = await plan(dir, { "a.bin": 5000 });
+    await Deno.writeFile(`${dir}/a.bin`, pattern(5001));
+    const err = await assertRejects(
+      () => writeIsoFile(layout, `${dir}/out.iso`),
+      Diagnostic,
+    );
+    assertEquals(err.code, "vmctl::iso::source_changed");
   });
+});
 
-  Deno.test(`${mode}: a source file that shrank after planning is refused as source_changed`, async () => {
-    await withTempDir(async (dir) => {
-      const layout = await plan(dir, { "a.bin": 5000 });
-      await Deno.writeFile(`${dir}/a.bin`, pattern(4999));
-      const err = await assertRejects(
-        () => writeIsoFile(layout, `${dir}/out.iso`, { worker }),
-        Diagnostic,
-      );
-      assertEquals(err.code, "vmctl::iso::source_changed");
-    });
+Deno.test("a source file that shrank after planning is refused as source_changed", async () => {
+  await withTempDir(async (dir) => {
+    const layout = await plan(dir, { "a.bin": 5000 });
+    await Deno.writeFile(`${dir}/a.bin`, pattern(4999));
+    const err = await assertRejects(
+      () => writeIsoFile(layout, `${dir}/out.iso`),
+      Diagnostic,
+    );
+    assertEquals(err.code, "vmctl::iso::source_changed");
   });
+});
 
-  Deno.test(`${mode}: a large source file that grew after planning is refused as source_changed`, async () => {
-    await withTempDir(async (dir) => {
-      const layout = await plan(dir, { "big.bin": CHUNK + 12345 });
-      await Deno.writeFile(`${dir}/big.bin`, pattern(1), { append: true });
-      const err = await assertRejects(
-        () => writeIsoFile(layout, `${dir}/out.iso`, { worker }),
-        Diagnostic,
-      );
-      assertEquals(err.code, "vmctl::iso::source_changed");
-    });
+Deno.test("a large source file that grew after planning is refused as source_changed", async () => {
+  await withTempDir(async (dir) => {
+    const layout = await plan(dir, { "big.bin": CHUNK + 12345 });
+    await Deno.writeFile(`${dir}/big.bin`, pattern(1), { append: true });
+    const err = await assertRejects(
+      () => writeIsoFile(layout, `${dir}/out.iso`),
+      Diagnostic,
+    );
+    assertEquals(err.code, "vmctl::iso::source_changed");
   });
+});
 
-  Deno.test(`${mode}: a file ending exactly at the end of a buffer is still checked for growth`, async () => {
-    await withTempDir(async (dir) => {
-      // The data region is copied in 1 MiB spans from its first byte: a first file of 4 MiB
-      // ends exactly at a span's end.
-      const layout = await plan(dir, { "edge.bin": CHUNK });
-      await Deno.writeFile(`${dir}/edge.bin`, pattern(1), { append: true });
-      const err = await assertRejects(
-        () => writeIsoFile(layout, `${dir}/out.iso`, { worker }),
-        Diagnostic,
-      );
-      assertEquals(err.code, "vmctl::iso::source_changed");
-    });
+Deno.test("a file ending exactly at the end of a buffer is still checked for growth", async () => {
+  await withTempDir(async (dir) => {
+    // The data region is copied in 1 MiB spans from its first byte: a first file of 4 MiB
+    // ends exactly at a span's end.
+    const layout = await plan(dir, { "edge.bin": CHUNK });
+    await Deno.writeFile(`${dir}/edge.bin`, pattern(1), { append: true });
+    const err = await assertRejects(
+      () => writeIsoFile(layout, `${dir}/out.iso`),
+      Diagnostic,
+    );
+    assertEquals(err.code, "vmctl::iso::source_changed");
   });
+});
 
-  Deno.test(`${mode}: unchanged source files are copied exactly, across and up to buffer ends`, async () => {
-    await withTempDir(async (dir) => {
-      const sizes = { "a.bin": CHUNK, "b.bin": CHUNK + 777, "c.bin": 3, "d.bin": 2 * SECTOR };
-      const layout = await plan(dir, sizes);
-      await writeIsoFile(layout, `${dir}/out.iso`, { sync: false, worker });
-      const files = readFiles(await Deno.readFile(`${dir}/out.iso`));
-      for (const [name, size] of Object.entries(sizes)) {
-        assertEquals(files.get(name), pattern(size, name.length), name);
-      }
-    });
+Deno.test("unchanged source files are copied exactly, across and up to buffer ends", async () => {
+  await withTempDir(async (dir) => {
+    const sizes = { "a.bin": CHUNK, "b.bin": CHUNK + 777, "c.bin": 3, "d.bin": 2 * SECTOR };
+    const layout = await plan(dir, sizes);
+    await writeIsoFile(layout, `${dir}/out.iso`, { sync: false });
+    const files = readFiles(await Deno.readFile(`${dir}/out.iso`));
+    for (const [name, size] of Object.entries(sizes)) {
+      assertEquals(files.get(name), pattern(size, name.length), name);
+    }
   });
+});
 
-  Deno.test(`${mode}: a source file removed after planning fails naming it, and leaves nothing`, async () => {
-    await withTempDir(async (dir) => {
-      const layout = await plan(dir, { "a.bin": 100, "b.bin": 200 });
-      await Deno.remove(`${dir}/b.bin`);
-      const err = await assertRejects(
-        () => writeIsoFile(layout, `${dir}/out.iso`, { worker }),
-        Diagnostic,
-        "b.bin",
-      );
-      assertEquals(err.code, "vmctl::iso::write_failed");
-      assert(err.cause instanceof Deno.errors.NotFound, String(err.cause));
-      assertEquals([...Deno.readDirSync(dir)].map((e) => e.name).sort(), ["a.bin"]);
-    });
+Deno.test("a source file removed after planning fails naming it, and leaves nothing", async () => {
+  await withTempDir(async (dir) => {
+    const layout = await plan(dir, { "a.bin": 100, "b.bin": 200 });
+    await Deno.remove(`${dir}/b.bin`);
+    const err = await assertRejects(
+      () => writeIsoFile(layout, `${dir}/out.iso`),
+      Diagnostic,
+      "b.bin",
+    );
+    assertEquals(err.code, "vmctl::iso::write_failed");
+    assert(err.cause instanceof Deno.errors.NotFound, String(err.cause));
+    assertEquals([...Deno.readDirSync(dir)].map((e) => e.name).sort(), ["a.bin"]);
   });
-}
+});

@@ -1,4 +1,4 @@
-import { assertEquals, assertMatch, assertRejects } from "../helpers/assert.ts";
+import { assert, assertEquals, assertMatch, assertRejects } from "../helpers/assert.ts";
 import { createRunner, formatArgv } from "../../backends/exec.ts";
 import { Diagnostic } from "../../lib/diagnostics.ts";
 
@@ -36,7 +36,7 @@ Deno.test("a command that hangs is killed at its timeout", async () => {
     Diagnostic,
   );
   assertEquals(err.code, "vmctl::exec::timeout");
-  assertEquals(performance.now() - t0 < 5000, true);
+  assert(performance.now() - t0 < 10_000, "killed before the command would have ended");
 });
 
 Deno.test("stdin is delivered to the command", async () => {

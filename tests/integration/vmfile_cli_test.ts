@@ -5,7 +5,7 @@
  */
 import { join } from "node:path";
 import { assert, assertEquals, assertStringIncludes } from "../helpers/assert.ts";
-import { touch, withTempDir } from "./vmfile_helpers.ts";
+import { touch, withTempDir } from "../unit/vmfile_helpers.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const BOOK = join(ROOT, "fixtures/vmfiles/book");
