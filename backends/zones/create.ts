@@ -29,13 +29,8 @@ import {
   removeFile,
   withRegistryLock,
 } from "./registry.ts";
-import {
-  INSTALL_TIMEOUT_MS,
-  liveAddresses,
-  requireZonepathDataset,
-  step,
-  zoneState,
-} from "./system.ts";
+import { INSTALL_TIMEOUT_MS, liveAddresses, step, zoneState } from "./system.ts";
+import { requireZonepathDataset } from "./zfs.ts";
 
 export interface CreateRequest {
   name: string;

@@ -12,7 +12,9 @@ import type { Document } from "@bgotink/kdl";
 import { formatIp, parseCidr, parseIp } from "../../lib/ipam.ts";
 import { formatDocument, type KdlFile, parseKdl } from "../../lib/zones/kdl.ts";
 import { defaultConfigText, defaultTemplateText } from "../../lib/zones/defaults.ts";
-import { validateEntityName } from "../../lib/zones/names.ts";
+import { validateDatasetName, validateEntityName } from "../../lib/zones/names.ts";
+import type { Runner } from "../exec.ts";
+import { type ZonepathDataset, zonepathDataset } from "./zfs.ts";
 import {
   isValidOrigin,
   readConfig,
@@ -112,13 +114,25 @@ export function poolText(name: string, f: PoolFlags): string {
 export interface InitResult {
   written: string[];
   kept: string[];
+  /** The zonepath root of the config.kdl in place afterwards (an existing one is kept). */
   zonepathRoot: string;
+  dataset: ZonepathDataset;
 }
 
-/** Write the registry skeleton; existing files are kept, so init is idempotent. */
+/**
+ * Write the registry skeleton (existing files are kept, so init is
+ * idempotent), then look for (or, with `createDataset`, create) the zonepath
+ * root's ZFS dataset. A failure there removes the files this run wrote.
+ */
 export async function initRegistry(
   reg: Registry,
-  opts: { zonepathRoot?: string; sshKeys?: string[]; pool?: { name: string } & PoolFlags },
+  opts: {
+    zonepathRoot?: string;
+    sshKeys?: string[];
+    pool?: { name: string } & PoolFlags;
+    runner: Runner;
+    createDataset?: string;
+  },
 ): Promise<InitResult> {
   const zonepathRoot = (opts.zonepathRoot ?? "/zones").replace(/\/+$/, "") || "/";
   const config = defaultConfigText(zonepathRoot, "ipkg", opts.sshKeys ?? []);
@@ -132,7 +146,8 @@ export async function initRegistry(
   }
   await Deno.mkdir(reg.root, { recursive: true, mode: 0o755 });
   for (const k of ENTITY_KINDS) await Deno.mkdir(reg.dirs[k], { recursive: true, mode: 0o755 });
-  const result: InitResult = { written: [], kept: [], zonepathRoot };
+  if (opts.createDataset) validateDatasetName(opts.createDataset);
+  const result: Omit<InitResult, "dataset"> = { written: [], kept: [], zonepathRoot };
   await withRegistryLock(reg, async () => {
     for (const [path, text] of files) {
       if (await pathExists(path)) result.kept.push(path);
@@ -142,7 +157,15 @@ export async function initRegistry(
       }
     }
   });
-  return result;
+  // A config.kdl kept from an earlier init decides where zonepaths go.
+  result.zonepathRoot = (await loadConfig(reg)).zonepathRoot;
+  try {
+    const dataset = await zonepathDataset(opts.runner, result.zonepathRoot, opts.createDataset);
+    return { ...result, dataset };
+  } catch (err) {
+    for (const p of result.written) await removeFile(p);
+    throw err;
+  }
 }
 
 /** Create a new entity file; refuses to overwrite. */

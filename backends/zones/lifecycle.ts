@@ -17,14 +17,8 @@ import {
   removeFile,
   withRegistryLock,
 } from "./registry.ts";
-import {
-  datasetMountedAt,
-  INSTALL_TIMEOUT_MS,
-  listSystemZones,
-  step,
-  vnicExists,
-  zoneState,
-} from "./system.ts";
+import { INSTALL_TIMEOUT_MS, listSystemZones, step, vnicExists, zoneState } from "./system.ts";
+import { leftoverZoneDataset } from "./zfs.ts";
 
 /** What destroy did (or would do). */
 export interface DestroyResult {
@@ -59,13 +53,15 @@ export async function destroyZone(
     await step(runner, ["zonecfg", "-z", name, "delete", "-F"], hint);
     steps.push("deleted the configuration");
   }
-  // uninstall removes the zone's dataset; one left behind (an install with
-  // -x nodataset, an interrupted uninstall) is the zone's and goes too.
+  // uninstall removes the zone's dataset; one left behind (an interrupted
+  // uninstall) goes too when zmgr's create made it, and is reported otherwise.
   const uninstalledInPlan = runner.dryRun && steps.includes("uninstalled");
-  const dataset = uninstalledInPlan ? undefined : await datasetMountedAt(runner, entry.zonepath);
-  if (dataset) {
-    await step(runner, ["zfs", "destroy", "-r", dataset], hint);
-    steps.push(`destroyed dataset ${dataset}`);
+  const left = uninstalledInPlan ? undefined : await leftoverZoneDataset(runner, entry);
+  if (left?.ours) {
+    await step(runner, ["zfs", "destroy", "-r", left.name], hint);
+    steps.push(`destroyed dataset ${left.name}`);
+  } else if (left) {
+    steps.push(`kept dataset ${left.name} at ${entry.zonepath} (zmgr did not create it)`);
   }
   if (entry.vnic && await vnicExists(runner, entry.vnic)) {
     await step(runner, ["dladm", "delete-vnic", entry.vnic], hint);

@@ -5,8 +5,7 @@
  *
  * @module
  */
-import { Diagnostic, toDiagnostics } from "../../lib/diagnostics.ts";
-import { validateDatasetName } from "../../lib/zones/names.ts";
+import { Diagnostic } from "../../lib/diagnostics.ts";
 import { type ExecOptions, type ExecResult, formatArgv, type Runner } from "../exec.ts";
 import { type IpAddr, parseIp } from "../../lib/ipam.ts";
 import {
@@ -97,72 +96,6 @@ export async function liveAddresses(
     }
   }
   return out;
-}
-
-/** The ZFS filesystem mounted at `path`, or undefined when none is. */
-export async function datasetMountedAt(runner: Runner, path: string): Promise<string | undefined> {
-  const r = await runner.run(["zfs", "list", "-H", "-o", "name,mountpoint", "-t", "filesystem"], {
-    readOnly: true,
-    errorCode: "zmgr::system::query_failed",
-    hint: "zfs could not list the file systems; run it by hand to see why",
-  });
-  for (const line of r.stdout.split("\n")) {
-    const [name, mountpoint] = line.split("\t");
-    if (mountpoint === path) return name;
-  }
-  return undefined;
-}
-
-/**
- * The ipkg-family installers need the zonepath's parent to be a ZFS dataset
- * (they create the zone's own dataset under it); refuse before anything is
- * reserved when it is not.
- */
-export async function requireZonepathDataset(runner: Runner, zonepathRoot: string): Promise<void> {
-  if (await datasetMountedAt(runner, zonepathRoot)) return;
-  throw new Diagnostic(
-    "zmgr::zfs::no_dataset",
-    `the zonepath root ${zonepathRoot} is not a ZFS dataset; the zone installer needs one`,
-    {
-      hint:
-        `create it: zmgr init --create-dataset POOL/zones (runs zfs create -o mountpoint=${zonepathRoot} POOL/zones), or point zonepath-root in config.kdl at a dataset's mountpoint`,
-    },
-  );
-}
-
-/** What init found or did about the zonepath root's dataset. */
-export interface ZonepathDataset {
-  dataset?: string;
-  created: boolean;
-  /** Why zfs could not answer (no zfs on this host, ...), when it could not. */
-  unknown?: string;
-}
-
-/**
- * The zonepath root's dataset, created with `zfs create -o mountpoint=ROOT
- * DATASET` when `create` names one and none is mounted there. Without
- * `create`, a host whose zfs cannot answer is reported, not an error: create
- * refuses later with zmgr::zfs::no_dataset.
- */
-export async function zonepathDataset(
-  runner: Runner,
-  root: string,
-  create?: string,
-): Promise<ZonepathDataset> {
-  let found: string | undefined;
-  try {
-    found = await datasetMountedAt(runner, root);
-  } catch (err) {
-    if (create) throw err;
-    return { created: false, unknown: toDiagnostics(err)[0].message };
-  }
-  if (found || !create) return { dataset: found, created: false };
-  await step(
-    runner,
-    ["zfs", "create", "-o", `mountpoint=${root}`, validateDatasetName(create)],
-    `check that the pool of ${create} exists (zpool list) and that ${create} is free`,
-  );
-  return { dataset: create, created: true };
 }
 
 /** True when VNIC `name` exists. */

@@ -32,7 +32,6 @@ import {
   loadPool,
   loadTemplate,
 } from "../../backends/zones/registry.ts";
-import { zonepathDataset } from "../../backends/zones/system.ts";
 import { out, outJson, registry, renderFile, table, zoneRunner } from "./common.ts";
 
 interface Common {
@@ -82,6 +81,8 @@ export async function initCmd(
   }
   const reg = registry(opts);
   const r = await initRegistry(reg, {
+    createDataset: opts.createDataset,
+    runner: zoneRunner(false),
     zonepathRoot: opts.zonepathRoot,
     sshKeys,
     pool: opts.pool
@@ -97,18 +98,15 @@ export async function initCmd(
   });
   for (const p of r.written) out(`wrote ${p}`);
   for (const p of r.kept) out(`kept ${p} (already there)`);
-  const ds = await zonepathDataset(zoneRunner(false), r.zonepathRoot, opts.createDataset);
+  const ds = r.dataset;
   if (ds.dataset) {
-    out(
-      `${
-        ds.created ? "created" : "zonepath root is"
-      } ZFS dataset ${ds.dataset} (${r.zonepathRoot})`,
-    );
+    const how = ds.created ? "created ZFS dataset" : "zonepath root is ZFS dataset";
+    out(`${how} ${ds.dataset} (mounted at ${r.zonepathRoot})`);
   } else {
     out(
       `note: ${r.zonepathRoot} is not a ZFS dataset${
         ds.unknown ? ` as far as zfs could tell (${ds.unknown})` : ""
-      }; the zone installer needs one: rerun init with --create-dataset POOL/zones`,
+      }; the zone installer needs one: run init again with --create-dataset POOL/zones`,
     );
   }
 }
