@@ -9,7 +9,8 @@
 import { Diagnostic } from "../../lib/diagnostics.ts";
 import { pathExists } from "../../lib/files.ts";
 import type { Document } from "@bgotink/kdl";
-import { formatIp, parseCidr, parseIp } from "../../lib/ipam.ts";
+import { formatIp, type IpRange, parseCidr, parseIp } from "../../lib/ipam.ts";
+import { poolOverlaps } from "../../lib/zones/ledger.ts";
 import { formatDocument, type KdlFile, parseKdl } from "../../lib/zones/kdl.ts";
 import { defaultConfigText, defaultTemplateText } from "../../lib/zones/defaults.ts";
 import { validateDatasetName, validateEntityName } from "../../lib/zones/names.ts";
@@ -47,9 +48,10 @@ export interface PoolFlags {
   stub?: string;
   dns?: string[];
   domain?: string;
+  /** Addresses or `FIRST-LAST` ranges never handed out. */
+  reserve?: string[];
 }
 
-/** Build and strictly check a pool file from command-line flags. */
 /** Parse the IP address given for `flag`, or throw `zmgr::address::invalid`. */
 export function ipArgument(s: string, flag: string): ReturnType<typeof parseIp> & object {
   const a = parseIp(s);
@@ -65,6 +67,22 @@ export function ipArgument(s: string, flag: string): ReturnType<typeof parseIp> 
   return a;
 }
 
+/** Parse an address or an inclusive `FIRST-LAST` range given for `flag`. */
+export function ipRangeArgument(s: string, flag: string): IpRange {
+  const parts = s.split("-");
+  const first = ipArgument(parts[0], flag);
+  const last = parts.length === 2 ? ipArgument(parts[1], flag) : first;
+  if (parts.length > 2 || first.family !== last.family || first.value > last.value) {
+    throw new Diagnostic(
+      "zmgr::pool::bad_range",
+      `${flag} ${JSON.stringify(s)} is not an address or a FIRST-LAST range`,
+      { hint: `e.g. ${flag} 10.0.0.5 or ${flag} 10.0.0.20-10.0.0.29 (lower address first)` },
+    );
+  }
+  return { first, last };
+}
+
+/** Build and strictly check a pool file from command-line flags. */
 export function poolText(name: string, f: PoolFlags): string {
   validateEntityName(name, "pool");
   const network = parseCidr(f.network);
@@ -100,7 +118,7 @@ export function poolText(name: string, f: PoolFlags): string {
     gateway: ipArgument(f.gateway, "--gateway"),
     rangeStart: range ? parseIp(range[0]) : undefined,
     rangeEnd: range ? parseIp(range[1]) : undefined,
-    reserved: [],
+    reserved: (f.reserve ?? []).map((r) => ipRangeArgument(r, "--reserve")),
     stub: f.stub,
     dns: (f.dns ?? []).map((d) => ipArgument(d, "--dns")),
     domain: f.domain,
@@ -166,6 +184,17 @@ export async function initRegistry(
     for (const p of result.written) await removeFile(p);
     throw err;
   }
+}
+
+/** Warnings for each existing pool whose network shares addresses with the new pool's. */
+export async function poolOverlapWarnings(
+  reg: Registry,
+  name: string,
+  text: string,
+): Promise<string[]> {
+  const pool = readPool(parseKdl(text, `pools/${name}.kdl`), name);
+  const others = (await loadAll(reg, "pools", readPool)).filter((p) => p.name !== name);
+  return poolOverlaps(pool, others);
 }
 
 /** Create a new entity file; refuses to overwrite. */
