@@ -40,7 +40,8 @@ async function zfsCalls(t: ZoneTestEnv): Promise<string[][]> {
 Deno.test("create on a host whose zonepath root is no ZFS dataset is refused before anything is changed", async () => {
   const t = await freshHost();
   try {
-    await t.ok(["init", ...INIT_POOL]);
+    const init = await t.ok(["init", ...INIT_POOL]);
+    assertStringIncludes(init, "note: /zones is not a ZFS dataset");
     const before = await t.fake.snapshot();
     const r = await t.zone(["create", "web01"]);
     assertEquals(r.code, 1, r.stdout);
