@@ -22,6 +22,10 @@ export function registerZoneCommands(program: Command<any, any, any>): void {
     )
     .option("--root <dir>", ROOT_HELP)
     .option("--zonepath-root <dir>", "parent directory of zonepaths", "/zones")
+    .option(
+      "--create-dataset <dataset>",
+      "create this ZFS dataset (e.g. rpool/zones) mounted at the zonepath root, if none is",
+    )
     .option("--pool <name>", "also create this pool (needs --network and --gateway)")
     .option("--network <cidr>", "the first pool's network")
     .option("--gateway <ip>", "the first pool's gateway")
@@ -41,8 +45,15 @@ export function registerZoneCommands(program: Command<any, any, any>): void {
     .argument("<name>", "zone name")
     .option("--root <dir>", ROOT_HELP)
     .option("--template <name>", "template (default: config.kdl default-template)")
-    .option("--pool <name>", "pool to allocate from (overrides the template's)")
-    .option("--address <ip>", "use this address instead of the lowest free one")
+    .option(
+      "--pool <name>",
+      "pool to allocate from (overrides the template's); repeat for one more address (net) per pool, e.g. a v4 and a v6 pool",
+      collect,
+    )
+    .option(
+      "--address <ip>",
+      "use this address (from the first pool) instead of the lowest free one",
+    )
     .option("--vnic <name>", "VNIC name (default from config.kdl vnic-pattern)")
     .option("--no-boot", "do not boot the zone after installing it")
     .option("--dry-run", DRY_HELP)
@@ -112,6 +123,11 @@ function registerPoolCommands(pool: Command<any, any, any>): void {
     .option("--stub <link>", "link the zones' VNICs are created over")
     .option("--dns <ip>", "DNS server (repeatable)", collect)
     .option("--domain <domain>", "DNS domain")
+    .option(
+      "--reserve <ip|first-last>",
+      "never hand out this address or range (repeatable)",
+      collect,
+    )
     .option("--dry-run", DRY_HELP)
     .action(async (name, opts) => (await load()).poolCreateCmd(name, opts));
   pool
@@ -137,8 +153,8 @@ function registerPoolCommands(pool: Command<any, any, any>): void {
     .option("--stub <link>", "new stub link")
     .option("--dns <ip>", "replace the DNS servers (repeatable)", collect)
     .option("--domain <domain>", "new DNS domain")
-    .option("--reserve <ip>", "reserve an address (repeatable)", collect)
-    .option("--unreserve <ip>", "drop a reservation (repeatable)", collect)
+    .option("--reserve <ip|first-last>", "reserve an address or a range (repeatable)", collect)
+    .option("--unreserve <ip|first-last>", "drop a reservation as written (repeatable)", collect)
     .option("--dry-run", DRY_HELP)
     .action(async (name, opts) => (await load()).poolEditCmd(name, opts));
   pool

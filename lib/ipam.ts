@@ -27,6 +27,12 @@ export interface Cidr {
   prefix: number;
 }
 
+/** An inclusive run of addresses of one family (`first` == `last` for one address). */
+export interface IpRange {
+  first: IpAddr;
+  last: IpAddr;
+}
+
 /** What the allocator needs to know about a pool. */
 export interface PoolRange {
   name: string;
@@ -34,7 +40,8 @@ export interface PoolRange {
   gateway?: IpAddr;
   rangeStart?: IpAddr;
   rangeEnd?: IpAddr;
-  reserved: IpAddr[];
+  /** Addresses and ranges never handed out (`reserve` nodes). */
+  reserved: IpRange[];
 }
 
 const BITS: Record<IpFamily, number> = { 4: 32, 6: 128 };
@@ -188,11 +195,41 @@ export function poolBounds(pool: PoolRange): { first: bigint; last: bigint } {
   return { first, last };
 }
 
-function excludedSet(pool: PoolRange): Set<bigint> {
-  const s = new Set<bigint>();
-  if (pool.gateway && pool.gateway.family === pool.network.family) s.add(pool.gateway.value);
-  for (const r of pool.reserved) if (r.family === pool.network.family) s.add(r.value);
-  return s;
+/** `A` for a one-address range, else `A-B` (the form `reserve` and `--reserve` take). */
+export function formatIpRange(r: IpRange): string {
+  return r.first.value === r.last.value
+    ? formatIp(r.first)
+    : `${formatIp(r.first)}-${formatIp(r.last)}`;
+}
+
+/**
+ * What the pool never hands out inside its bounds: the gateway and the
+ * reserved ranges, clipped, sorted and merged ([lo, hi] pairs, inclusive).
+ */
+function exclusions(pool: PoolRange): [bigint, bigint][] {
+  const { first, last } = poolBounds(pool);
+  const family = pool.network.family;
+  const runs: [bigint, bigint][] = [];
+  const add = (lo: bigint, hi: bigint) => {
+    if (hi < first || lo > last) return;
+    runs.push([lo < first ? first : lo, hi > last ? last : hi]);
+  };
+  if (pool.gateway?.family === family) add(pool.gateway.value, pool.gateway.value);
+  for (const r of pool.reserved) if (r.first.family === family) add(r.first.value, r.last.value);
+  runs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  const merged: [bigint, bigint][] = [];
+  for (const [lo, hi] of runs) {
+    const prev = merged[merged.length - 1];
+    if (prev && lo <= prev[1] + 1n) {
+      if (hi > prev[1]) prev[1] = hi;
+    } else merged.push([lo, hi]);
+  }
+  return merged;
+}
+
+/** The exclusion run holding `v`, if any. */
+function excludedRun(runs: [bigint, bigint][], v: bigint): [bigint, bigint] | undefined {
+  return runs.find(([lo, hi]) => v >= lo && v <= hi);
 }
 
 /** How many addresses the pool can hand out in total (range minus gateway and reserved). */
@@ -200,18 +237,18 @@ export function poolSize(pool: PoolRange): bigint {
   const { first, last } = poolBounds(pool);
   if (last < first) return 0n;
   let n = last - first + 1n;
-  for (const x of excludedSet(pool)) if (x >= first && x <= last) n--;
+  for (const [lo, hi] of exclusions(pool)) n -= hi - lo + 1n;
   return n;
 }
 
 /** Addresses of `used` that fall inside the pool's range and count against it. */
 export function usedInPool(pool: PoolRange, used: Iterable<IpAddr>): Set<bigint> {
   const { first, last } = poolBounds(pool);
-  const excluded = excludedSet(pool);
+  const runs = exclusions(pool);
   const out = new Set<bigint>();
   for (const u of used) {
     if (u.family !== pool.network.family) continue;
-    if (u.value >= first && u.value <= last && !excluded.has(u.value)) out.add(u.value);
+    if (u.value >= first && u.value <= last && !excludedRun(runs, u.value)) out.add(u.value);
   }
   return out;
 }
@@ -223,11 +260,14 @@ export function usedInPool(pool: PoolRange, used: Iterable<IpAddr>): Set<bigint>
  */
 export function allocate(pool: PoolRange, used: Iterable<IpAddr>): IpAddr {
   const { first, last } = poolBounds(pool);
-  const excluded = excludedSet(pool);
+  const runs = exclusions(pool);
   const taken = usedInPool(pool, used);
-  // At most |taken| + |excluded| + 1 candidates are examined before a free one.
+  // Excluded runs are jumped over whole, so at most |taken| + |runs| + 1
+  // candidates are examined before a free one, however wide a reserved range.
   for (let v = first; v <= last; v++) {
-    if (!excluded.has(v) && !taken.has(v)) return { family: pool.network.family, value: v };
+    const run = excludedRun(runs, v);
+    if (run) v = run[1];
+    else if (!taken.has(v)) return { family: pool.network.family, value: v };
   }
   const size = poolSize(pool);
   throw new Diagnostic(
@@ -282,7 +322,11 @@ export function checkRequested(pool: PoolRange, text: string, used: Iterable<IpA
       { hint: "omit --address to get the lowest free address" },
     );
   }
-  if (pool.reserved.some((r) => r.family === a.family && r.value === a.value)) {
+  if (
+    pool.reserved.some((r) =>
+      r.first.family === a.family && a.value >= r.first.value && a.value <= r.last.value
+    )
+  ) {
     throw new Diagnostic(
       "zmgr::address::reserved",
       `address ${shown} is reserved in pool ${pool.name}`,

@@ -9,14 +9,20 @@
 import { dirname, join } from "../../lib/posix_path.ts";
 import { env } from "../../lib/paths.ts";
 import { Diagnostic, toDiagnostics } from "../../lib/diagnostics.ts";
-import { allocate, checkRequested, formatIp, type IpAddr, parseIp } from "../../lib/ipam.ts";
+import { formatIp, type IpAddr, parseIp } from "../../lib/ipam.ts";
 import { log } from "../../lib/log.ts";
 import { validateLinkName, validateZoneName, vnicNameFor } from "../../lib/zones/names.ts";
 import { writeZoneEntry, type ZoneEntry } from "../../lib/zones/schema.ts";
 import { buildSysdingConf, SYSDING_BRANDS } from "../../lib/zones/sysding.ts";
 import { buildZonecfgScript } from "../../lib/zones/zonecfg.ts";
 import { formatArgv, type Runner } from "../exec.ts";
-import { auditLedger, usedAddresses } from "../../lib/zones/ledger.ts";
+import {
+  allocateNets,
+  auditLedger,
+  type NetAllocation,
+  usedAddresses,
+  zoneStub,
+} from "../../lib/zones/ledger.ts";
 import {
   atomicWrite,
   entityPath,
@@ -30,11 +36,13 @@ import {
   withRegistryLock,
 } from "./registry.ts";
 import { INSTALL_TIMEOUT_MS, liveAddresses, step, zoneState } from "./system.ts";
+import { requireZonepathDataset } from "./zfs.ts";
 
 export interface CreateRequest {
   name: string;
   template?: string;
-  pool?: string;
+  /** Pools to take one address each from (default: the template's pool). */
+  pools?: string[];
   address?: string;
   vnic?: string;
   noBoot?: boolean;
@@ -65,25 +73,30 @@ export async function createZone(
   const name = validateZoneName(req.name);
   const config = await loadConfig(reg);
   const template = await loadTemplate(reg, req.template ?? config.defaultTemplate);
-  const poolName = req.pool ?? template.pool;
-  if (!poolName) {
+  const poolNames = req.pools?.length ? req.pools : template.pool ? [template.pool] : [];
+  if (!poolNames.length) {
     throw new Diagnostic("zmgr::pool::not_given", `template ${template.name} names no pool`, {
       hint:
         `pass --pool NAME, or add \`pool "NAME"\` to the template (zmgr template edit ${template.name} --pool NAME)`,
     });
   }
-  const pool = await loadPool(reg, poolName);
-  if (!pool.stub) {
-    throw new Diagnostic("zmgr::pool::no_stub", `pool ${pool.name} has no stub link for the VNIC`, {
-      hint: `set one: zmgr pool edit ${pool.name} --stub LINK (e.g. igb0 or an etherstub)`,
-    });
-  }
+  // One address (one net) per pool, e.g. a v4 and a v6 pool for a dual-stack zone.
+  const pools = await Promise.all(poolNames.map((p) => loadPool(reg, p)));
+  const pool = pools[0];
+  const stub = zoneStub(pools);
   const publishers = [];
   for (const p of template.publishers) publishers.push(await loadPublisher(reg, p));
   const vnic = req.vnic ? validateLinkName(req.vnic) : vnicNameFor(name, config.vnicPattern);
   const zonepath = join(config.zonepathRoot, name);
 
-  const existing = await zoneState(runner, name);
+  // Queries of the live system, run side by side: whether the name is taken,
+  // the zonepath root's dataset, and the addresses of every zone on the host
+  // (made by hand or by another tool, so the registry may not know them).
+  const [existing, live] = await Promise.all([
+    zoneState(runner, name),
+    liveAddresses(runner),
+    requireZonepathDataset(runner, config.zonepathRoot),
+  ]);
   if (existing !== undefined) {
     throw new Diagnostic(
       "zmgr::zone::exists",
@@ -94,12 +107,9 @@ export async function createZone(
     );
   }
 
-  // Zones made by hand (or by another tool) hold addresses the registry does
-  // not know: read them first (slow, so outside the lock) and skip them too.
-  const live = await liveAddresses(runner);
-
   // Read-allocate-reserve under the lock; the reservation is on disk before
   // anything slow happens, so concurrent creates never pick the same address.
+  let nets: NetAllocation[] = [];
   const reserve = async (): Promise<ZoneEntry> => {
     const zones = await loadAllZones(reg);
     if (zones.some((z) => z.name === name)) {
@@ -117,18 +127,16 @@ export async function createZone(
         },
       );
     }
-    for (const p of auditLedger(zones, [pool])) log.warn(p);
+    for (const p of auditLedger(zones, pools)) log.warn(p);
     if (req.address) refuseLiveAddress(req.address, live, zones);
     const used = [...usedAddresses(zones), ...live.map((l) => l.address)];
-    const addr: IpAddr = req.address
-      ? checkRequested(pool, req.address, used)
-      : allocate(pool, used);
+    nets = allocateNets(pools, used, req.address);
     const entry: ZoneEntry = {
       name,
       brand: template.brand,
       template: template.name,
       pool: pool.name,
-      addresses: [`${formatIp(addr)}/${pool.network.prefix}`],
+      addresses: nets.map((n) => n.address),
       gateway: pool.gateway ? formatIp(pool.gateway) : undefined,
       vnic,
       zonepath,
@@ -166,8 +174,7 @@ export async function createZone(
       zonepath,
       autoboot: boot,
       vnic,
-      allowedAddress: entry.addresses[0],
-      defrouter: entry.gateway,
+      nets: nets.map((n) => ({ allowedAddress: n.address, defrouter: n.defrouter })),
     });
     if (SYSDING_BRANDS.includes(template.brand)) {
       sysding = buildSysdingConf({
@@ -182,8 +189,8 @@ export async function createZone(
     current = "create the VNIC";
     await step(
       runner,
-      ["dladm", "create-vnic", "-l", pool.stub, vnic],
-      `check that link ${pool.stub} exists (dladm show-link) and that ${vnic} is free`,
+      ["dladm", "create-vnic", "-l", stub, vnic],
+      `check that link ${stub} exists (dladm show-link) and that ${vnic} is free`,
     );
     undo.push(undoCmd(runner, ["dladm", "delete-vnic", vnic]));
     stop?.check();

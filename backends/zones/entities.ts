@@ -9,10 +9,13 @@
 import { Diagnostic } from "../../lib/diagnostics.ts";
 import { pathExists } from "../../lib/files.ts";
 import type { Document } from "@bgotink/kdl";
-import { formatIp, parseCidr, parseIp } from "../../lib/ipam.ts";
+import { formatIp, type IpRange, parseCidr, parseIp } from "../../lib/ipam.ts";
+import { poolOverlaps } from "../../lib/zones/ledger.ts";
 import { formatDocument, type KdlFile, parseKdl } from "../../lib/zones/kdl.ts";
 import { defaultConfigText, defaultTemplateText } from "../../lib/zones/defaults.ts";
-import { validateEntityName } from "../../lib/zones/names.ts";
+import { validateDatasetName, validateEntityName } from "../../lib/zones/names.ts";
+import type { Runner } from "../exec.ts";
+import { type ZonepathDataset, zonepathDataset } from "./zfs.ts";
 import {
   isValidOrigin,
   readConfig,
@@ -45,9 +48,10 @@ export interface PoolFlags {
   stub?: string;
   dns?: string[];
   domain?: string;
+  /** Addresses or `FIRST-LAST` ranges never handed out. */
+  reserve?: string[];
 }
 
-/** Build and strictly check a pool file from command-line flags. */
 /** Parse the IP address given for `flag`, or throw `zmgr::address::invalid`. */
 export function ipArgument(s: string, flag: string): ReturnType<typeof parseIp> & object {
   const a = parseIp(s);
@@ -63,6 +67,22 @@ export function ipArgument(s: string, flag: string): ReturnType<typeof parseIp> 
   return a;
 }
 
+/** Parse an address or an inclusive `FIRST-LAST` range given for `flag`. */
+export function ipRangeArgument(s: string, flag: string): IpRange {
+  const parts = s.split("-");
+  const first = ipArgument(parts[0], flag);
+  const last = parts.length === 2 ? ipArgument(parts[1], flag) : first;
+  if (parts.length > 2 || first.family !== last.family || first.value > last.value) {
+    throw new Diagnostic(
+      "zmgr::pool::bad_range",
+      `${flag} ${JSON.stringify(s)} is not an address or a FIRST-LAST range`,
+      { hint: `e.g. ${flag} 10.0.0.5 or ${flag} 10.0.0.20-10.0.0.29 (lower address first)` },
+    );
+  }
+  return { first, last };
+}
+
+/** Build and strictly check a pool file from command-line flags. */
 export function poolText(name: string, f: PoolFlags): string {
   validateEntityName(name, "pool");
   const network = parseCidr(f.network);
@@ -98,7 +118,7 @@ export function poolText(name: string, f: PoolFlags): string {
     gateway: ipArgument(f.gateway, "--gateway"),
     rangeStart: range ? parseIp(range[0]) : undefined,
     rangeEnd: range ? parseIp(range[1]) : undefined,
-    reserved: [],
+    reserved: (f.reserve ?? []).map((r) => ipRangeArgument(r, "--reserve")),
     stub: f.stub,
     dns: (f.dns ?? []).map((d) => ipArgument(d, "--dns")),
     domain: f.domain,
@@ -112,12 +132,25 @@ export function poolText(name: string, f: PoolFlags): string {
 export interface InitResult {
   written: string[];
   kept: string[];
+  /** The zonepath root of the config.kdl in place afterwards (an existing one is kept). */
+  zonepathRoot: string;
+  dataset: ZonepathDataset;
 }
 
-/** Write the registry skeleton; existing files are kept, so init is idempotent. */
+/**
+ * Write the registry skeleton (existing files are kept, so init is
+ * idempotent), then look for (or, with `createDataset`, create) the zonepath
+ * root's ZFS dataset. A failure there removes the files this run wrote.
+ */
 export async function initRegistry(
   reg: Registry,
-  opts: { zonepathRoot?: string; sshKeys?: string[]; pool?: { name: string } & PoolFlags },
+  opts: {
+    zonepathRoot?: string;
+    sshKeys?: string[];
+    pool?: { name: string } & PoolFlags;
+    runner: Runner;
+    createDataset?: string;
+  },
 ): Promise<InitResult> {
   const zonepathRoot = (opts.zonepathRoot ?? "/zones").replace(/\/+$/, "") || "/";
   const config = defaultConfigText(zonepathRoot, "ipkg", opts.sshKeys ?? []);
@@ -131,7 +164,8 @@ export async function initRegistry(
   }
   await Deno.mkdir(reg.root, { recursive: true, mode: 0o755 });
   for (const k of ENTITY_KINDS) await Deno.mkdir(reg.dirs[k], { recursive: true, mode: 0o755 });
-  const result: InitResult = { written: [], kept: [] };
+  if (opts.createDataset) validateDatasetName(opts.createDataset);
+  const result: Omit<InitResult, "dataset"> = { written: [], kept: [], zonepathRoot };
   await withRegistryLock(reg, async () => {
     for (const [path, text] of files) {
       if (await pathExists(path)) result.kept.push(path);
@@ -141,7 +175,26 @@ export async function initRegistry(
       }
     }
   });
-  return result;
+  // A config.kdl kept from an earlier init decides where zonepaths go.
+  result.zonepathRoot = (await loadConfig(reg)).zonepathRoot;
+  try {
+    const dataset = await zonepathDataset(opts.runner, result.zonepathRoot, opts.createDataset);
+    return { ...result, dataset };
+  } catch (err) {
+    for (const p of result.written) await removeFile(p);
+    throw err;
+  }
+}
+
+/** Warnings for each existing pool whose network shares addresses with the new pool's. */
+export async function poolOverlapWarnings(
+  reg: Registry,
+  name: string,
+  text: string,
+): Promise<string[]> {
+  const pool = readPool(parseKdl(text, `pools/${name}.kdl`), name);
+  const others = (await loadAll(reg, "pools", readPool)).filter((p) => p.name !== name);
+  return poolOverlaps(pool, others);
 }
 
 /** Create a new entity file; refuses to overwrite. */

@@ -18,6 +18,7 @@ import {
   withRegistryLock,
 } from "./registry.ts";
 import { INSTALL_TIMEOUT_MS, listSystemZones, step, vnicExists, zoneState } from "./system.ts";
+import { leftoverZoneDataset } from "./zfs.ts";
 
 /** What destroy did (or would do). */
 export interface DestroyResult {
@@ -51,6 +52,16 @@ export async function destroyZone(
   if (state !== undefined) {
     await step(runner, ["zonecfg", "-z", name, "delete", "-F"], hint);
     steps.push("deleted the configuration");
+  }
+  // uninstall removes the zone's dataset; one left behind (an interrupted
+  // uninstall) goes too when zmgr's create made it, and is reported otherwise.
+  const uninstalledInPlan = runner.dryRun && steps.includes("uninstalled");
+  const left = uninstalledInPlan ? undefined : await leftoverZoneDataset(runner, entry);
+  if (left?.ours) {
+    await step(runner, ["zfs", "destroy", "-r", left.name], hint);
+    steps.push(`destroyed dataset ${left.name}`);
+  } else if (left) {
+    steps.push(`kept dataset ${left.name} at ${entry.zonepath} (zmgr did not create it)`);
   }
   if (entry.vnic && await vnicExists(runner, entry.vnic)) {
     await step(runner, ["dladm", "delete-vnic", entry.vnic], hint);

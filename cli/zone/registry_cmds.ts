@@ -5,7 +5,8 @@
  */
 import { Diagnostic } from "../../lib/diagnostics.ts";
 import { resolveUserPath } from "../../lib/paths.ts";
-import { formatCidr, formatIp } from "../../lib/ipam.ts";
+import { formatCidr, formatIp, formatIpRange } from "../../lib/ipam.ts";
+import { log } from "../../lib/log.ts";
 import { auditLedger, poolUsage } from "../../lib/zones/ledger.ts";
 import { addNode, setNode } from "../../lib/zones/kdl.ts";
 import {
@@ -18,7 +19,8 @@ import {
   createEntity,
   editEntity,
   initRegistry,
-  ipArgument,
+  ipRangeArgument,
+  poolOverlapWarnings,
   poolText,
   publisherText,
   removeEntity,
@@ -32,7 +34,7 @@ import {
   loadPool,
   loadTemplate,
 } from "../../backends/zones/registry.ts";
-import { out, outJson, registry, renderFile, table } from "./common.ts";
+import { out, outJson, registry, renderFile, table, zoneRunner } from "./common.ts";
 
 interface Common {
   root?: string;
@@ -56,6 +58,7 @@ export async function initCmd(
     stub?: string;
     dns?: string[];
     sshKey?: string[];
+    createDataset?: string;
   },
 ): Promise<void> {
   const sshKeys: string[] = [];
@@ -80,6 +83,8 @@ export async function initCmd(
   }
   const reg = registry(opts);
   const r = await initRegistry(reg, {
+    createDataset: opts.createDataset,
+    runner: zoneRunner(false),
     zonepathRoot: opts.zonepathRoot,
     sshKeys,
     pool: opts.pool
@@ -95,6 +100,17 @@ export async function initCmd(
   });
   for (const p of r.written) out(`wrote ${p}`);
   for (const p of r.kept) out(`kept ${p} (already there)`);
+  const ds = r.dataset;
+  if (ds.dataset) {
+    const how = ds.created ? "created ZFS dataset" : "zonepath root is ZFS dataset";
+    out(`${how} ${ds.dataset} (mounted at ${r.zonepathRoot})`);
+  } else {
+    out(
+      `note: ${r.zonepathRoot} is not a ZFS dataset${
+        ds.unknown ? ` as far as zfs could tell (${ds.unknown})` : ""
+      }; the zone installer needs one: run init again with --create-dataset POOL/zones`,
+    );
+  }
 }
 
 /** `zmgr pool create`. */
@@ -107,11 +123,13 @@ export async function poolCreateCmd(
     stub?: string;
     dns?: string[];
     domain?: string;
+    reserve?: string[];
   },
 ): Promise<void> {
   const reg = registry(opts);
   const text = poolText(name, opts);
   const path = await createEntity(reg, "pools", name, text, !!opts.dryRun);
+  for (const w of await poolOverlapWarnings(reg, name, text)) log.warn(w);
   if (opts.dryRun) return dryRunFile(path, text);
   out(`created pool ${name} (${path})`);
 }
@@ -167,7 +185,7 @@ export async function poolShowCmd(name: string, opts: Common): Promise<void> {
     stub: pool.stub ?? null,
     dns: pool.dns.map(formatIp),
     domain: pool.domain ?? null,
-    reserved: pool.reserved.map(formatIp),
+    reserved: pool.reserved.map(formatIpRange),
     size: u.size,
     used: u.used,
     free: u.free,
@@ -204,7 +222,7 @@ export async function poolEditCmd(
   },
 ): Promise<void> {
   const reg = registry(opts);
-  const canon = (s: string, flag: string) => formatIp(ipArgument(s, flag));
+  const canon = (s: string, flag: string) => formatIpRange(ipRangeArgument(s, flag));
   const unreserve = new Set((opts.unreserve ?? []).map((u) => canon(u, "--unreserve")));
   const current = await loadPool(reg, name);
   const text = await editEntity(
@@ -231,7 +249,7 @@ export async function poolEditCmd(
       if (opts.dns !== undefined) setNode(doc, "dns", opts.dns);
       if (opts.domain !== undefined) setNode(doc, "domain", [opts.domain]);
       if (unreserve.size) {
-        const keep = current.reserved.map(formatIp).filter((r) => !unreserve.has(r));
+        const keep = current.reserved.map(formatIpRange).filter((r) => !unreserve.has(r));
         setNode(doc, "reserve", keep);
       }
       for (const r of opts.reserve ?? []) addNode(doc, "reserve", [canon(r, "--reserve")]);

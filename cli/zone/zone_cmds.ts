@@ -21,7 +21,7 @@ export async function createCmd(
   name: string,
   opts: Common & {
     template?: string;
-    pool?: string;
+    pool?: string[];
     address?: string;
     vnic?: string;
     boot?: boolean;
@@ -32,7 +32,7 @@ export async function createCmd(
   const r = await createZone(reg, runner, {
     name,
     template: opts.template,
-    pool: opts.pool,
+    pools: opts.pool,
     address: opts.address,
     vnic: opts.vnic,
     noBoot: opts.boot === false,

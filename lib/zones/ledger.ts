@@ -5,8 +5,12 @@
  *
  * @module
  */
+import { Diagnostic } from "../diagnostics.ts";
 import {
+  allocate,
+  checkRequested,
   cidrContains,
+  cidrsOverlap,
   formatCidr,
   formatIp,
   type IpAddr,
@@ -63,6 +67,69 @@ export function auditLedger(zones: ZoneEntry[], pools: Pool[]): string[] {
     }
   }
   return problems;
+}
+
+/** One address of a new zone (CIDR form) and the default router of its pool. */
+export interface NetAllocation {
+  address: string;
+  defrouter?: string;
+}
+
+/**
+ * One address from each pool, in order (a dual-stack zone names a v4 and a v6
+ * pool): `requested` (--address) for the first, else each pool's lowest free
+ * address. Nothing in `used`, nor an address taken for an earlier pool, is
+ * handed out.
+ */
+export function allocateNets(pools: Pool[], used: IpAddr[], requested?: string): NetAllocation[] {
+  const taken = [...used];
+  return pools.map((pool, i) => {
+    const a = i === 0 && requested ? checkRequested(pool, requested, taken) : allocate(pool, taken);
+    taken.push(a);
+    return {
+      address: `${formatIp(a)}/${pool.network.prefix}`,
+      defrouter: pool.gateway ? formatIp(pool.gateway) : undefined,
+    };
+  });
+}
+
+/**
+ * The link the zone's VNIC goes over: the first pool's stub. Every net of
+ * the zone is on that one VNIC, so another pool naming a different stub is
+ * refused.
+ */
+export function zoneStub(pools: Pool[]): string {
+  const [first, ...rest] = pools;
+  if (!first.stub) {
+    throw new Diagnostic(
+      "zmgr::pool::no_stub",
+      `pool ${first.name} has no stub link for the VNIC`,
+      {
+        hint: `set one: zmgr pool edit ${first.name} --stub LINK (e.g. igb0 or an etherstub)`,
+      },
+    );
+  }
+  const other = rest.find((p) => p.stub && p.stub !== first.stub);
+  if (other) {
+    throw new Diagnostic(
+      "zmgr::pool::stub_mismatch",
+      `pools ${first.name} and ${other.name} name different stubs (${first.stub}, ${other.stub}); a zone's addresses share one VNIC`,
+      { hint: `give both pools the same stub (zmgr pool edit ${other.name} --stub ${first.stub})` },
+    );
+  }
+  return first.stub;
+}
+
+/**
+ * One line per pool of `others` whose network overlaps `pool`'s. Allowed (an
+ * address in use counts for every pool), but usually a typo in --network.
+ */
+export function poolOverlaps(pool: Pool, others: Pool[]): string[] {
+  return others.filter((o) => cidrsOverlap(o.network, pool.network)).map((o) =>
+    `pool ${pool.name} (${formatCidr(pool.network)}) overlaps pool ${o.name} (${
+      formatCidr(o.network)
+    }): they share addresses; each is still handed out to one zone only`
+  );
 }
 
 /** One allocation shown by `pool show`. */

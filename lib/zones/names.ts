@@ -51,6 +51,23 @@ export function validateLinkName(name: string, what = "VNIC"): string {
   return name;
 }
 
+/** A ZFS file system below a pool (`pool/zones`), in the characters libzfs accepts. */
+export const DATASET_NAME = /^[A-Za-z][A-Za-z0-9_.:-]*(\/[A-Za-z0-9_.:-]+)+$/;
+
+/** Throw `zmgr::name::invalid_dataset` unless `name` is such a dataset name. */
+export function validateDatasetName(name: string): string {
+  if (!DATASET_NAME.test(name)) {
+    throw new Diagnostic(
+      "zmgr::name::invalid_dataset",
+      `invalid dataset name ${JSON.stringify(name)}`,
+      {
+        hint: "give POOL/NAME, e.g. rpool/zones (letters, digits, '_', '.', ':', '-')",
+      },
+    );
+  }
+  return name;
+}
+
 /** The default VNIC name pattern: the zone name followed by `0`. */
 export const DEFAULT_VNIC_PATTERN = "{name}0";
 

@@ -14,7 +14,7 @@ import {
   parseCidr,
   parseIp,
 } from "../ipam.ts";
-import type { PoolRange } from "../ipam.ts";
+import type { IpRange, PoolRange } from "../ipam.ts";
 import { type KdlFile, type Located, StrictReader } from "./kdl.ts";
 import { ENTITY_NAME, LINK_NAME } from "./names.ts";
 
@@ -293,9 +293,22 @@ export function readPool(file: KdlFile, name: string): Pool {
       "write the lower address first",
     );
   }
-  const reserved = reserveAt.map((a) => inNet(a, "reserved address")).filter((a): a is IpAddr =>
-    !!a
-  );
+  // Each `reserve` value is one address or an inclusive `FIRST-LAST` range
+  // (IPv6 addresses contain no `-`, so the split is unambiguous).
+  const reserved: IpRange[] = [];
+  for (const at of reserveAt) {
+    const [lo, hi, ...extra] = at.value.split("-");
+    const first = inNet({ value: lo, span: at.span }, "reserved address");
+    const last = hi === undefined ? first : inNet({ value: hi, span: at.span }, "reserved address");
+    if (extra.length || (first && last && first.value > last.value)) {
+      r.bad(
+        at,
+        "zmgr::pool::bad_range",
+        `reserve ${JSON.stringify(at.value)} is not an address or a FIRST-LAST range`,
+        'write one address ("10.0.0.5") or a range with the lower address first ("10.0.0.20-10.0.0.29")',
+      );
+    } else if (first && last) reserved.push({ first, last });
+  }
   const dns = dnsAt.map((a) => ip(r, a, "dns server")).filter((a): a is IpAddr => !!a);
   if (stub && !LINK_NAME.test(stub.value)) {
     r.bad(

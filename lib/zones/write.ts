@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { formatIp } from "../ipam.ts";
+import { formatIp, formatIpRange } from "../ipam.ts";
 import { buildDocument, type KdlScalar } from "./kdl.ts";
 import type { Pool, Publisher, ZoneConfig, ZoneEntry, ZoneTemplate } from "./schema.ts";
 
@@ -38,7 +38,7 @@ export function writePool(p: Pool): string {
     ["stub", opt(p.stub)],
     ["dns", p.dns.map(formatIp)],
     ["domain", opt(p.domain)],
-    ["reserve", p.reserved.map(formatIp)],
+    ["reserve", p.reserved.map(formatIpRange)],
   ];
   return buildDocument(lines, `pool ${p.name}`);
 }

@@ -36,6 +36,16 @@ export interface ZonecfgSpec {
   zonepath: string;
   autoboot: boolean;
   vnic: string;
+  /**
+   * One `net` per address, all over `vnic`: illumos gives a link every
+   * allowed-address of the nets naming it (one address each), so a dual-stack
+   * zone is one v4 and one v6 net on the same VNIC.
+   */
+  nets: ZonecfgSpecNet[];
+}
+
+/** One address of the zone and its default router. */
+export interface ZonecfgSpecNet {
   /** CIDR form, e.g. 10.0.0.5/24. */
   allowedAddress: string;
   defrouter?: string;
@@ -50,11 +60,13 @@ export function buildZonecfgScript(s: ZonecfgSpec): string {
     set("zonepath", s.zonepath),
     set("autoboot", s.autoboot ? "true" : "false"),
     set("ip-type", "exclusive"),
-    "add net",
-    set("physical", s.vnic),
-    set("allowed-address", s.allowedAddress),
-    ...(s.defrouter ? [set("defrouter", s.defrouter)] : []),
-    "end",
+    ...s.nets.flatMap((n) => [
+      "add net",
+      set("physical", s.vnic),
+      set("allowed-address", n.allowedAddress),
+      ...(n.defrouter ? [set("defrouter", n.defrouter)] : []),
+      "end",
+    ]),
     "verify",
     "commit",
   ];

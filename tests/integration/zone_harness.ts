@@ -100,3 +100,17 @@ export async function registeredZones(root: string): Promise<string[]> {
   }
   return names.sort();
 }
+
+/** `zone pool create NAME --network NETWORK --gateway GATEWAY EXTRA...`, failing the test on error. */
+export async function createPool(
+  t: ZoneTestEnv,
+  name: string,
+  network: string,
+  gateway: string,
+  ...extra: string[]
+): Promise<CliResult> {
+  const args = ["pool", "create", name, "--network", network, "--gateway", gateway, ...extra];
+  const r = await t.zone(args);
+  if (r.code !== 0) throw new Error(`zone ${args.join(" ")} exited ${r.code}\n${r.stderr}`);
+  return r;
+}

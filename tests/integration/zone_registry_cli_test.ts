@@ -1,7 +1,7 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../helpers/assert.ts";
 import { join } from "node:path";
 import { buildProgram } from "../../main.ts";
-import { MAIN, zoneTestEnv } from "./zone_harness.ts";
+import { createPool, MAIN, zoneTestEnv } from "./zone_harness.ts";
 
 Deno.test("init writes config, both default templates and the first pool; a rerun keeps them", async () => {
   const t = await zoneTestEnv({ init: false });
@@ -153,17 +153,7 @@ Deno.test("template create/edit/rm and publisher add/list/rm manage the registry
 Deno.test("an IPv6 pool allocates IPv6 addresses and writes them to zonecfg", async () => {
   const t = await zoneTestEnv();
   try {
-    await t.ok([
-      "pool",
-      "create",
-      "v6",
-      "--network",
-      "2001:db8:5::/64",
-      "--gateway",
-      "2001:db8:5::1",
-      "--stub",
-      "net0",
-    ]);
+    await createPool(t, "v6", "2001:db8:5::/64", "2001:db8:5::1", "--stub", "net0");
     assertStringIncludes(await t.ok(["create", "six", "--pool", "v6"]), "2001:db8:5::2/64");
     const net = (await t.fake.state()).zones.find((z) => z.name === "six")!.resources.find((r) =>
       r.type === "net"

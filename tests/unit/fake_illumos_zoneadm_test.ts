@@ -164,3 +164,51 @@ Deno.test("boot fails verification when an exclusive zone's VNIC does not exist"
     await fake.cleanup();
   }
 });
+
+Deno.test("an ipkg-family install whose zonepath's parent is no ZFS dataset fails as the brand installer does", async () => {
+  const fake = await createFakeIllumos();
+  try {
+    assertEquals((await fake.run("zfs", ["destroy", "rpool/zones"])).code, 0);
+    await fake.addZone({ name: "n1", brand: "ipkg" });
+    const r = await fake.run("zoneadm", ["-z", "n1", "install"]);
+    assertEquals(r.code, 1);
+    assertEquals(
+      r.stderr,
+      "ERROR: the zonepath must be a ZFS dataset.\n" +
+        "The parent directory of the zonepath must be a ZFS dataset so that the\n" +
+        "zonepath ZFS dataset can be created properly.\n",
+    );
+    assert(!r.stdout.includes("A ZFS file system has been created"), r.stdout);
+    assertEquals((await fake.state()).zones[0].state, "incomplete");
+  } finally {
+    await fake.cleanup();
+  }
+});
+
+Deno.test("zfs list prints name and mountpoint TAB-separated; a zfs:list fault is an internal error", async () => {
+  const fake = await createFakeIllumos();
+  try {
+    const args = ["list", "-H", "-o", "name,mountpoint", "-t", "filesystem"];
+    const r = await fake.run("zfs", args);
+    assertEquals([r.code, r.stdout], [0, "rpool\t/rpool\nrpool/zones\t/zones\n"]);
+    const c = await fake.run("zfs", ["create", "-o", "mountpoint=/export/zones", "rpool/ez"]);
+    assertEquals(c.code, 0);
+    assertEquals(
+      (await fake.run("zfs", args)).stdout,
+      "rpool\t/rpool\nrpool/ez\t/export/zones\nrpool/zones\t/zones\n",
+    );
+    const gone = await fake.run("zfs", ["destroy", "rpool/nope"]);
+    assertEquals([gone.code, gone.stderr], [
+      1,
+      "cannot open 'rpool/nope': dataset does not exist\n",
+    ]);
+    const f = await fake.run("zfs", args, { env: { FAKE_ILLUMOS_FAIL: "zfs:list" } });
+    assertEquals([f.code, f.stdout, f.stderr], [
+      1,
+      "",
+      "internal error: failed to initialize ZFS library\n",
+    ]);
+  } finally {
+    await fake.cleanup();
+  }
+});

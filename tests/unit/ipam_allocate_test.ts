@@ -5,6 +5,7 @@ import {
   checkRequested,
   formatIp,
   type IpAddr,
+  type IpRange,
   parseCidr,
   parseIp,
   poolBounds,
@@ -13,6 +14,8 @@ import {
 } from "../../lib/ipam.ts";
 
 const ip = (s: string): IpAddr => parseIp(s)!;
+const one = (s: string): IpRange => ({ first: ip(s), last: ip(s) });
+const span = (a: string, b: string): IpRange => ({ first: ip(a), last: ip(b) });
 function pool(network: string, extra: Partial<PoolRange> = {}): PoolRange {
   return { name: "p", network: parseCidr(network)!, reserved: [], ...extra };
 }
@@ -38,7 +41,7 @@ Deno.test("allocation never hands out the gateway", () => {
 Deno.test("allocation skips reserved addresses", () => {
   const p = pool("10.0.0.0/24", {
     gateway: ip("10.0.0.1"),
-    reserved: [ip("10.0.0.2"), ip("10.0.0.3")],
+    reserved: [one("10.0.0.2"), one("10.0.0.3")],
   });
   assertEquals(formatIp(allocate(p, [])), "10.0.0.4");
 });
@@ -79,7 +82,7 @@ Deno.test("pool size excludes network, broadcast, gateway and reserved addresses
   assertEquals(poolSize(pool("10.0.0.0/24")), 254n);
   assertEquals(poolSize(pool("10.0.0.0/24", { gateway: ip("10.0.0.1") })), 253n);
   assertEquals(
-    poolSize(pool("10.0.0.0/24", { gateway: ip("10.0.0.1"), reserved: [ip("10.0.0.9")] })),
+    poolSize(pool("10.0.0.0/24", { gateway: ip("10.0.0.1"), reserved: [one("10.0.0.9")] })),
     252n,
   );
   assertEquals(
@@ -139,7 +142,7 @@ Deno.test("the network, broadcast and out-of-range addresses cannot be requested
 });
 
 Deno.test("the gateway and reserved addresses cannot be requested", () => {
-  const p = pool("10.0.0.0/24", { gateway: ip("10.0.0.1"), reserved: [ip("10.0.0.9")] });
+  const p = pool("10.0.0.0/24", { gateway: ip("10.0.0.1"), reserved: [one("10.0.0.9")] });
   assertEquals(code(() => checkRequested(p, "10.0.0.1", [])), "zmgr::address::reserved");
   assertEquals(code(() => checkRequested(p, "10.0.0.9", [])), "zmgr::address::reserved");
 });
@@ -164,4 +167,25 @@ Deno.test("allocating from a /16 with 10,000 used addresses returns the next one
   const used: IpAddr[] = [];
   for (let i = 2; i < 10_002; i++) used.push({ family: 4, value: 0x0a000000n + BigInt(i) });
   assertEquals(formatIp(allocate(p, used)), "10.0.39.18");
+});
+
+Deno.test("a reserved range is never handed out, allocated past or requested", () => {
+  const p = pool("10.0.0.0/24", {
+    gateway: ip("10.0.0.1"),
+    reserved: [span("10.0.0.2", "10.0.0.20"), span("10.0.0.15", "10.0.0.30"), one("10.0.0.32")],
+  });
+  assertEquals(formatIp(allocate(p, [])), "10.0.0.31");
+  assertEquals(formatIp(allocate(p, [ip("10.0.0.31")])), "10.0.0.33");
+  assertEquals(poolSize(p), 254n - 1n - 29n - 1n);
+  assertEquals(code(() => checkRequested(p, "10.0.0.17", [])), "zmgr::address::reserved");
+  assertEquals(formatIp(checkRequested(p, "10.0.0.31", [])), "10.0.0.31");
+});
+
+Deno.test("a reserved IPv6 range as wide as the pool leaves it exhausted without walking it", () => {
+  const p = pool("2001:db8::/64", {
+    reserved: [span("2001:db8::1", "2001:db8::ffff:ffff:ffff:fffe")],
+  });
+  assertEquals(formatIp(allocate(p, [])), "2001:db8::ffff:ffff:ffff:ffff");
+  const used = [ip("2001:db8::ffff:ffff:ffff:ffff")];
+  assertEquals(code(() => allocate(p, used)), "zmgr::pool::exhausted");
 });

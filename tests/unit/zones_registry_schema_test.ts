@@ -12,7 +12,7 @@ import {
   type ZoneEntry,
 } from "../../lib/zones/schema.ts";
 import { defaultConfigText, defaultTemplateText } from "../../lib/zones/defaults.ts";
-import { formatIp } from "../../lib/ipam.ts";
+import { formatIp, formatIpRange } from "../../lib/ipam.ts";
 
 /** Every diagnostic `fn` throws, as "code@line:col". */
 function problems(fn: () => unknown): string[] {
@@ -48,8 +48,27 @@ reserve "10.0.0.11"
   assertEquals(formatIp(p.rangeStart!), "10.0.0.10");
   assertEquals(p.stub, "igb0");
   assertEquals(p.dns.map(formatIp), ["1.1.1.1", "9.9.9.9"]);
-  assertEquals(p.reserved.map(formatIp), ["10.0.0.10", "10.0.0.11"]);
+  assertEquals(p.reserved.map(formatIpRange), ["10.0.0.10", "10.0.0.11"]);
   assertEquals(p.domain, "example.com");
+});
+
+Deno.test("a reserve value is one address or a FIRST-LAST range inside the network", () => {
+  const p = readPool(
+    file('network "10.0.0.0/24"\nreserve "10.0.0.5" "10.0.0.20-10.0.0.29"\n'),
+    "p",
+  );
+  assertEquals(p.reserved.map(formatIpRange), ["10.0.0.5", "10.0.0.20-10.0.0.29"]);
+  assertEquals(
+    problems(() =>
+      readPool(
+        file(
+          'network "10.0.0.0/24"\nreserve "10.0.0.29-10.0.0.20"\nreserve "10.0.0.1-10.0.1.9"\n',
+        ),
+        "p",
+      )
+    ),
+    ["zmgr::pool::bad_range@2:9", "zmgr::pool::outside_network@3:9"],
+  );
 });
 
 Deno.test("an unknown node is reported at its line and column with a suggestion", () => {
@@ -206,7 +225,7 @@ dns "1.1.1.1"
   assert(out.includes('network "10.0.0.0/24"   // the /24 from the ISP'));
   assert(out.includes("/* DNS */"));
   assertMatch(out, /gateway "10\.0\.0\.254" \/\/ router/);
-  assertEquals(formatIp(readPool(file(out), "p").reserved[0]), "10.0.0.5");
+  assertEquals(formatIpRange(readPool(file(out), "p").reserved[0]), "10.0.0.5");
 });
 
 Deno.test("setting a node to no values removes it", () => {

@@ -16,8 +16,7 @@ Deno.test("the zonecfg script configures an exclusive-IP zone with its VNIC and 
       zonepath: "/zones/web01",
       autoboot: true,
       vnic: "web010",
-      allowedAddress: "10.0.0.2/24",
-      defrouter: "10.0.0.1",
+      nets: [{ allowedAddress: "10.0.0.2/24", defrouter: "10.0.0.1" }],
     }),
     [
       "create -b",
@@ -34,6 +33,34 @@ Deno.test("the zonecfg script configures an exclusive-IP zone with its VNIC and 
       "commit",
       "",
     ].join("\n"),
+  );
+});
+
+Deno.test("a dual-stack zone gets one net per address, both over its one VNIC", () => {
+  const script = buildZonecfgScript({
+    brand: "ipkg",
+    zonepath: "/zones/ds",
+    autoboot: true,
+    vnic: "ds0",
+    nets: [
+      { allowedAddress: "10.0.0.2/24", defrouter: "10.0.0.1" },
+      { allowedAddress: "2001:db8::2/64", defrouter: "2001:db8::1" },
+    ],
+  });
+  assertEquals(
+    script.split("\n").slice(5, -3),
+    [
+      "add net",
+      "set physical=ds0",
+      "set allowed-address=10.0.0.2/24",
+      "set defrouter=10.0.0.1",
+      "end",
+      "add net",
+      "set physical=ds0",
+      "set allowed-address=2001:db8::2/64",
+      "set defrouter=2001:db8::1",
+      "end",
+    ],
   );
 });
 
@@ -58,7 +85,7 @@ Deno.test("no script value can start a new zonecfg command", () => {
     zonepath: "/zones/x; add fs",
     autoboot: false,
     vnic: "x0",
-    allowedAddress: "10.0.0.2/24",
+    nets: [{ allowedAddress: "10.0.0.2/24" }],
   });
   // Every line starts with a command zmgr wrote; the hostile value stays inside quotes.
   for (const line of script.trim().split("\n")) {
