@@ -26,6 +26,7 @@ import {
 import {
   atomicWrite,
   entityPath,
+  listEntityNames,
   loadAllZones,
   loadConfig,
   loadPool,
@@ -92,9 +93,10 @@ export async function createZone(
   // Queries of the live system, run side by side: whether the name is taken,
   // the zonepath root's dataset, and the addresses of every zone on the host
   // (made by hand or by another tool, so the registry may not know them).
+  const registered = new Set(await listEntityNames(reg, "zones"));
   const [existing, live] = await Promise.all([
     zoneState(runner, name),
-    liveAddresses(runner),
+    liveAddresses(runner, registered),
     requireZonepathDataset(runner, config.zonepathRoot),
   ]);
   if (existing !== undefined) {

@@ -78,16 +78,19 @@ export async function zonecfgInfo(runner: Runner, name: string): Promise<Zonecfg
 }
 
 /**
- * Every address the live system's zones hold: `zoneadm list -cp`, then each
- * zone's nets (`zonecfg -z NAME info`), registered or not. A zone deleted
- * between the two queries holds nothing.
+ * The addresses the live system's zones hold outside the registry:
+ * `zoneadm list -cp`, then the nets (`zonecfg -z NAME info`) of each zone not
+ * in `registered`, whose addresses the ledger holds already. One zonecfg per
+ * unregistered zone, not per zone, keeps a create on a host with many zones
+ * quick. A zone deleted between the two queries holds nothing.
  */
 export async function liveAddresses(
   runner: Runner,
+  registered: ReadonlySet<string>,
 ): Promise<{ zone: string; address: IpAddr }[]> {
   const out: { zone: string; address: IpAddr }[] = [];
   for (const z of await listSystemZones(runner)) {
-    if (z.name === "global") continue;
+    if (z.name === "global" || registered.has(z.name)) continue;
     const r = await query(runner, ["zonecfg", "-z", z.name, "info"], NO_SUCH_ZONECFG);
     if (!r) continue;
     for (const text of netAddresses(parseZonecfgInfo(r.stdout))) {
