@@ -17,7 +17,7 @@ import { basename, join } from "../posix_path.ts";
 import { Diagnostic } from "../diagnostics.ts";
 import { isValidVmName, validateVmName } from "../names.ts";
 import type { DataPaths } from "../paths.ts";
-import { writeAtomic } from "../store.ts";
+import { replaceWith, tempPathFor, writeAtomic } from "../files.ts";
 
 export interface ImageEntry {
   name: string;
@@ -154,7 +154,7 @@ function withCacheLock<T>(c: CacheLayout, fn: () => Promise<T>): Promise<T> {
 /** Point the readable `name` at `target` (a store file), replacing an older link atomically. */
 export async function linkName(c: CacheLayout, name: string, sha256: string): Promise<string> {
   const link = join(c.dir, name);
-  const tmp = join(c.dir, `.${name}.${crypto.randomUUID().slice(0, 8)}.tmp`);
+  const tmp = tempPathFor(link);
   await Deno.symlink(join("store", `${sha256}.img`), tmp);
   try {
     const st = await Deno.lstat(link).catch(() => null);
@@ -163,7 +163,7 @@ export async function linkName(c: CacheLayout, name: string, sha256: string): Pr
         hint: "choose another --name or move that file away",
       });
     }
-    await Deno.rename(tmp, link);
+    await replaceWith(link, tmp);
   } catch (err) {
     await Deno.remove(tmp).catch(() => {});
     throw err;

@@ -7,6 +7,7 @@
  */
 import { isAbsolute, resolve } from "../posix_path.ts";
 import { Diagnostic } from "../diagnostics.ts";
+import { describeFileProblem, fileProblem, isFile, replaceWith } from "../files.ts";
 import type { DataPaths } from "../paths.ts";
 import type { ImageSource } from "../vmfile/types.ts";
 import {
@@ -57,11 +58,9 @@ export async function resolveImage(
 ): Promise<string> {
   if (source.kind === "path") {
     const p = isAbsolute(source.path) ? source.path : resolve(source.path);
-    try {
-      if (!(await Deno.stat(p)).isFile) throw new Deno.errors.NotFound();
-    } catch (err) {
-      if (!(err instanceof Deno.errors.NotFound)) throw err;
-      throw new Diagnostic("vmctl::image::not_found", `image ${p} does not exist`, {
+    const problem = fileProblem(p);
+    if (problem) {
+      throw new Diagnostic("vmctl::image::not_found", describeFileProblem(problem, "image", p), {
         hint: "check the path (relative paths resolve against the VMFile or current directory)",
       });
     }
@@ -92,7 +91,7 @@ export async function pullImage(
   // One puller per URL at a time; a second one waits and then finds the image cached.
   return await withFileLock(`${part}.lock`, async () => {
     const cached = findCached(await readIndex(c), url, want);
-    if (cached && await exists(blobPath(c, cached.sha256))) {
+    if (cached && isFile(blobPath(c, cached.sha256))) {
       const link = await linkName(c, opts.name ?? cached.name, cached.sha256);
       return { entry: cached, path: blobPath(c, cached.sha256), link, downloaded: false };
     }
@@ -103,7 +102,8 @@ export async function pullImage(
       throw err;
     });
     await Deno.chmod(got.file, 0o600);
-    await Deno.rename(got.file, target);
+    // Not fsynced, like the image itself: a crash loses an entry that is pulled again.
+    await replaceWith(target, got.file, { sync: false });
     await discardPart(part);
     const entry: ImageEntry = {
       name,
@@ -149,14 +149,5 @@ function checkUrl(url: string): void {
         ? "OCI registries are not supported yet; download the qcow2 and use a local path"
         : "use an http:// or https:// URL",
     });
-  }
-}
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await Deno.stat(p);
-    return true;
-  } catch {
-    return false;
   }
 }
