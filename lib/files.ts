@@ -8,6 +8,7 @@
  */
 import { Diagnostic } from "./diagnostics.ts";
 import { dirname } from "./posix_path.ts";
+import { writeAll } from "./file_write.ts";
 
 const encoder = new TextEncoder();
 
@@ -46,10 +47,7 @@ export function writeAtomic(
   o: AtomicWriteOptions = {},
 ): Promise<void> {
   const bytes = typeof data === "string" ? encoder.encode(data) : data;
-  return writeAtomicWith(path, async (f) => {
-    let done = 0;
-    while (done < bytes.length) done += await f.write(bytes.subarray(done));
-  }, o);
+  return writeAtomicWith(path, (f) => writeAll(f, bytes), o);
 }
 
 /**

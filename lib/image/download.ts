@@ -198,12 +198,10 @@ function interrupted(url: string, got: number, total: number | null, cause?: unk
   );
 }
 
-/** Bytes handed to the sink at a time: fewer, larger writes and hash updates than fetch's chunks. */
-const BATCH = 1024 * 1024;
-
 /**
- * Push the body of `res` through `sink` in batches; returns the byte count (from `have` on). A
- * body that fails mid-way is `cut(bytes so far, cause)`: what arrived is in the part for a resume.
+ * Push the body of `res` through `sink`; returns the byte count (from `have` on). Each chunk is
+ * written and hashed while the next one is read. A body that fails mid-way is
+ * `cut(bytes so far, cause)`: what arrived is in the part for a resume.
  */
 async function pushBody(
   res: Response,
@@ -215,13 +213,8 @@ async function pushBody(
 ): Promise<number> {
   if (!res.body) return have;
   const reader = res.body.getReader();
-  const batch = new Uint8Array(BATCH);
-  let fill = 0;
+  let pushed: Promise<void> = Promise.resolve();
   let got = have;
-  const flush = async () => {
-    await sink.push(batch.subarray(0, fill));
-    fill = 0;
-  };
   try {
     for (;;) {
       let chunk: ReadableStreamReadResult<Uint8Array>;
@@ -229,23 +222,18 @@ async function pushBody(
       try {
         chunk = await reader.read();
       } catch (err) {
-        await flush();
+        await pushed;
         throw cut(got, err);
       } finally {
         idle.stop();
       }
+      await pushed;
       if (chunk.done) break;
-      for (let v = chunk.value; v.length > 0;) {
-        const n = Math.min(v.length, BATCH - fill);
-        batch.set(v.subarray(0, n), fill);
-        fill += n;
-        v = v.subarray(n);
-        if (fill === BATCH) await flush();
-      }
+      pushed = sink.push(chunk.value);
+      pushed.catch(() => {}); // awaited above; this only keeps a failure from going unhandled
       got += chunk.value.length;
       onProgress(got);
     }
-    await flush();
     return got;
   } finally {
     reader.releaseLock();
