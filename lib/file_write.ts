@@ -22,11 +22,3 @@ export function writeAllSync(file: Deno.FsFile, data: Uint8Array): void {
     off += file.writeSync(data.subarray(off, Math.min(data.length, off + WRITE_PIECE)));
   }
 }
-
-/** {@link writeAllSync}, asynchronously: the pieces are written off the JavaScript thread. */
-export async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < data.length) {
-    off += await file.write(data.subarray(off, Math.min(data.length, off + WRITE_PIECE)));
-  }
-}

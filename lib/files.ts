@@ -8,7 +8,6 @@
  */
 import { Diagnostic } from "./diagnostics.ts";
 import { dirname } from "./posix_path.ts";
-import { writeAll } from "./file_write.ts";
 
 const encoder = new TextEncoder();
 
@@ -47,7 +46,10 @@ export function writeAtomic(
   o: AtomicWriteOptions = {},
 ): Promise<void> {
   const bytes = typeof data === "string" ? encoder.encode(data) : data;
-  return writeAtomicWith(path, (f) => writeAll(f, bytes), o);
+  return writeAtomicWith(path, async (f) => {
+    let done = 0;
+    while (done < bytes.length) done += await f.write(bytes.subarray(done));
+  }, o);
 }
 
 /**

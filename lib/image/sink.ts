@@ -9,7 +9,7 @@
 import { createHash } from "node:crypto";
 import { concatBytes } from "../bytes.ts";
 import { Diagnostic } from "../diagnostics.ts";
-import { writeAll } from "../file_write.ts";
+import { writeAllSync } from "../file_write.ts";
 import { CorruptStreamError, type Inflater, OutputWriteError, startInflater } from "./inflate.ts";
 
 const CHUNK = 1024 * 1024;
@@ -48,19 +48,17 @@ export class Sink {
     this.#part = part;
   }
 
-  /**
-   * New bytes: append them to the part, hash and decompress them. The write
-   * runs off the JavaScript thread while the bytes are hashed; all of it is
-   * done when the promise resolves.
-   */
+  /** New bytes: append them to the part, hash and decompress them. */
   async push(chunk: Uint8Array): Promise<void> {
-    const written = writeAll(this.#part, chunk).catch((err) => {
+    try {
+      writeAllSync(this.#part, chunk);
+    } catch (err) {
       throw this.#writeFailed(
         `cannot write the download: ${errText(err)} (${this.#partPath})`,
         err,
       );
-    });
-    await Promise.all([written, this.replay(chunk)]);
+    }
+    await this.replay(chunk);
   }
 
   /** Bytes already in the part (a resumed download's start): hash and decompress them. */
