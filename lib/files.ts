@@ -14,10 +14,23 @@ const encoder = new TextEncoder();
 /** What stands between a writer's temp file name and its target (`vms.json.tmp-…`). */
 export const TEMP_INFIX = ".tmp-";
 
-/** Options for {@link writeAtomic}. */
+/** A fresh temp name next to `path`, for a file that is then renamed onto it. */
+export function tempPathFor(path: string): string {
+  return `${path}${TEMP_INFIX}${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
+}
+
+/** Options for {@link writeAtomic} and {@link writeAtomicWith}. */
 export interface AtomicWriteOptions {
   /** Mode of the new file, applied at creation (default 0600: private unless asked). */
   mode?: number;
+  /** fsync the file before the rename and the directory after it (default true). */
+  sync?: boolean;
+  /**
+   * The error to throw for a failure: `created` tells whether the temp file
+   * was made (a failure before it means the directory is missing or refused).
+   * Default: the `vmctl::fs::*` diagnostics of {@link writeAtomic}.
+   */
+  failure?: (err: unknown, created: boolean) => unknown;
 }
 
 /**
@@ -27,24 +40,62 @@ export interface AtomicWriteOptions {
  * removed if anything fails. A missing directory or a refused write is a
  * diagnostic naming `path`.
  */
-export async function writeAtomic(
+export function writeAtomic(
   path: string,
   data: string | Uint8Array,
   o: AtomicWriteOptions = {},
 ): Promise<void> {
-  const tmp = `${path}${TEMP_INFIX}${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
   const bytes = typeof data === "string" ? encoder.encode(data) : data;
-  try {
-    using f = await Deno.open(tmp, { write: true, createNew: true, mode: o.mode ?? 0o600 });
+  return writeAtomicWith(path, async (f) => {
     let done = 0;
     while (done < bytes.length) done += await f.write(bytes.subarray(done));
-    await f.sync();
-    await Deno.rename(tmp, path);
+  }, o);
+}
+
+/**
+ * {@link writeAtomic} for content written a piece at a time: `fill` writes
+ * the temp file (open for writing at its start), then it replaces `path`.
+ */
+export async function writeAtomicWith(
+  path: string,
+  fill: (file: Deno.FsFile) => void | Promise<void>,
+  o: AtomicWriteOptions = {},
+): Promise<void> {
+  const fail = o.failure ?? ((err: unknown) => writeError(path, err));
+  const sync = o.sync ?? true;
+  const tmp = tempPathFor(path);
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(tmp, { write: true, createNew: true, mode: o.mode ?? 0o600 });
+  } catch (err) {
+    throw fail(err, false);
+  }
+  try {
+    try {
+      await fill(file);
+      if (sync) await file.sync();
+    } finally {
+      file.close();
+    }
+    await replaceWith(path, tmp, { sync });
   } catch (err) {
     await Deno.remove(tmp).catch(() => {});
-    throw writeError(path, err);
+    throw fail(err, true);
   }
-  await syncDir(dirname(path));
+}
+
+/**
+ * Put the finished file or symlink `from` in the place of `path` (one
+ * rename: readers see the old or the new, never a mix), then fsync the
+ * directory unless `sync` is false. Errors are passed on as they are.
+ */
+export async function replaceWith(
+  path: string,
+  from: string,
+  o: { sync?: boolean } = {},
+): Promise<void> {
+  await Deno.rename(from, path);
+  if (o.sync ?? true) await syncDir(dirname(path));
 }
 
 async function syncDir(dir: string): Promise<void> {

@@ -17,7 +17,8 @@ import { basename, join } from "../posix_path.ts";
 import { Diagnostic } from "../diagnostics.ts";
 import { isValidVmName, validateVmName } from "../names.ts";
 import type { DataPaths } from "../paths.ts";
-import { writeAtomic } from "../store.ts";
+import { replaceWith, tempPathFor, writeAtomic } from "../files.ts";
+import { SHA256_HEX } from "../image_ref.ts";
 
 export interface ImageEntry {
   name: string;
@@ -66,7 +67,7 @@ export async function ensureCache(c: CacheLayout): Promise<void> {
 
 /** The stored file of an entry. */
 export function blobPath(c: CacheLayout, sha256: string): string {
-  if (!/^[0-9a-f]{64}$/.test(sha256)) throw new Error(`bad sha256 ${sha256}`);
+  if (!SHA256_HEX.test(sha256)) throw new Error(`bad sha256 ${sha256}`);
   return join(c.storeDir, `${sha256}.img`);
 }
 
@@ -154,7 +155,7 @@ function withCacheLock<T>(c: CacheLayout, fn: () => Promise<T>): Promise<T> {
 /** Point the readable `name` at `target` (a store file), replacing an older link atomically. */
 export async function linkName(c: CacheLayout, name: string, sha256: string): Promise<string> {
   const link = join(c.dir, name);
-  const tmp = join(c.dir, `.${name}.${crypto.randomUUID().slice(0, 8)}.tmp`);
+  const tmp = tempPathFor(link);
   await Deno.symlink(join("store", `${sha256}.img`), tmp);
   try {
     const st = await Deno.lstat(link).catch(() => null);
@@ -163,7 +164,7 @@ export async function linkName(c: CacheLayout, name: string, sha256: string): Pr
         hint: "choose another --name or move that file away",
       });
     }
-    await Deno.rename(tmp, link);
+    await replaceWith(link, tmp);
   } catch (err) {
     await Deno.remove(tmp).catch(() => {});
     throw err;

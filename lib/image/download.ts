@@ -214,7 +214,8 @@ async function pushBody(
   cut: (got: number, cause: unknown) => Diagnostic,
 ): Promise<number> {
   if (!res.body) return have;
-  const reader = res.body.getReader();
+  const reader = bodyReader(res.body);
+  let into = new Uint8Array(BATCH); // what a read fills (handed back with the bytes)
   const batch = new Uint8Array(BATCH);
   let fill = 0;
   let got = have;
@@ -224,10 +225,10 @@ async function pushBody(
   };
   try {
     for (;;) {
-      let chunk: ReadableStreamReadResult<Uint8Array>;
+      let chunk: ReadableStreamReadResult<Uint8Array<ArrayBuffer>>;
       idle.restart();
       try {
-        chunk = await reader.read();
+        chunk = await reader.read(into);
       } catch (err) {
         await flush();
         throw cut(got, err);
@@ -235,6 +236,7 @@ async function pushBody(
         idle.stop();
       }
       if (chunk.done) break;
+      into = new Uint8Array(chunk.value.buffer);
       for (let v = chunk.value; v.length > 0;) {
         const n = Math.min(v.length, BATCH - fill);
         batch.set(v.subarray(0, n), fill);
@@ -250,6 +252,26 @@ async function pushBody(
   } finally {
     reader.releaseLock();
     await res.body.cancel().catch(() => {});
+  }
+}
+
+/** Reads of a response body: each fills the buffer given, or hands out the next chunk. */
+interface BodyReader {
+  read(into: Uint8Array<ArrayBuffer>): Promise<ReadableStreamReadResult<Uint8Array<ArrayBuffer>>>;
+  releaseLock(): void;
+}
+
+/**
+ * A reader of `body` that fills the caller's buffer when the body is a byte stream (fetch's is):
+ * one read takes all that arrived, where the default reader hands out fetch's small chunks one
+ * at a time. A body built in JavaScript gets the default reader.
+ */
+function bodyReader(body: ReadableStream<Uint8Array<ArrayBuffer>>): BodyReader {
+  try {
+    return body.getReader({ mode: "byob" });
+  } catch {
+    const plain = body.getReader();
+    return { read: () => plain.read(), releaseLock: () => plain.releaseLock() };
   }
 }
 

@@ -7,6 +7,8 @@
  */
 import { isAbsolute, resolve } from "../posix_path.ts";
 import { Diagnostic } from "../diagnostics.ts";
+import { describeFileProblem, fileProblem, isFile, replaceWith } from "../files.ts";
+import { parseImageUrl, parseSha256 } from "../image_ref.ts";
 import type { DataPaths } from "../paths.ts";
 import type { ImageSource } from "../vmfile/types.ts";
 import {
@@ -57,11 +59,9 @@ export async function resolveImage(
 ): Promise<string> {
   if (source.kind === "path") {
     const p = isAbsolute(source.path) ? source.path : resolve(source.path);
-    try {
-      if (!(await Deno.stat(p)).isFile) throw new Deno.errors.NotFound();
-    } catch (err) {
-      if (!(err instanceof Deno.errors.NotFound)) throw err;
-      throw new Diagnostic("vmctl::image::not_found", `image ${p} does not exist`, {
+    const problem = fileProblem(p);
+    if (problem) {
+      throw new Diagnostic("vmctl::image::not_found", describeFileProblem(problem, "image", p), {
         hint: "check the path (relative paths resolve against the VMFile or current directory)",
       });
     }
@@ -79,8 +79,8 @@ export async function pullImage(
   opts: PullOptions = {},
 ): Promise<PullResult> {
   checkUrl(url);
-  const want = opts.sha256?.toLowerCase();
-  if (want !== undefined && !/^[0-9a-f]{64}$/.test(want)) {
+  const want = opts.sha256 === undefined ? undefined : parseSha256(opts.sha256);
+  if (opts.sha256 !== undefined && want === undefined) {
     throw new Diagnostic("vmctl::image::bad_sha256", `\`${opts.sha256}\` is not a sha256`, {
       hint: "give 64 hexadecimal digits (the output of sha256sum)",
     });
@@ -92,7 +92,7 @@ export async function pullImage(
   // One puller per URL at a time; a second one waits and then finds the image cached.
   return await withFileLock(`${part}.lock`, async () => {
     const cached = findCached(await readIndex(c), url, want);
-    if (cached && await exists(blobPath(c, cached.sha256))) {
+    if (cached && isFile(blobPath(c, cached.sha256))) {
       const link = await linkName(c, opts.name ?? cached.name, cached.sha256);
       return { entry: cached, path: blobPath(c, cached.sha256), link, downloaded: false };
     }
@@ -103,7 +103,8 @@ export async function pullImage(
       throw err;
     });
     await Deno.chmod(got.file, 0o600);
-    await Deno.rename(got.file, target);
+    // Not fsynced, like the image itself: a crash loses an entry that is pulled again.
+    await replaceWith(target, got.file, { sync: false });
     await discardPart(part);
     const entry: ImageEntry = {
       name,
@@ -135,28 +136,16 @@ function findCached(
 }
 
 function checkUrl(url: string): void {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
+  const u = parseImageUrl(url);
+  if (u instanceof URL) return;
+  if (u === "not_a_url") {
     throw new Diagnostic("vmctl::image::bad_url", `\`${url}\` is not a URL`, {
       hint: "give an http:// or https:// URL, or use a local path with --image",
     });
   }
-  if (u.protocol !== "http:" && u.protocol !== "https:") {
-    throw new Diagnostic("vmctl::image::bad_url", `unsupported URL scheme ${u.protocol}`, {
-      hint: u.protocol === "oci:"
-        ? "OCI registries are not supported yet; download the qcow2 and use a local path"
-        : "use an http:// or https:// URL",
-    });
-  }
-}
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await Deno.stat(p);
-    return true;
-  } catch {
-    return false;
-  }
+  throw new Diagnostic("vmctl::image::bad_url", `unsupported URL scheme ${new URL(url).protocol}`, {
+    hint: u === "oci"
+      ? "OCI registries are not supported yet; download the qcow2 and use a local path"
+      : "use an http:// or https:// URL",
+  });
 }

@@ -9,6 +9,7 @@
 import { dirname } from "../posix_path.ts";
 import { Diagnostic } from "../diagnostics.ts";
 import { writeAllSync } from "../file_write.ts";
+import { writeAtomicWith } from "../files.ts";
 import {
   asciiField,
   be16,
@@ -219,62 +220,36 @@ export function isoBytes(L: IsoLayout): Uint8Array {
 export interface WriteIsoOptions {
   /** File mode at creation (default 0644; 0600 for a seed holding a private host key). */
   mode?: number;
-  /** fsync before the rename (default true). */
+  /** fsync the image and its directory (default true). */
   sync?: boolean;
 }
 
-/** Write a laid-out image to `path` atomically (see {@link replaceAtomically}). */
+/**
+ * Write a laid-out image to `path` atomically (lib/files.ts): created with its final mode, so a
+ * seed holding a private host key is never readable by others; nothing is left on failure.
+ */
 export function writeIsoFile(
   L: IsoLayout,
   path: string,
   opts: WriteIsoOptions = {},
 ): Promise<void> {
-  return replaceAtomically(path, opts, (file) => {
+  return writeAtomicWith(path, (file) => {
     writeAllSync(file, metadataBytes(L));
     writeDataRegion(layoutRegion(L), file, SECTOR);
+  }, {
+    mode: opts.mode ?? 0o644,
+    sync: opts.sync,
+    failure: (err, created) => created ? writeFailed(path, err) : createFailed(path, err),
   });
 }
 
-/**
- * Write through `fill` into a temp file in the same directory as `path` (created with its final
- * mode, so a seed holding a private host key is never readable by others), fsync, rename. On
- * any failure the temp file is removed.
- */
-async function replaceAtomically(
-  path: string,
-  opts: WriteIsoOptions,
-  fill: (file: Deno.FsFile) => void,
-): Promise<void> {
-  const mode = opts.mode ?? 0o644;
-  const tmp = `${path}.tmp-${crypto.randomUUID().slice(0, 8)}`;
-  let file: Deno.FsFile;
-  try {
-    file = await Deno.open(tmp, { write: true, createNew: true, mode });
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) {
-      throw new Diagnostic(
-        "vmctl::iso::no_output_dir",
-        `directory ${dirname(path)} does not exist`,
-        {
-          hint: "create it first, or choose another output path",
-          cause: err,
-        },
-      );
-    }
-    throw err;
-  }
-  try {
-    fill(file);
-    if (opts.sync ?? true) await file.sync();
-    file.close();
-    await Deno.rename(tmp, path);
-  } catch (err) {
-    try {
-      file.close();
-    } catch { /* already closed */ }
-    await Deno.remove(tmp).catch(() => {}); // never created or already gone
-    throw writeFailed(path, err);
-  }
+/** A temp file that cannot be created: a missing directory is a diagnostic; others pass. */
+function createFailed(path: string, err: unknown): unknown {
+  if (!(err instanceof Deno.errors.NotFound)) return err;
+  return new Diagnostic("vmctl::iso::no_output_dir", `directory ${dirname(path)} does not exist`, {
+    hint: "create it first, or choose another output path",
+    cause: err,
+  });
 }
 
 /** I/O failures (disk full, target is a directory, ...) become diagnostics; others pass. */

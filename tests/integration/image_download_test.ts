@@ -320,50 +320,51 @@ Deno.test("a download through the fetch given in the options gives the same byte
   }
 });
 
-Deno.test("a server that stalls mid-body is given up on and the bytes so far are kept", async () => {
+/**
+ * Run `use` against a server on 127.0.0.1 that goes silent: it announces a
+ * 100000-byte body and sends its first `sent` bytes, or with `sent` null never
+ * answers at all. `use` gets the server's base URL and a temp dir.
+ */
+async function withSilentServer(
+  sent: number | null,
+  use: (base: string, dir: string) => Promise<void>,
+): Promise<void> {
   const dir = await Deno.makeTempDir();
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const conns: Deno.Conn[] = [];
   const server = (async () => {
     for await (const c of listener) {
       conns.push(c);
+      if (sent === null) continue;
       await c.read(new Uint8Array(4096));
       await c.write(new TextEncoder().encode("HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n"));
-      await c.write(testBytes(1000));
+      await c.write(testBytes(sent));
     }
   })();
   try {
-    const port = (listener.addr as Deno.NetAddr).port;
-    const part = join(dir, "s.part");
-    const t0 = Date.now();
-    await rejectsWith(
-      download(`http://127.0.0.1:${port}/s.img`, part, { idleTimeoutMs: 300 }),
-      "vmctl::image::truncated",
-    );
-    assert(Date.now() - t0 < 5_000);
-    assertEquals((await Deno.stat(part)).size, 1000);
+    await use(`http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}`, dir);
   } finally {
     listener.close();
     await server.catch(() => {});
     for (const c of conns) c.close();
     await Deno.remove(dir, { recursive: true });
   }
-});
+}
 
-Deno.test("an aborted download stops and keeps the bytes so far for a resume", async () => {
-  const dir = await Deno.makeTempDir();
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const conns: Deno.Conn[] = [];
-  const server = (async () => {
-    for await (const c of listener) {
-      conns.push(c);
-      await c.read(new Uint8Array(4096));
-      await c.write(new TextEncoder().encode("HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n"));
-      await c.write(testBytes(1000));
-    }
-  })();
-  try {
-    const port = (listener.addr as Deno.NetAddr).port;
+Deno.test("a server that stalls mid-body is given up on and the bytes so far are kept", () =>
+  withSilentServer(1000, async (base, dir) => {
+    const part = join(dir, "s.part");
+    const t0 = Date.now();
+    await rejectsWith(
+      download(`${base}/s.img`, part, { idleTimeoutMs: 300 }),
+      "vmctl::image::truncated",
+    );
+    assert(Date.now() - t0 < 5_000);
+    assertEquals((await Deno.stat(part)).size, 1000);
+  }));
+
+Deno.test("an aborted download stops and keeps the bytes so far for a resume", () =>
+  withSilentServer(1000, async (base, dir) => {
     const part = join(dir, "a.part");
     const stop = new AbortController();
     // The real fetch, with a tap that aborts once the first bytes of the body have arrived.
@@ -377,38 +378,16 @@ Deno.test("an aborted download stops and keeps the bytes so far for a resume", a
       });
       return new Response(res.body!.pipeThrough(tap), res);
     };
-    const pull = download(`http://127.0.0.1:${port}/a.img`, part, {
-      signal: stop.signal,
-      fetch: tapped,
-    });
+    const pull = download(`${base}/a.img`, part, { signal: stop.signal, fetch: tapped });
     await rejectsWith(pull, "vmctl::image::truncated");
     assertEquals((await Deno.stat(part)).size, 1000);
-  } finally {
-    listener.close();
-    await server.catch(() => {});
-    for (const c of conns) c.close();
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("a server that never answers fails the pull instead of hanging", async () => {
-  const dir = await Deno.makeTempDir();
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const conns: Deno.Conn[] = [];
-  const server = (async () => {
-    for await (const c of listener) conns.push(c);
-  })();
-  try {
-    const port = (listener.addr as Deno.NetAddr).port;
+Deno.test("a server that never answers fails the pull instead of hanging", () =>
+  withSilentServer(null, async (base, dir) => {
     const e = await rejectsWith(
-      download(`http://127.0.0.1:${port}/x.img`, join(dir, "x.part"), { idleTimeoutMs: 300 }),
+      download(`${base}/x.img`, join(dir, "x.part"), { idleTimeoutMs: 300 }),
       "vmctl::image::fetch_failed",
     );
     assert(e.message.includes("no answer"), e.message);
-  } finally {
-    listener.close();
-    await server.catch(() => {});
-    for (const c of conns) c.close();
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));

@@ -6,6 +6,7 @@ import {
   logTail,
   pathExists,
   writeAtomic,
+  writeAtomicWith,
 } from "../../lib/files.ts";
 import { Diagnostic } from "../../lib/diagnostics.ts";
 
@@ -30,6 +31,22 @@ Deno.test("writeAtomic into a missing directory is vmctl::fs::no_directory", () 
   withTempDir(async (dir) => {
     const err = await assertRejects(() => writeAtomic(`${dir}/nope/x`, "x"), Diagnostic);
     assertEquals(err.code, "vmctl::fs::no_directory");
+  }));
+
+Deno.test("writeAtomicWith keeps the old file and no temp file when filling fails", () =>
+  withTempDir(async (dir) => {
+    const path = `${dir}/image.iso`;
+    await Deno.writeTextFile(path, "old");
+    const failure = new Error("source vanished");
+    const err = await assertRejects(() =>
+      writeAtomicWith(path, (f) => {
+        f.writeSync(new Uint8Array(10));
+        throw failure;
+      }, { failure: (e, created) => ({ e, created }) })
+    ) as unknown as { e: unknown; created: boolean };
+    assertEquals(err, { e: failure, created: true });
+    assertEquals(await Deno.readTextFile(path), "old");
+    assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), ["image.iso"]);
   }));
 
 Deno.test("fileProblem tells a file from a missing path and a directory", () =>
