@@ -11,6 +11,11 @@ import { pathExists } from "../../lib/files.ts";
 import type { Document } from "@bgotink/kdl";
 import { formatIp, parseCidr, parseIp } from "../../lib/ipam.ts";
 import { formatDocument, type KdlFile, parseKdl } from "../../lib/zones/kdl.ts";
+import { resolveUserPath } from "../../lib/paths.ts";
+import { type Plan, plan, type Step } from "../../lib/plan.ts";
+import { apply } from "../apply.ts";
+import type { Runner } from "../exec.ts";
+import { AS_IS, type ZonepathDataset, zonepathDataset } from "./system.ts";
 import { defaultConfigText, defaultTemplateText } from "../../lib/zones/defaults.ts";
 import { validateEntityName } from "../../lib/zones/names.ts";
 import {
@@ -24,16 +29,17 @@ import {
 } from "../../lib/zones/schema.ts";
 import type { ZoneTemplate } from "../../lib/zones/schema.ts";
 import {
-  atomicWrite,
   ENTITY_KINDS,
   type EntityKind,
   entityPath,
   loadAll,
   loadAllZones,
   loadConfig,
-  readKdlFile,
   type Registry,
+  registryRemoveUndo,
+  registryWriteStep,
   removeFile,
+  unchangedSincePlan,
   withRegistryLock,
 } from "./registry.ts";
 
@@ -108,70 +114,140 @@ export function poolText(name: string, f: PoolFlags): string {
   return text;
 }
 
-/** What `init` wrote and what it left alone. */
+/** What `zmgr init` is asked for. */
+export interface InitRequest {
+  zonepathRoot?: string;
+  /** Public key files whose keys are authorised for root in new zones. */
+  sshKeyFiles?: string[];
+  /** A first pool; needs `network` and `gateway`. */
+  pool?: { name: string } & Partial<PoolFlags>;
+  /** The ZFS dataset to create at the zonepath root when none is mounted there. */
+  createDataset?: string;
+}
+
+/** Init's plan, the files it writes and leaves alone, and the zonepath root's dataset. */
 export interface InitResult {
+  plan: Plan;
   written: string[];
   kept: string[];
   zonepathRoot: string;
+  dataset: ZonepathDataset;
 }
 
-/** Write the registry skeleton; existing files are kept, so init is idempotent. */
+/**
+ * Write the registry skeleton; existing files are kept, so init is
+ * idempotent. A failure removes the files this init wrote.
+ */
 export async function initRegistry(
   reg: Registry,
-  opts: { zonepathRoot?: string; sshKeys?: string[]; pool?: { name: string } & PoolFlags },
+  runner: Runner,
+  req: InitRequest,
+  opts: { dryRun?: boolean } = {},
 ): Promise<InitResult> {
-  const zonepathRoot = (opts.zonepathRoot ?? "/zones").replace(/\/+$/, "") || "/";
-  const config = defaultConfigText(zonepathRoot, "ipkg", opts.sshKeys ?? []);
+  const pool = initPool(req.pool);
+  const sshKeys = await readSshKeys(req.sshKeyFiles ?? []);
+  const zonepathRoot = (req.zonepathRoot ?? "/zones").replace(/\/+$/, "") || "/";
+  const config = defaultConfigText(zonepathRoot, "ipkg", sshKeys);
   readConfig(parseKdl(config, "config.kdl")); // validates --zonepath-root and --ssh-key
   const files: [string, string][] = [[reg.configFile, config]];
   for (const brand of ["ipkg", "nlipkg"] as const) {
-    files.push([entityPath(reg, "templates", brand), defaultTemplateText(brand, opts.pool?.name)]);
+    files.push([entityPath(reg, "templates", brand), defaultTemplateText(brand, pool?.name)]);
   }
-  if (opts.pool) {
-    files.push([entityPath(reg, "pools", opts.pool.name), poolText(opts.pool.name, opts.pool)]);
+  if (pool) files.push([entityPath(reg, "pools", pool.name), poolText(pool.name, pool)]);
+  const steps: Step[] = [];
+  for (const dir of [reg.root, ...ENTITY_KINDS.map((k) => reg.dirs[k])]) {
+    if (!await pathExists(dir)) steps.push(mkdirStep(dir));
   }
-  await Deno.mkdir(reg.root, { recursive: true, mode: 0o755 });
-  for (const k of ENTITY_KINDS) await Deno.mkdir(reg.dirs[k], { recursive: true, mode: 0o755 });
-  const result: InitResult = { written: [], kept: [], zonepathRoot };
-  await withRegistryLock(reg, async () => {
-    for (const [path, text] of files) {
-      if (await pathExists(path)) result.kept.push(path);
-      else {
-        await atomicWrite(path, text);
-        result.written.push(path);
-      }
+  const result = { written: [] as string[], kept: [] as string[], zonepathRoot };
+  for (const [path, text] of files) {
+    if (await pathExists(path)) {
+      result.kept.push(path);
+      continue;
     }
-  });
-  return result;
+    result.written.push(path);
+    steps.push(registryWriteStep(
+      reg,
+      `write ${path.slice(reg.root.length + 1)}`,
+      path,
+      text,
+      () => unchangedSincePlan(path, null),
+      registryRemoveUndo(reg, path, "remove it"),
+    ));
+  }
+  const dataset = await zonepathDataset(runner, zonepathRoot, req.createDataset);
+  if (dataset.create) steps.push(dataset.create);
+  const p = plan(`initialise the zone registry ${reg.root}`, steps);
+  if (!opts.dryRun) await apply(p, AS_IS);
+  return { ...result, plan: p, dataset };
 }
 
-/** Create a new entity file; refuses to overwrite. */
+function mkdirStep(path: string): Step {
+  return {
+    title: `make directory ${path}`,
+    action: { kind: "mkdir", path, mode: 0o755 },
+    run: () => Deno.mkdir(path, { recursive: true, mode: 0o755 }),
+  };
+}
+
+function initPool(pool: InitRequest["pool"]): ({ name: string } & PoolFlags) | undefined {
+  if (!pool) return undefined;
+  const { network, gateway } = pool;
+  if (!network || !gateway) {
+    throw new Diagnostic("zmgr::init::pool_incomplete", "--pool needs --network and --gateway", {
+      hint: "e.g. zmgr init --pool default --network 10.0.0.0/24 --gateway 10.0.0.1 --stub igb0",
+      exitCode: 2,
+    });
+  }
+  return { ...pool, network, gateway };
+}
+
+/** The public keys in `files` (comments and blank lines left out). */
+async function readSshKeys(files: string[]): Promise<string[]> {
+  const keys: string[] = [];
+  for (const f of files) {
+    const path = resolveUserPath(f);
+    let text: string;
+    try {
+      text = await Deno.readTextFile(path);
+    } catch (err) {
+      throw new Diagnostic("zmgr::init::ssh_key_unreadable", `cannot read --ssh-key ${path}`, {
+        hint: "give the public key file, e.g. ~/.ssh/id_ed25519.pub",
+        cause: err,
+      });
+    }
+    keys.push(...text.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#")));
+  }
+  return keys;
+}
+
+/** Create a new entity file; refuses to overwrite (with `dryRun`, only plan it). */
 export async function createEntity(
   reg: Registry,
   kind: EntityKind,
   name: string,
   text: string,
-  dryRun = false,
-): Promise<string> {
+  opts: { dryRun?: boolean } = {},
+): Promise<Plan> {
   await loadConfig(reg);
   const path = entityPath(reg, kind, name);
-  const create = async () => {
-    if (await pathExists(path)) {
-      const what = kind.slice(0, -1);
-      throw new Diagnostic(`zmgr::${what}::exists`, `${what} ${name} already exists`, {
-        hint: `edit it with \`zmgr ${what} edit ${name}\` or remove it first`,
-      });
-    }
-    if (!dryRun) await atomicWrite(path, text);
+  const refuseExisting = async () => {
+    if (!await pathExists(path)) return;
+    const what = kind.slice(0, -1);
+    throw new Diagnostic(`zmgr::${what}::exists`, `${what} ${name} already exists`, {
+      hint: `edit it with \`zmgr ${what} edit ${name}\` or remove it first`,
+    });
   };
-  if (dryRun) await create();
-  else await withRegistryLock(reg, create);
-  return path;
+  await refuseExisting();
+  const title = `create ${kind.slice(0, -1)} ${name}`;
+  const p = plan(title, [registryWriteStep(reg, title, path, text, refuseExisting)]);
+  if (!opts.dryRun) await apply(p, AS_IS);
+  return p;
 }
 
 /**
  * Edit an entity in place: `mutate` changes the parsed document, `check`
- * strictly re-reads the result; only a valid result replaces the file.
+ * strictly re-reads the result; only a valid result replaces the file, and
+ * only if nobody changed it meanwhile (with `dryRun`, only plan it).
  */
 export async function editEntity(
   reg: Registry,
@@ -179,22 +255,37 @@ export async function editEntity(
   name: string,
   mutate: (doc: Document) => void,
   check: (file: KdlFile, name: string) => unknown,
-  dryRun = false,
-): Promise<string> {
+  opts: { dryRun?: boolean } = {},
+): Promise<Plan> {
   const path = entityPath(reg, kind, name);
-  return await withRegistryLock(reg, async () => {
-    const file = await readKdlFile(path);
-    if (!file) {
-      const what = kind.slice(0, -1);
-      throw new Diagnostic(`zmgr::${what}::not_found`, `no ${what} named ${name}`, {
-        hint: `list them with \`zmgr ${what} list\``,
-      });
-    }
-    mutate(file.doc);
-    const text = formatDocument(file.doc);
-    check(parseKdl(text, path), name);
-    if (!dryRun) await atomicWrite(path, text);
-    return text;
+  const what = kind.slice(0, -1);
+  const before = await readTextIfExists(path);
+  if (before === null) throw notFound(kind, name);
+  const file = parseKdl(before, path);
+  mutate(file.doc);
+  const text = formatDocument(file.doc);
+  check(parseKdl(text, path), name);
+  const title = `update ${what} ${name}`;
+  const p = plan(title, [
+    registryWriteStep(reg, title, path, text, () => unchangedSincePlan(path, before)),
+  ]);
+  if (!opts.dryRun) await apply(p, AS_IS);
+  return p;
+}
+
+async function readTextIfExists(path: string): Promise<string | null> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return null;
+    throw err;
+  }
+}
+
+function notFound(kind: EntityKind, name: string): Diagnostic {
+  const what = kind.slice(0, -1);
+  return new Diagnostic(`zmgr::${what}::not_found`, `no ${what} named ${name}`, {
+    hint: `list them with \`zmgr ${what} list\``,
   });
 }
 
@@ -223,13 +314,14 @@ export async function referencesTo(
   return refs;
 }
 
-/** Remove an entity; refuses while something refers to it unless `force`. */
+/** Remove an entity; refuses while something refers to it unless `force` (with `dryRun`, only plan it). */
 export async function removeEntity(
   reg: Registry,
   kind: EntityKind,
   name: string,
   opts: { force?: boolean; dryRun?: boolean } = {},
-): Promise<string> {
+): Promise<Plan> {
+  await loadConfig(reg);
   const path = entityPath(reg, kind, name);
   const what = kind.slice(0, -1);
   const refs = await referencesTo(reg, kind, name);
@@ -237,20 +329,20 @@ export async function removeEntity(
     throw new Diagnostic(
       `zmgr::${what}::in_use`,
       `${what} ${name} is still used by ${refs.join(", ")}`,
-      {
-        hint: "change those first, or pass --force to remove it anyway",
-      },
+      { hint: "change those first, or pass --force to remove it anyway" },
     );
   }
-  const removed = opts.dryRun
-    ? await pathExists(path)
-    : await withRegistryLock(reg, () => removeFile(path));
-  if (!removed) {
-    throw new Diagnostic(`zmgr::${what}::not_found`, `no ${what} named ${name}`, {
-      hint: `list them with \`zmgr ${what} list\``,
-    });
-  }
-  return path;
+  if (!await pathExists(path)) throw notFound(kind, name);
+  const p = plan(`remove ${what} ${name}`, [{
+    title: `remove ${what} ${name}`,
+    action: { kind: "remove", path },
+    run: () =>
+      withRegistryLock(reg, async () => {
+        if (!await removeFile(path)) throw notFound(kind, name);
+      }),
+  }]);
+  if (!opts.dryRun) await apply(p, AS_IS);
+  return p;
 }
 
 /** Text of a new template from flags, strictly checked. */

@@ -8,98 +8,158 @@
 import { Diagnostic } from "../../lib/diagnostics.ts";
 import { validateZoneName } from "../../lib/zones/names.ts";
 import type { ZoneEntry } from "../../lib/zones/schema.ts";
-import type { Runner } from "../exec.ts";
+import type { ExecOptions, Runner } from "../exec.ts";
+import { apply } from "../apply.ts";
+import { type Plan, plan, type Step } from "../../lib/plan.ts";
 import {
   entityPath,
   loadAllZones,
   loadZone,
   type Registry,
+  registryStep,
   removeFile,
-  withRegistryLock,
 } from "./registry.ts";
 import {
+  AS_IS,
   datasetMountedAt,
   INSTALL_TIMEOUT_MS,
   listSystemZones,
-  step,
   vnicExists,
   zoneState,
+  zoneStep,
 } from "./system.ts";
 
-/** What destroy did (or would do). */
+/** Destroy's plan and, once applied, what it did. */
 export interface DestroyResult {
   name: string;
+  plan: Plan;
+  /** What each step that ran did, in order (past tense). */
   steps: string[];
   registryRemoved: boolean;
 }
 
-/** Destroy a registered zone; each step is skipped when already done, so a retry finishes the job. */
+/**
+ * Destroy a registered zone: the live state decides the steps, so each one
+ * already done is left out and a retry finishes the job. Nothing is undone
+ * on a failure (a half-destroyed zone is not restored).
+ */
 export async function destroyZone(
   reg: Registry,
   runner: Runner,
   name: string,
-  opts: { keepRegistry?: boolean } = {},
+  opts: { keepRegistry?: boolean; dryRun?: boolean } = {},
 ): Promise<DestroyResult> {
   validateZoneName(name);
   const entry = await loadZone(reg, name);
-  const steps: string[] = [];
-  const state = await zoneState(runner, name);
+  const [state, dataset, vnic] = await Promise.all([
+    zoneState(runner, name),
+    datasetMountedAt(runner, entry.zonepath),
+    entry.vnic ? vnicExists(runner, entry.vnic) : false,
+  ]);
   const hint = `fix the cause and run \`zmgr destroy ${name}\` again; finished steps are skipped`;
+  const did: string[] = [];
+  const steps: Step[] = [];
+  const add = (title: string, argv: string[], done: string, o: ExecOptions = {}) =>
+    steps.push(reporting(zoneStep(runner, title, argv, hint, o), did, done));
   if (state === "running" || state === "ready" || state === "shutting_down") {
-    await step(runner, ["zoneadm", "-z", name, "halt"], hint);
-    steps.push("halted");
+    add("halt the zone", ["zoneadm", "-z", name, "halt"], "halted");
   }
-  if (state !== undefined && state !== "configured") {
-    await step(runner, ["zoneadm", "-z", name, "uninstall", "-F"], hint, {
+  const uninstall = state !== undefined && state !== "configured";
+  if (uninstall) {
+    add("uninstall the zone", ["zoneadm", "-z", name, "uninstall", "-F"], "uninstalled", {
       timeoutMs: INSTALL_TIMEOUT_MS,
     });
-    steps.push("uninstalled");
   }
   if (state !== undefined) {
-    await step(runner, ["zonecfg", "-z", name, "delete", "-F"], hint);
-    steps.push("deleted the configuration");
-  }
-  // uninstall removes the zone's dataset; one left behind (an install with
-  // -x nodataset, an interrupted uninstall) is the zone's and goes too.
-  const uninstalledInPlan = runner.dryRun && steps.includes("uninstalled");
-  const dataset = uninstalledInPlan ? undefined : await datasetMountedAt(runner, entry.zonepath);
-  if (dataset) {
-    await step(runner, ["zfs", "destroy", "-r", dataset], hint);
-    steps.push(`destroyed dataset ${dataset}`);
-  }
-  if (entry.vnic && await vnicExists(runner, entry.vnic)) {
-    await step(runner, ["dladm", "delete-vnic", entry.vnic], hint);
-    steps.push(`deleted VNIC ${entry.vnic}`);
-  }
-  let registryRemoved = false;
-  if (!opts.keepRegistry) {
-    if (!runner.dryRun) {
-      await withRegistryLock(reg, () => removeFile(entityPath(reg, "zones", name)));
-    }
-    registryRemoved = true;
-    steps.push(
-      `removed the registry entry${
-        entry.addresses.length ? ` (freed ${entry.addresses.join(", ")})` : ""
-      }`,
+    add(
+      "delete the configuration",
+      ["zonecfg", "-z", name, "delete", "-F"],
+      "deleted the configuration",
     );
   }
-  return { name, steps, registryRemoved };
+  if (dataset) {
+    const s = zoneStep(
+      runner,
+      `destroy dataset ${dataset}`,
+      ["zfs", "destroy", "-r", dataset],
+      hint,
+    );
+    steps.push(
+      reporting(
+        uninstall ? ifStillMounted(runner, s, entry.zonepath, dataset) : s,
+        did,
+        `destroyed dataset ${dataset}`,
+      ),
+    );
+  }
+  if (entry.vnic && vnic) {
+    add("delete the VNIC", ["dladm", "delete-vnic", entry.vnic], `deleted VNIC ${entry.vnic}`);
+  }
+  if (!opts.keepRegistry) {
+    const path = entityPath(reg, "zones", name);
+    const freed = entry.addresses.length ? ` (freed ${entry.addresses.join(", ")})` : "";
+    steps.push(reporting(
+      registryStep(
+        reg,
+        "remove the registry entry",
+        path,
+        `remove${freed}`,
+        () => removeFile(path),
+      ),
+      did,
+      `removed the registry entry${freed}`,
+    ));
+  }
+  const p = plan(`destroy zone ${name}`, steps);
+  if (!opts.dryRun) await apply(p, AS_IS);
+  return { name, plan: p, steps: did, registryRemoved: !opts.keepRegistry };
 }
 
-/** Boot, halt or reboot a registered zone. */
+/** `s`, noting `done` in `did` once its run did something. */
+function reporting(s: Step, did: string[], done: string): Step {
+  return {
+    ...s,
+    run: async () => {
+      if (await s.run() !== NOTHING_DONE) did.push(done);
+    },
+  };
+}
+
+/** What a step's run resolves to when it found nothing to do. */
+const NOTHING_DONE = Symbol("nothing done");
+
+/**
+ * uninstall removes the zone's dataset; one left behind (an install with
+ * -x nodataset, an interrupted uninstall) is the zone's and goes too. After
+ * an uninstall in the same plan, `s` runs only if the dataset is still there.
+ */
+function ifStillMounted(runner: Runner, s: Step, zonepath: string, dataset: string): Step {
+  return {
+    ...s,
+    title: `${s.title} if the uninstall left it`,
+    run: async () =>
+      await datasetMountedAt(runner, zonepath) === dataset ? await s.run() : NOTHING_DONE,
+  };
+}
+
+/** Boot, halt or reboot a registered zone (with `dryRun`, only plan it). */
 export async function zoneAction(
   reg: Registry,
   runner: Runner,
   name: string,
   action: "boot" | "halt" | "reboot",
-): Promise<void> {
+  opts: { dryRun?: boolean } = {},
+): Promise<Plan> {
   validateZoneName(name);
   assertNotCreating(await loadZone(reg, name));
-  await step(
+  const p = plan(`${action} zone ${name}`, [zoneStep(
     runner,
+    `${action} the zone`,
     ["zoneadm", "-z", name, action],
     `check the zone with \`zoneadm -z ${name} list -v\``,
-  );
+  )]);
+  if (!opts.dryRun) await apply(p, AS_IS);
+  return p;
 }
 
 /** One row of `zmgr list`. */

@@ -8,6 +8,8 @@
 import { Diagnostic, toDiagnostics } from "../../lib/diagnostics.ts";
 import { validateDatasetName } from "../../lib/zones/names.ts";
 import { type ExecOptions, type ExecResult, formatArgv, type Runner } from "../exec.ts";
+import { type ApplyOptions, failureMessage, runStep, runUndo } from "../apply.ts";
+import type { Step, Undo } from "../../lib/plan.ts";
 import { type IpAddr, parseIp } from "../../lib/ipam.ts";
 import {
   netAddresses,
@@ -130,19 +132,21 @@ export async function requireZonepathDataset(runner: Runner, zonepathRoot: strin
   );
 }
 
-/** What init found or did about the zonepath root's dataset. */
+/** What init found about the zonepath root's dataset, and the step that creates one. */
 export interface ZonepathDataset {
+  /** The dataset mounted at the root, or the one the plan creates. */
   dataset?: string;
-  created: boolean;
+  /** `zfs create -o mountpoint=ROOT DATASET`, when asked for and none is mounted there. */
+  create?: Step;
   /** Why zfs could not answer (no zfs on this host, ...), when it could not. */
   unknown?: string;
 }
 
 /**
- * The zonepath root's dataset, created with `zfs create -o mountpoint=ROOT
- * DATASET` when `create` names one and none is mounted there. Without
- * `create`, a host whose zfs cannot answer is reported, not an error: create
- * refuses later with zmgr::zfs::no_dataset.
+ * The zonepath root's dataset, or the step creating it when `create` names
+ * one and none is mounted there. Without `create`, a host whose zfs cannot
+ * answer is reported, not an error: create refuses later with
+ * zmgr::zfs::no_dataset.
  */
 export async function zonepathDataset(
   runner: Runner,
@@ -154,15 +158,19 @@ export async function zonepathDataset(
     found = await datasetMountedAt(runner, root);
   } catch (err) {
     if (create) throw err;
-    return { created: false, unknown: toDiagnostics(err)[0].message };
+    return { unknown: toDiagnostics(err)[0].message };
   }
-  if (found || !create) return { dataset: found, created: false };
-  await step(
-    runner,
-    ["zfs", "create", "-o", `mountpoint=${root}`, validateDatasetName(create)],
-    `check that the pool of ${create} exists (zpool list) and that ${create} is free`,
-  );
-  return { dataset: create, created: true };
+  if (found || !create) return { dataset: found };
+  const dataset = validateDatasetName(create);
+  return {
+    dataset,
+    create: zoneStep(
+      runner,
+      `create ZFS dataset ${dataset}`,
+      ["zfs", "create", "-o", `mountpoint=${root}`, dataset],
+      `check that the pool of ${dataset} exists (zpool list) and that ${dataset} is free`,
+    ),
+  };
 }
 
 /** True when VNIC `name` exists. */
@@ -171,12 +179,43 @@ export async function vnicExists(runner: Runner, name: string): Promise<boolean>
   return r !== undefined && r.stdout.split("\n").some((l) => l.trim() === name);
 }
 
-/** Run a mutating command; failures carry `zmgr::exec::failed`, the stderr and `hint`. */
-export function step(
+/** A step running a mutating command; failures carry `zmgr::exec::failed`, the stderr and `hint`. */
+export function zoneStep(
   runner: Runner,
+  title: string,
   argv: string[],
   hint: string,
-  opts: ExecOptions = {},
-): Promise<ExecResult> {
-  return runner.run(argv, { errorCode: "zmgr::exec::failed", hint, ...opts });
+  opts: ExecOptions & { undo?: Undo } = {},
+): Step {
+  return runStep(runner, title, argv, { errorCode: "zmgr::exec::failed", hint, ...opts });
 }
+
+/**
+ * The undo running `argv`. With `zone` and `states`, it runs only while the
+ * zone is in one of them (its step may have done nothing, or half), and is
+ * also armed when its step fails: zonecfg reading a script commits what it
+ * could and exits 1, an installer leaves an incomplete zone.
+ */
+export function zoneUndo(
+  runner: Runner,
+  argv: string[],
+  only?: { zone: string; states: string[] },
+): Undo {
+  const when = only &&
+    (async () => only.states.includes(await zoneState(runner, only.zone) ?? "absent"));
+  return runUndo(runner, argv, {
+    errorCode: "zmgr::exec::failed",
+    timeoutMs: INSTALL_TIMEOUT_MS,
+    afterFailure: only !== undefined,
+    when,
+  });
+}
+
+/**
+ * Apply options of the zone commands whose steps are not undone (destroy,
+ * boot, registry edits): a failure is reported by its own diagnostic, the
+ * finished steps stay done and a retry skips them.
+ */
+export const AS_IS: ApplyOptions = {
+  message: (f) => f.interrupted ? failureMessage(f) : f.cause.message,
+};

@@ -4,7 +4,6 @@
  * @module
  */
 import { Diagnostic } from "../../lib/diagnostics.ts";
-import { resolveUserPath } from "../../lib/paths.ts";
 import { formatCidr, formatIp } from "../../lib/ipam.ts";
 import { auditLedger, poolUsage } from "../../lib/zones/ledger.ts";
 import { addNode, setNode } from "../../lib/zones/kdl.ts";
@@ -26,14 +25,15 @@ import {
 } from "../../backends/zones/entities.ts";
 import {
   type EntityKind,
+  entityPath,
   loadAll,
   loadAllZones,
   loadConfig,
   loadPool,
   loadTemplate,
 } from "../../backends/zones/registry.ts";
-import { zonepathDataset } from "../../backends/zones/system.ts";
-import { out, outJson, registry, renderFile, table, zoneRunner } from "./common.ts";
+import { done, out, outJson, registry, showPlan, table, zoneRunner } from "./common.ts";
+import type { Plan } from "../../lib/plan.ts";
 
 interface Common {
   root?: string;
@@ -41,9 +41,11 @@ interface Common {
   json?: boolean;
 }
 
-function dryRunFile(path: string, text: string): void {
-  out("dry run: nothing was changed");
-  for (const l of renderFile(path, text)) out(l);
+/** Print a registry change's plan (dry run) or, once applied, `line`. */
+async function report(planned: Promise<Plan>, opts: Common, line: string): Promise<void> {
+  const p = await planned;
+  if (opts.dryRun) showPlan(p, opts.json);
+  else done(p, opts.json, line);
 }
 
 /** `zmgr init`. */
@@ -60,49 +62,29 @@ export async function initCmd(
     createDataset?: string;
   },
 ): Promise<void> {
-  const sshKeys: string[] = [];
-  for (const f of opts.sshKey ?? []) {
-    const path = resolveUserPath(f);
-    let text: string;
-    try {
-      text = await Deno.readTextFile(path);
-    } catch (err) {
-      throw new Diagnostic("zmgr::init::ssh_key_unreadable", `cannot read --ssh-key ${path}`, {
-        hint: "give the public key file, e.g. ~/.ssh/id_ed25519.pub",
-        cause: err,
-      });
-    }
-    sshKeys.push(...text.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#")));
-  }
-  if (opts.pool && (!opts.network || !opts.gateway)) {
-    throw new Diagnostic("zmgr::init::pool_incomplete", "--pool needs --network and --gateway", {
-      hint: "e.g. zmgr init --pool default --network 10.0.0.0/24 --gateway 10.0.0.1 --stub igb0",
-      exitCode: 2,
-    });
-  }
-  const reg = registry(opts);
-  const r = await initRegistry(reg, {
+  const r = await initRegistry(registry(opts), zoneRunner(), {
     zonepathRoot: opts.zonepathRoot,
-    sshKeys,
+    sshKeyFiles: opts.sshKey,
+    createDataset: opts.createDataset,
     pool: opts.pool
       ? {
         name: opts.pool,
-        network: opts.network!,
-        gateway: opts.gateway!,
+        network: opts.network,
+        gateway: opts.gateway,
         range: opts.range,
         stub: opts.stub,
         dns: opts.dns,
       }
       : undefined,
-  });
+  }, { dryRun: opts.dryRun });
+  if (opts.dryRun) return showPlan(r.plan, opts.json, { kept: r.kept });
+  if (opts.json) return done(r.plan, true, "");
   for (const p of r.written) out(`wrote ${p}`);
   for (const p of r.kept) out(`kept ${p} (already there)`);
-  const ds = await zonepathDataset(zoneRunner(false), r.zonepathRoot, opts.createDataset);
+  const ds = r.dataset;
   if (ds.dataset) {
     out(
-      `${
-        ds.created ? "created" : "zonepath root is"
-      } ZFS dataset ${ds.dataset} (${r.zonepathRoot})`,
+      `${ds.create ? "created" : "zonepath root is"} ZFS dataset ${ds.dataset} (${r.zonepathRoot})`,
     );
   } else {
     out(
@@ -127,9 +109,11 @@ export async function poolCreateCmd(
 ): Promise<void> {
   const reg = registry(opts);
   const text = poolText(name, opts);
-  const path = await createEntity(reg, "pools", name, text, !!opts.dryRun);
-  if (opts.dryRun) return dryRunFile(path, text);
-  out(`created pool ${name} (${path})`);
+  await report(
+    createEntity(reg, "pools", name, text, opts),
+    opts,
+    `created pool ${name} (${entityPath(reg, "pools", name)})`,
+  );
 }
 
 /** `zmgr pool list`. */
@@ -223,40 +207,42 @@ export async function poolEditCmd(
   const canon = (s: string, flag: string) => formatIp(ipArgument(s, flag));
   const unreserve = new Set((opts.unreserve ?? []).map((u) => canon(u, "--unreserve")));
   const current = await loadPool(reg, name);
-  const text = await editEntity(
-    reg,
-    "pools",
-    name,
-    (doc) => {
-      if (opts.gateway !== undefined) setNode(doc, "gateway", [opts.gateway]);
-      if (opts.range === "none") setNode(doc, "range", []);
-      else if (opts.range !== undefined) {
-        const parts = opts.range.split("-");
-        if (parts.length !== 2) {
-          throw new Diagnostic(
-            "zmgr::pool::bad_range",
-            `--range ${JSON.stringify(opts.range)} is not START-END`,
-            {
-              hint: "e.g. --range 10.0.0.10-10.0.0.200, or --range none",
-            },
-          );
+  await report(
+    editEntity(
+      reg,
+      "pools",
+      name,
+      (doc) => {
+        if (opts.gateway !== undefined) setNode(doc, "gateway", [opts.gateway]);
+        if (opts.range === "none") setNode(doc, "range", []);
+        else if (opts.range !== undefined) {
+          const parts = opts.range.split("-");
+          if (parts.length !== 2) {
+            throw new Diagnostic(
+              "zmgr::pool::bad_range",
+              `--range ${JSON.stringify(opts.range)} is not START-END`,
+              {
+                hint: "e.g. --range 10.0.0.10-10.0.0.200, or --range none",
+              },
+            );
+          }
+          setNode(doc, "range", parts);
         }
-        setNode(doc, "range", parts);
-      }
-      if (opts.stub !== undefined) setNode(doc, "stub", [opts.stub]);
-      if (opts.dns !== undefined) setNode(doc, "dns", opts.dns);
-      if (opts.domain !== undefined) setNode(doc, "domain", [opts.domain]);
-      if (unreserve.size) {
-        const keep = current.reserved.map(formatIp).filter((r) => !unreserve.has(r));
-        setNode(doc, "reserve", keep);
-      }
-      for (const r of opts.reserve ?? []) addNode(doc, "reserve", [canon(r, "--reserve")]);
-    },
-    readPool,
-    !!opts.dryRun,
+        if (opts.stub !== undefined) setNode(doc, "stub", [opts.stub]);
+        if (opts.dns !== undefined) setNode(doc, "dns", opts.dns);
+        if (opts.domain !== undefined) setNode(doc, "domain", [opts.domain]);
+        if (unreserve.size) {
+          const keep = current.reserved.map(formatIp).filter((r) => !unreserve.has(r));
+          setNode(doc, "reserve", keep);
+        }
+        for (const r of opts.reserve ?? []) addNode(doc, "reserve", [canon(r, "--reserve")]);
+      },
+      readPool,
+      opts,
+    ),
+    opts,
+    `updated pool ${name}`,
   );
-  if (opts.dryRun) return dryRunFile(`pools/${name}.kdl`, text);
-  out(`updated pool ${name}`);
 }
 
 /** `zmgr pool|template|publisher rm NAME`. */
@@ -265,15 +251,11 @@ export async function entityRmCmd(
   name: string,
   opts: Common & { force?: boolean },
 ): Promise<void> {
-  const reg = registry(opts);
-  await loadConfig(reg);
-  const path = await removeEntity(reg, kind, name, { force: opts.force, dryRun: opts.dryRun });
-  if (opts.dryRun) {
-    out("dry run: nothing was changed");
-    out(`would remove ${path}`);
-    return;
-  }
-  out(`removed ${kind.slice(0, -1)} ${name}`);
+  await report(
+    removeEntity(registry(opts), kind, name, opts),
+    opts,
+    `removed ${kind.slice(0, -1)} ${name}`,
+  );
 }
 
 /** `zmgr template list`. */
@@ -319,10 +301,11 @@ export async function templateCreateCmd(
     publishers: opts.publisher ?? [],
   };
   const reg = registry(opts);
-  const text = templateText(t);
-  const path = await createEntity(reg, "templates", name, text, !!opts.dryRun);
-  if (opts.dryRun) return dryRunFile(path, text);
-  out(`created template ${name} (${path})`);
+  await report(
+    createEntity(reg, "templates", name, templateText(t), opts),
+    opts,
+    `created template ${name} (${entityPath(reg, "templates", name)})`,
+  );
 }
 
 /** `zmgr template edit NAME`. */
@@ -340,25 +323,27 @@ export async function templateEditCmd(
       },
     );
   }
-  const text = await editEntity(
-    registry(opts),
-    "templates",
-    name,
-    (doc) => {
-      if (opts.brand !== undefined) setNode(doc, "brand", [opts.brand]);
-      if (opts.pool !== undefined) setNode(doc, "pool", opts.pool === "none" ? [] : [opts.pool]);
-      if (opts.autoboot !== undefined) setNode(doc, "autoboot", [opts.autoboot === "true"]);
-      if (opts.publisher !== undefined) {
-        const pubs = opts.publisher.filter((p) => p !== "none");
-        setNode(doc, "publisher", []);
-        for (const p of pubs) addNode(doc, "publisher", [p]);
-      }
-    },
-    readTemplate,
-    !!opts.dryRun,
+  await report(
+    editEntity(
+      registry(opts),
+      "templates",
+      name,
+      (doc) => {
+        if (opts.brand !== undefined) setNode(doc, "brand", [opts.brand]);
+        if (opts.pool !== undefined) setNode(doc, "pool", opts.pool === "none" ? [] : [opts.pool]);
+        if (opts.autoboot !== undefined) setNode(doc, "autoboot", [opts.autoboot === "true"]);
+        if (opts.publisher !== undefined) {
+          const pubs = opts.publisher.filter((p) => p !== "none");
+          setNode(doc, "publisher", []);
+          for (const p of pubs) addNode(doc, "publisher", [p]);
+        }
+      },
+      readTemplate,
+      opts,
+    ),
+    opts,
+    `updated template ${name}`,
   );
-  if (opts.dryRun) return dryRunFile(`templates/${name}.kdl`, text);
-  out(`updated template ${name}`);
 }
 
 /** `zmgr publisher list`. */
@@ -373,8 +358,9 @@ export async function publisherListCmd(opts: Common): Promise<void> {
 /** `zmgr publisher add NAME ORIGIN`. */
 export async function publisherAddCmd(name: string, origin: string, opts: Common): Promise<void> {
   const reg = registry(opts);
-  const text = publisherText(name, origin);
-  const path = await createEntity(reg, "publishers", name, text, !!opts.dryRun);
-  if (opts.dryRun) return dryRunFile(path, text);
-  out(`added publisher ${name} (${path})`);
+  await report(
+    createEntity(reg, "publishers", name, publisherText(name, origin), opts),
+    opts,
+    `added publisher ${name} (${entityPath(reg, "publishers", name)})`,
+  );
 }

@@ -15,6 +15,7 @@ import { usedAddresses } from "../../lib/zones/ledger.ts";
 import { writeZoneEntry } from "../../lib/zones/schema.ts";
 import { loadAllZones, loadPool, registryAt } from "../../backends/zones/registry.ts";
 import { initRegistry } from "../../backends/zones/entities.ts";
+import { createRunner } from "../../backends/exec.ts";
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const ZONES = Number(Deno.env.get("BENCH_ZONES") ?? 10_000);
@@ -27,7 +28,7 @@ function median(xs: number[]): number {
 
 async function makeRegistry(dir: string, zones: number): Promise<void> {
   const reg = registryAt(dir);
-  await initRegistry(reg, {
+  await initRegistry(reg, createRunner(), {
     zonepathRoot: "/zones",
     pool: { name: "default", network: "10.0.0.0/16", gateway: "10.0.0.1", stub: "igb0" },
   });

@@ -27,7 +27,7 @@ const CASES: {
     fault: "dladm:create-vnic",
     command: "dladm create-vnic -l igb0 r10",
     stderr: "vnic creation over igb0 failed",
-    rolledBack: ["remove the registry reservation"],
+    rolledBack: ["ROOT/zones/r1.kdl: remove the registry reservation"],
   },
   {
     fault: "zonecfg:commit",
@@ -74,7 +74,9 @@ for (const c of CASES) {
       assertStringIncludes(r.stderr, "creating zone r1 failed");
       assertStringIncludes(r.stderr, c.command);
       if (c.stderr) assertStringIncludes(r.stderr, c.stderr);
-      for (const u of c.rolledBack) assertStringIncludes(r.stderr, `rolled back: ${u}`);
+      for (const u of c.rolledBack) {
+        assertStringIncludes(r.stderr, `rolled back: ${u.replace("ROOT", t.root)}`);
+      }
       for (const u of c.notRolledBack ?? []) {
         assert(!r.stderr.includes(`rolled back: ${u}`), `${u} never ran:\n${r.stderr}`);
       }
