@@ -91,6 +91,35 @@ for (const c of CASES) {
   });
 }
 
+Deno.test("a create failing at its last step undoes the completed steps in reverse order", async () => {
+  const t = await zoneTestEnv();
+  try {
+    const before = (await t.fake.calls()).length;
+    const r = await t.zone(["create", "r1"], { FAKE_ILLUMOS_FAIL: "zoneadm:boot" });
+    assertEquals(r.code, 1, r.stderr);
+    assertEquals(r.stderr.split("\n").filter((l) => l.includes("rolled back:")), [
+      "  rolled back: zoneadm -z r1 uninstall -F",
+      "  rolled back: zonecfg -z r1 delete -F",
+      "  rolled back: dladm delete-vnic r10",
+      `  rolled back: ${t.root}/zones/r1.kdl: remove the registry reservation`,
+    ]);
+    const mutating = (await t.fake.calls()).slice(before)
+      .filter((c) => !c.argv.includes("list") && !c.argv.includes("info"))
+      .map((c) => [c.tool, ...c.argv].join(" "));
+    assertEquals(mutating, [
+      "dladm create-vnic -l igb0 r10",
+      "zonecfg -z r1 -f -",
+      "zoneadm -z r1 install",
+      "zoneadm -z r1 boot",
+      "zoneadm -z r1 uninstall -F",
+      "zonecfg -z r1 delete -F",
+      "dladm delete-vnic r10",
+    ]);
+  } finally {
+    await t.cleanup();
+  }
+});
+
 Deno.test("a failing rollback step is reported, not hidden", async () => {
   const t = await zoneTestEnv();
   try {
