@@ -10,7 +10,7 @@ import { Diagnostic } from "../../lib/diagnostics.ts";
 import { pathExists } from "../../lib/files.ts";
 import type { Document } from "@bgotink/kdl";
 import { formatIp, parseCidr, parseIp } from "../../lib/ipam.ts";
-import { formatDocument, type KdlFile, parseKdl } from "../../lib/zones/kdl.ts";
+import { addNode, formatDocument, type KdlFile, parseKdl, setNode } from "../../lib/zones/kdl.ts";
 import { resolveUserPath } from "../../lib/paths.ts";
 import { type Plan, plan, type Step } from "../../lib/plan.ts";
 import { apply } from "../apply.ts";
@@ -35,6 +35,7 @@ import {
   loadAll,
   loadAllZones,
   loadConfig,
+  loadPool,
   type Registry,
   registryRemoveUndo,
   registryWriteStep,
@@ -83,16 +84,7 @@ export function poolText(name: string, f: PoolFlags): string {
   }
   let range: [string, string] | undefined;
   if (f.range) {
-    const parts = f.range.split("-");
-    if (parts.length !== 2) {
-      throw new Diagnostic(
-        "zmgr::pool::bad_range",
-        `--range ${JSON.stringify(f.range)} is not START-END`,
-        {
-          hint: "e.g. --range 10.0.0.10-10.0.0.200",
-        },
-      );
-    }
+    const parts = rangeParts(f.range);
     range = [
       formatIp(ipArgument(parts[0], "--range start")),
       formatIp(ipArgument(parts[1], "--range end")),
@@ -287,6 +279,103 @@ function notFound(kind: EntityKind, name: string): Diagnostic {
   return new Diagnostic(`zmgr::${what}::not_found`, `no ${what} named ${name}`, {
     hint: `list them with \`zmgr ${what} list\``,
   });
+}
+
+/** The flags of `zmgr pool edit`. */
+export interface PoolEdit {
+  gateway?: string;
+  range?: string;
+  stub?: string;
+  dns?: string[];
+  domain?: string;
+  reserve?: string[];
+  unreserve?: string[];
+}
+
+/** Edit pool `name` from flags, comments kept (with `dryRun`, only plan it). */
+export async function editPool(
+  reg: Registry,
+  name: string,
+  f: PoolEdit,
+  opts: { dryRun?: boolean } = {},
+): Promise<Plan> {
+  const canon = (s: string, flag: string) => formatIp(ipArgument(s, flag));
+  const unreserve = new Set((f.unreserve ?? []).map((u) => canon(u, "--unreserve")));
+  const current = await loadPool(reg, name);
+  return await editEntity(
+    reg,
+    "pools",
+    name,
+    (doc) => {
+      if (f.gateway !== undefined) setNode(doc, "gateway", [f.gateway]);
+      if (f.range === "none") setNode(doc, "range", []);
+      else if (f.range !== undefined) {
+        setNode(doc, "range", rangeParts(f.range, ", or --range none"));
+      }
+      if (f.stub !== undefined) setNode(doc, "stub", [f.stub]);
+      if (f.dns !== undefined) setNode(doc, "dns", f.dns);
+      if (f.domain !== undefined) setNode(doc, "domain", [f.domain]);
+      if (unreserve.size) {
+        setNode(doc, "reserve", current.reserved.map(formatIp).filter((r) => !unreserve.has(r)));
+      }
+      for (const r of f.reserve ?? []) addNode(doc, "reserve", [canon(r, "--reserve")]);
+    },
+    readPool,
+    opts,
+  );
+}
+
+/** `--range START-END` split, or `zmgr::pool::bad_range`. */
+function rangeParts(range: string, hintTail = ""): [string, string] {
+  const parts = range.split("-");
+  if (parts.length !== 2) {
+    throw new Diagnostic(
+      "zmgr::pool::bad_range",
+      `--range ${JSON.stringify(range)} is not START-END`,
+      { hint: `e.g. --range 10.0.0.10-10.0.0.200${hintTail}` },
+    );
+  }
+  return [parts[0], parts[1]];
+}
+
+/** The flags of `zmgr template edit`. */
+export interface TemplateEdit {
+  brand?: string;
+  pool?: string;
+  autoboot?: string;
+  publisher?: string[];
+}
+
+/** Edit template `name` from flags, comments kept (with `dryRun`, only plan it). */
+export async function editTemplate(
+  reg: Registry,
+  name: string,
+  f: TemplateEdit,
+  opts: { dryRun?: boolean } = {},
+): Promise<Plan> {
+  if (f.autoboot !== undefined && f.autoboot !== "true" && f.autoboot !== "false") {
+    throw new Diagnostic(
+      "zmgr::template::bad_autoboot",
+      `--autoboot ${JSON.stringify(f.autoboot)} is not true or false`,
+      { hint: "use --autoboot true or --autoboot false", exitCode: 2 },
+    );
+  }
+  return await editEntity(
+    reg,
+    "templates",
+    name,
+    (doc) => {
+      if (f.brand !== undefined) setNode(doc, "brand", [f.brand]);
+      if (f.pool !== undefined) setNode(doc, "pool", f.pool === "none" ? [] : [f.pool]);
+      if (f.autoboot !== undefined) setNode(doc, "autoboot", [f.autoboot === "true"]);
+      if (f.publisher !== undefined) {
+        setNode(doc, "publisher", []);
+        for (const p of f.publisher.filter((p) => p !== "none")) addNode(doc, "publisher", [p]);
+      }
+    },
+    readTemplate,
+    opts,
+  );
 }
 
 /** Who still refers to an entity (zones, templates, the config). */

@@ -3,10 +3,8 @@
  *
  * @module
  */
-import { Diagnostic } from "../../lib/diagnostics.ts";
 import { formatCidr, formatIp } from "../../lib/ipam.ts";
 import { auditLedger, poolUsage } from "../../lib/zones/ledger.ts";
-import { addNode, setNode } from "../../lib/zones/kdl.ts";
 import {
   readPool,
   readPublisher,
@@ -15,9 +13,9 @@ import {
 } from "../../lib/zones/schema.ts";
 import {
   createEntity,
-  editEntity,
+  editPool,
+  editTemplate,
   initRegistry,
-  ipArgument,
   poolText,
   publisherText,
   removeEntity,
@@ -203,46 +201,7 @@ export async function poolEditCmd(
     unreserve?: string[];
   },
 ): Promise<void> {
-  const reg = registry(opts);
-  const canon = (s: string, flag: string) => formatIp(ipArgument(s, flag));
-  const unreserve = new Set((opts.unreserve ?? []).map((u) => canon(u, "--unreserve")));
-  const current = await loadPool(reg, name);
-  await report(
-    editEntity(
-      reg,
-      "pools",
-      name,
-      (doc) => {
-        if (opts.gateway !== undefined) setNode(doc, "gateway", [opts.gateway]);
-        if (opts.range === "none") setNode(doc, "range", []);
-        else if (opts.range !== undefined) {
-          const parts = opts.range.split("-");
-          if (parts.length !== 2) {
-            throw new Diagnostic(
-              "zmgr::pool::bad_range",
-              `--range ${JSON.stringify(opts.range)} is not START-END`,
-              {
-                hint: "e.g. --range 10.0.0.10-10.0.0.200, or --range none",
-              },
-            );
-          }
-          setNode(doc, "range", parts);
-        }
-        if (opts.stub !== undefined) setNode(doc, "stub", [opts.stub]);
-        if (opts.dns !== undefined) setNode(doc, "dns", opts.dns);
-        if (opts.domain !== undefined) setNode(doc, "domain", [opts.domain]);
-        if (unreserve.size) {
-          const keep = current.reserved.map(formatIp).filter((r) => !unreserve.has(r));
-          setNode(doc, "reserve", keep);
-        }
-        for (const r of opts.reserve ?? []) addNode(doc, "reserve", [canon(r, "--reserve")]);
-      },
-      readPool,
-      opts,
-    ),
-    opts,
-    `updated pool ${name}`,
-  );
+  await report(editPool(registry(opts), name, opts, opts), opts, `updated pool ${name}`);
 }
 
 /** `zmgr pool|template|publisher rm NAME`. */
@@ -313,34 +272,8 @@ export async function templateEditCmd(
   name: string,
   opts: Common & { brand?: string; pool?: string; autoboot?: string; publisher?: string[] },
 ): Promise<void> {
-  if (opts.autoboot !== undefined && opts.autoboot !== "true" && opts.autoboot !== "false") {
-    throw new Diagnostic(
-      "zmgr::template::bad_autoboot",
-      `--autoboot ${JSON.stringify(opts.autoboot)} is not true or false`,
-      {
-        hint: "use --autoboot true or --autoboot false",
-        exitCode: 2,
-      },
-    );
-  }
   await report(
-    editEntity(
-      registry(opts),
-      "templates",
-      name,
-      (doc) => {
-        if (opts.brand !== undefined) setNode(doc, "brand", [opts.brand]);
-        if (opts.pool !== undefined) setNode(doc, "pool", opts.pool === "none" ? [] : [opts.pool]);
-        if (opts.autoboot !== undefined) setNode(doc, "autoboot", [opts.autoboot === "true"]);
-        if (opts.publisher !== undefined) {
-          const pubs = opts.publisher.filter((p) => p !== "none");
-          setNode(doc, "publisher", []);
-          for (const p of pubs) addNode(doc, "publisher", [p]);
-        }
-      },
-      readTemplate,
-      opts,
-    ),
+    editTemplate(registry(opts), name, opts, opts),
     opts,
     `updated template ${name}`,
   );
