@@ -229,7 +229,12 @@ Deno.test("SIGINT during the install rolls the create back and exits 130", async
       stderr,
       "creating zone int1 was interrupted by SIGINT (after: install the zone)",
     );
-    assertStringIncludes(stderr, "rolled back: zoneadm -z int1 uninstall -F");
+    assertEquals(stderr.split("\n").filter((l) => l.includes("rolled back:")), [
+      "  rolled back: zoneadm -z int1 uninstall -F",
+      "  rolled back: zonecfg -z int1 delete -F",
+      "  rolled back: dladm delete-vnic int10",
+      `  rolled back: ${t.root}/zones/int1.kdl: remove the registry reservation`,
+    ]);
     assertEquals(await hostContents(t), before);
     assertEquals(await registeredZones(t.root), []);
   } finally {
