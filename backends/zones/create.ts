@@ -86,6 +86,11 @@ interface CreateFacts {
 
 /** Code of a reservation that lost its address to a concurrent create (nothing was done). */
 const RESERVE_RACE = "zmgr::create::address_taken_meanwhile";
+/**
+ * Each lost race means another create reserved an address, so re-planning
+ * ends; the bound only turns a registry that keeps changing into an error.
+ */
+const MAX_PLANS = 1000;
 
 /** Create zone `req.name`, or with `dryRun` only plan it. */
 export async function createZone(
@@ -110,7 +115,7 @@ export async function createZone(
     } catch (err) {
       // Another create took the planned address between the plan and the
       // reservation: plan again from the registry as it is now.
-      if (err instanceof Diagnostic && err.code === RESERVE_RACE && attempt < 1000) continue;
+      if (err instanceof Diagnostic && err.code === RESERVE_RACE && attempt < MAX_PLANS) continue;
       throw err;
     }
     return { ...r, entry: { ...entry, status: "active" }, dryRun: false };
@@ -122,7 +127,7 @@ function createFailureMessage(f: Failure): string {
     return `${f.what} was ${f.cause.message}${f.step ? ` (after: ${f.step.title})` : ""}`;
   }
   // A refused reservation changed nothing: its own message says it all.
-  if (f.step?.action.kind === "store" && f.step.title === RESERVE_TITLE) return f.cause.message;
+  if (f.step?.title === RESERVE_TITLE) return f.cause.message;
   return failureMessage(f);
 }
 
@@ -227,33 +232,60 @@ function createPlan(
   f: CreateFacts,
   entry: ZoneEntry,
 ): Omit<CreateResult, "dryRun"> {
-  const { name, pool, zonepath } = f;
-  const script = buildZonecfgScript({
-    brand: f.template.brand,
-    zonepath,
-    autoboot: f.boot,
-    vnic: f.vnic,
-    allowedAddress: entry.addresses[0],
-    defrouter: entry.gateway,
-  });
-  const sysding = SYSDING_BRANDS.includes(f.template.brand)
-    ? buildSysdingConf({
-      hostname: name,
-      dns: pool.dns.map(formatIp),
-      domain: pool.domain,
-      sshKeys: f.config.sshKeys,
-    })
-    : undefined;
-  const sysdingPath = sysding ? join(zonepath, "root", "etc", "sysding.conf") : undefined;
-  const only = (...states: string[]) => ({ zone: name, states });
+  const { script, sysding, sysdingPath } = zoneFiles(f, entry);
+  const path = entityPath(reg, "zones", f.name);
+  const active = writeZoneEntry({ ...entry, status: "active" });
   const steps: Step[] = [
     reserveStep(reg, f, entry),
+    ...configSteps(runner, f, script),
+    ...installSteps(runner, f),
+    ...(sysding && sysdingPath ? [sysdingStep(sysdingPath, sysding)] : []),
+    registryStep(
+      reg,
+      "finalise the registry entry",
+      path,
+      "status active",
+      () => atomicWrite(path, active),
+    ),
+  ];
+  if (f.boot) {
+    steps.push(zoneStep(
+      runner,
+      "boot the zone",
+      ["zoneadm", "-z", f.name, "boot"],
+      `inspect the zone with \`zoneadm -z ${f.name} list -v\``,
+      {
+        undo: zoneUndo(runner, ["zoneadm", "-z", f.name, "halt"], {
+          zone: f.name,
+          states: ["running", "ready"],
+        }),
+      },
+    ));
+  }
+  return {
+    plan: plan(`create zone ${f.name}`, steps),
+    entry,
+    zonecfgScript: script,
+    sysding,
+    sysdingPath,
+    booted: f.boot,
+  };
+}
+
+/**
+ * The VNIC, then the configuration. zonecfg reading a script on stdin goes
+ * on after an error and may still commit while exiting 1, so its undo is
+ * armed even when it fails, and deletes whatever configuration exists then.
+ */
+function configSteps(runner: Runner, f: CreateFacts, script: string): Step[] {
+  const { name, pool, vnic } = f;
+  return [
     zoneStep(
       runner,
       "create the VNIC",
-      ["dladm", "create-vnic", "-l", pool.stub, f.vnic],
-      `check that link ${pool.stub} exists (dladm show-link) and that ${f.vnic} is free`,
-      { undo: zoneUndo(runner, ["dladm", "delete-vnic", f.vnic]) },
+      ["dladm", "create-vnic", "-l", pool.stub, vnic],
+      `check that link ${pool.stub} exists (dladm show-link) and that ${vnic} is free`,
+      { undo: zoneUndo(runner, ["dladm", "delete-vnic", vnic]) },
     ),
     zoneStep(
       runner,
@@ -262,44 +294,33 @@ function createPlan(
       "the zonecfg script is shown with --dry-run",
       {
         stdin: script,
-        undo: zoneUndo(
-          runner,
-          ["zonecfg", "-z", name, "delete", "-F"],
-          only("configured", "incomplete"),
-        ),
+        undo: zoneUndo(runner, ["zonecfg", "-z", name, "delete", "-F"], {
+          zone: name,
+          states: ["configured", "incomplete"],
+        }),
       },
     ),
-    ...installSteps(runner, f),
   ];
-  if (sysding && sysdingPath) steps.push(sysdingStep(sysdingPath, sysding));
-  const path = entityPath(reg, "zones", name);
-  const active = writeZoneEntry({ ...entry, status: "active" });
-  steps.push(
-    registryStep(
-      reg,
-      "finalise the registry entry",
-      path,
-      "status active",
-      () => atomicWrite(path, active),
-    ),
-  );
-  if (f.boot) {
-    steps.push(zoneStep(
-      runner,
-      "boot the zone",
-      ["zoneadm", "-z", name, "boot"],
-      `inspect the zone with \`zoneadm -z ${name} list -v\``,
-      { undo: zoneUndo(runner, ["zoneadm", "-z", name, "halt"], only("running", "ready")) },
-    ));
-  }
-  return {
-    plan: plan(`create zone ${name}`, steps),
-    entry,
-    zonecfgScript: script,
-    sysding,
-    sysdingPath,
-    booted: f.boot,
-  };
+}
+
+/** The zonecfg script and, for the brands that read one, sysding.conf and its path in the zone. */
+function zoneFiles(f: CreateFacts, entry: ZoneEntry) {
+  const script = buildZonecfgScript({
+    brand: f.template.brand,
+    zonepath: f.zonepath,
+    autoboot: f.boot,
+    vnic: f.vnic,
+    allowedAddress: entry.addresses[0],
+    defrouter: entry.gateway,
+  });
+  if (!SYSDING_BRANDS.includes(f.template.brand)) return { script };
+  const sysding = buildSysdingConf({
+    hostname: f.name,
+    dns: f.pool.dns.map(formatIp),
+    domain: f.pool.domain,
+    sshKeys: f.config.sshKeys,
+  });
+  return { script, sysding, sysdingPath: join(f.zonepath, "root", "etc", "sysding.conf") };
 }
 
 /**

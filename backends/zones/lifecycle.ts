@@ -58,25 +58,9 @@ export async function destroyZone(
   ]);
   const hint = `fix the cause and run \`zmgr destroy ${name}\` again; finished steps are skipped`;
   const did: string[] = [];
-  const steps: Step[] = [];
-  const add = (title: string, argv: string[], done: string, o: ExecOptions = {}) =>
-    steps.push(reporting(zoneStep(runner, title, argv, hint, o), did, done));
-  if (state === "running" || state === "ready" || state === "shutting_down") {
-    add("halt the zone", ["zoneadm", "-z", name, "halt"], "halted");
-  }
-  const uninstall = state !== undefined && state !== "configured";
-  if (uninstall) {
-    add("uninstall the zone", ["zoneadm", "-z", name, "uninstall", "-F"], "uninstalled", {
-      timeoutMs: INSTALL_TIMEOUT_MS,
-    });
-  }
-  if (state !== undefined) {
-    add(
-      "delete the configuration",
-      ["zonecfg", "-z", name, "delete", "-F"],
-      "deleted the configuration",
-    );
-  }
+  const step = (title: string, argv: string[], done: string, o: ExecOptions = {}) =>
+    reporting(zoneStep(runner, title, argv, hint, o), did, done);
+  const steps = zoneRemovalSteps(name, state, step);
   if (dataset) {
     const s = zoneStep(
       runner,
@@ -84,28 +68,24 @@ export async function destroyZone(
       ["zfs", "destroy", "-r", dataset],
       hint,
     );
-    steps.push(
-      reporting(
-        uninstall ? ifStillMounted(runner, s, entry.zonepath, dataset) : s,
-        did,
-        `destroyed dataset ${dataset}`,
-      ),
-    );
+    const uninstalls = steps.some((x) => x.title === "uninstall the zone");
+    steps.push(reporting(
+      uninstalls ? ifStillMounted(runner, s, entry.zonepath, dataset) : s,
+      did,
+      `destroyed dataset ${dataset}`,
+    ));
   }
   if (entry.vnic && vnic) {
-    add("delete the VNIC", ["dladm", "delete-vnic", entry.vnic], `deleted VNIC ${entry.vnic}`);
+    steps.push(
+      step("delete the VNIC", ["dladm", "delete-vnic", entry.vnic], `deleted VNIC ${entry.vnic}`),
+    );
   }
   if (!opts.keepRegistry) {
     const path = entityPath(reg, "zones", name);
     const freed = entry.addresses.length ? ` (freed ${entry.addresses.join(", ")})` : "";
+    const remove = () => removeFile(path);
     steps.push(reporting(
-      registryStep(
-        reg,
-        "remove the registry entry",
-        path,
-        `remove${freed}`,
-        () => removeFile(path),
-      ),
+      registryStep(reg, "remove the registry entry", path, `remove${freed}`, remove),
       did,
       `removed the registry entry${freed}`,
     ));
@@ -113,6 +93,35 @@ export async function destroyZone(
   const p = plan(`destroy zone ${name}`, steps);
   if (!opts.dryRun) await apply(p, AS_IS);
   return { name, plan: p, steps: did, registryRemoved: !opts.keepRegistry };
+}
+
+/** halt (if running), uninstall (if installed), delete the configuration (if the system has the zone). */
+function zoneRemovalSteps(
+  name: string,
+  state: string | undefined,
+  step: (title: string, argv: string[], done: string, o?: ExecOptions) => Step,
+): Step[] {
+  const steps: Step[] = [];
+  if (state === "running" || state === "ready" || state === "shutting_down") {
+    steps.push(step("halt the zone", ["zoneadm", "-z", name, "halt"], "halted"));
+  }
+  if (state !== undefined && state !== "configured") {
+    steps.push(
+      step("uninstall the zone", ["zoneadm", "-z", name, "uninstall", "-F"], "uninstalled", {
+        timeoutMs: INSTALL_TIMEOUT_MS,
+      }),
+    );
+  }
+  if (state !== undefined) {
+    steps.push(
+      step(
+        "delete the configuration",
+        ["zonecfg", "-z", name, "delete", "-F"],
+        "deleted the configuration",
+      ),
+    );
+  }
+  return steps;
 }
 
 /** `s`, noting `done` in `did` once its run did something. */
