@@ -42,6 +42,7 @@ import {
   registryStep,
 } from "./registry.ts";
 import {
+  allQueries,
   INSTALL_TIMEOUT_MS,
   liveAddresses,
   requireZonepathDataset,
@@ -162,7 +163,9 @@ async function createFacts(
   // Queries of the live system, run side by side: whether the name is taken,
   // the zonepath root's dataset, and the addresses of every zone on the host
   // (made by hand or by another tool, so the registry may not know them).
-  const [existing, live] = await Promise.all([
+  const [existing, live] = await allQueries<
+    [string | undefined, { zone: string; address: IpAddr }[], void]
+  >([
     zoneState(runner, name),
     liveAddresses(runner),
     requireZonepathDataset(runner, config.zonepathRoot),

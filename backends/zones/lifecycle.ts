@@ -20,6 +20,7 @@ import {
   removeFile,
 } from "./registry.ts";
 import {
+  allQueries,
   AS_IS,
   datasetMountedAt,
   INSTALL_TIMEOUT_MS,
@@ -51,10 +52,12 @@ export async function destroyZone(
 ): Promise<DestroyResult> {
   validateZoneName(name);
   const entry = await loadZone(reg, name);
-  const [state, dataset, vnic] = await Promise.all([
+  const [state, dataset, vnic] = await allQueries<
+    [string | undefined, string | undefined, boolean]
+  >([
     zoneState(runner, name),
     datasetMountedAt(runner, entry.zonepath),
-    entry.vnic ? vnicExists(runner, entry.vnic) : false,
+    entry.vnic ? vnicExists(runner, entry.vnic) : Promise.resolve(false),
   ]);
   const hint = `fix the cause and run \`zmgr destroy ${name}\` again; finished steps are skipped`;
   const did: string[] = [];

@@ -54,6 +54,20 @@ async function query(
   );
 }
 
+/**
+ * Run queries side by side and wait for every one, then throw the first
+ * failure: a command that stops on a failed query leaves no other query
+ * still running behind it.
+ */
+export async function allQueries<T extends readonly unknown[]>(
+  queries: { [K in keyof T]: Promise<T[K]> },
+): Promise<T> {
+  const settled = await Promise.allSettled(queries);
+  const failed = settled.find((r) => r.status === "rejected");
+  if (failed) throw (failed as PromiseRejectedResult).reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
+}
+
 /** `zoneadm list -cp`, parsed: every configured zone (global included). */
 export async function listSystemZones(runner: Runner): Promise<ZoneListEntry[]> {
   const r = await runner.run(["zoneadm", "list", "-cp"], {
