@@ -36,7 +36,28 @@ export interface ApplyOptions {
    * rollback worth reading. An interrupt is reported as usual.
    */
   keepCause?: boolean;
+  /** Hint of an interrupt (default: what had been done was undone; run the command again). */
+  interruptHint?: string;
+  /** Hint when the failure's cause has none (default: fix the cause and run the command again). */
+  hint?: string;
+  /** Wording of the failure's message (default {@link failureMessage}). */
+  message?: (failure: Failure) => string;
 }
+
+/** What {@link ApplyOptions.message} words: the operation, its cause, the step it stopped at. */
+export interface Failure {
+  what: string;
+  cause: Diagnostic;
+  /** The step that failed or, for an interrupt, the last step that ran. */
+  step?: Step;
+  interrupted: boolean;
+}
+
+/**
+ * What an undo's `run` resolves to when it found nothing to undo (its step
+ * never took effect): the rollback report does not list it.
+ */
+export const NOTHING_TO_UNDO: unique symbol = Symbol("nothing to undo");
 
 /** What a successful apply did. */
 export interface ApplyResult {
@@ -46,7 +67,11 @@ export interface ApplyResult {
 
 /** Run `p`; on failure or interrupt undo what ran, in reverse, and throw. */
 export async function apply(p: Plan, opts: ApplyOptions = {}): Promise<ApplyResult> {
-  const trap = trapSignals(opts.interruptCode ?? INTERRUPTED, opts.forceQuit);
+  const trap = trapSignals(
+    opts.interruptCode ?? INTERRUPTED,
+    opts.interruptHint ?? INTERRUPT_HINT,
+    opts.forceQuit,
+  );
   const done: Undo[] = [];
   const ran: string[] = [];
   let current: Step | undefined;
@@ -67,7 +92,7 @@ export async function apply(p: Plan, opts: ApplyOptions = {}): Promise<ApplyResu
     trap.check();
     return { ran };
   } catch (err) {
-    const diag = await rollback(opts.what ?? p.title, current, err, done);
+    const diag = await rollback(opts.what ?? p.title, current, err, done, opts);
     if (!opts.keepCause || diag.exitCode === EXIT_INTERRUPTED) throw diag;
     throw withFailedUndos(err, diag);
   } finally {
@@ -76,11 +101,21 @@ export async function apply(p: Plan, opts: ApplyOptions = {}): Promise<ApplyResu
 }
 
 /** The diagnostic of an interrupted operation. */
-export function interrupted(signal: string, code = INTERRUPTED): Diagnostic {
-  return new Diagnostic(code, `interrupted by ${signal}`, {
-    hint: "what had been done was undone; run the command again when you are ready",
-    exitCode: EXIT_INTERRUPTED,
-  });
+export function interrupted(
+  signal: string,
+  code = INTERRUPTED,
+  hint = INTERRUPT_HINT,
+): Diagnostic {
+  return new Diagnostic(code, `interrupted by ${signal}`, { hint, exitCode: EXIT_INTERRUPTED });
+}
+
+const INTERRUPT_HINT = "what had been done was undone; run the command again when you are ready";
+
+/** The default wording: "WHAT failed (could not STEP): CAUSE", "WHAT: interrupted by SIG (after: STEP)". */
+export function failureMessage(f: Failure): string {
+  return f.interrupted
+    ? `${f.what}: ${f.cause.message}${f.step ? ` (after: ${f.step.title})` : ""}`
+    : `${f.what} failed${f.step ? ` (could not ${f.step.title})` : ""}: ${f.cause.message}`;
 }
 
 async function rollback(
@@ -88,25 +123,24 @@ async function rollback(
   failed: Step | undefined,
   err: unknown,
   undos: Undo[],
+  opts: ApplyOptions,
 ): Promise<Diagnostic> {
   const cause = toDiagnostics(err)[0];
   const details = [...cause.details];
   for (const u of undos.reverse()) {
     const line = describeUndo(u);
     try {
-      await u.run();
+      if (await u.run() === NOTHING_TO_UNDO) continue;
       details.push(`rolled back: ${line}`);
     } catch (e) {
       details.push(`${ROLLBACK_FAILED}: ${line}: ${toDiagnostics(e)[0].message}`);
       log.warn(`undo failed: ${line}`);
     }
   }
-  const message = cause.exitCode === EXIT_INTERRUPTED
-    ? `${what}: ${cause.message}${failed ? ` (after: ${failed.title})` : ""}`
-    : `${what} failed${failed ? ` (could not ${failed.title})` : ""}: ${cause.message}`;
-  return new Diagnostic(cause.code, message, {
+  const failure = { what, cause, step: failed, interrupted: cause.exitCode === EXIT_INTERRUPTED };
+  return new Diagnostic(cause.code, (opts.message ?? failureMessage)(failure), {
     details,
-    hint: cause.hint ?? "fix the cause and run the command again",
+    hint: cause.hint ?? opts.hint ?? "fix the cause and run the command again",
     span: cause.span,
     exitCode: cause.exitCode,
     cause: err,
@@ -134,7 +168,7 @@ interface SignalTrap {
 const SIGNALS: Deno.Signal[] = ["SIGINT", "SIGTERM"];
 
 /** Note SIGINT/SIGTERM while a plan runs; `check()` throws once one arrived. */
-function trapSignals(code: string, forceQuit?: () => void): SignalTrap {
+function trapSignals(code: string, hint: string, forceQuit?: () => void): SignalTrap {
   let caught: string | undefined;
   const handlers = SIGNALS.map((sig) => {
     const h = () => {
@@ -147,7 +181,7 @@ function trapSignals(code: string, forceQuit?: () => void): SignalTrap {
   });
   return {
     check() {
-      if (caught) throw interrupted(caught, code);
+      if (caught) throw interrupted(caught, code, hint);
     },
     release() {
       for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
@@ -183,7 +217,7 @@ export function runUndo(
     action: { kind: "run", argv },
     afterFailure,
     run: async () => {
-      if (when && !await when()) return;
+      if (when && !await when()) return NOTHING_TO_UNDO;
       await runner.run(argv, exec);
     },
   };
@@ -208,4 +242,14 @@ export function taskStep(
   undo?: Undo,
 ): Step {
   return { title, action: { kind: "task", detail }, run, undo };
+}
+
+/** A file written with `mode` by `run` (atomically), with its undo. */
+export function writeStep(
+  title: string,
+  file: { path: string; mode: number; text: string },
+  run: () => Promise<unknown>,
+  undo?: Undo,
+): Step {
+  return { title, action: { kind: "write", ...file }, run, undo };
 }

@@ -2,7 +2,8 @@
  * Registers the zone commands (`vmctl zone ...`, or top level as `zmgr`).
  * Actions import cli/zone/*.ts lazily, so `vmctl list` never loads the KDL
  * registry or the zone backends. Every command takes --root DIR (else
- * $ZMGR_ROOT, else /etc/zmgr); mutating ones take --dry-run.
+ * $ZMGR_ROOT, else /etc/zmgr); mutating ones take --dry-run, which prints the
+ * plan the command would apply.
  *
  * @module
  */
@@ -10,7 +11,9 @@ import type { Command } from "@commander-js/extra-typings";
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 const ROOT_HELP = "registry directory (default: $ZMGR_ROOT or /etc/zmgr)";
-const DRY_HELP = "print the exact commands, zonecfg script and files; change nothing";
+const DRY_HELP =
+  "print the plan (each command with its stdin, file, registry change and undo); change nothing";
+const PLAN_JSON_HELP = "machine-readable output (with --dry-run: the plan)";
 
 /** Registers this group's commands on `program` (the `zone` command, or zmgr's top level). */
 // deno-lint-ignore no-explicit-any
@@ -37,6 +40,8 @@ export function registerZoneCommands(program: Command<any, any, any>): void {
       "authorise this public key for root in new zones (repeatable)",
       collect,
     )
+    .option("--dry-run", DRY_HELP)
+    .option("--json", PLAN_JSON_HELP)
     .action(async (opts) => (await import("./zone/registry_cmds.ts")).initCmd(opts));
 
   program
@@ -57,7 +62,7 @@ export function registerZoneCommands(program: Command<any, any, any>): void {
     .option("--vnic <name>", "VNIC name (default from config.kdl vnic-pattern)")
     .option("--no-boot", "do not boot the zone after installing it")
     .option("--dry-run", DRY_HELP)
-    .option("--json", "machine-readable output")
+    .option("--json", PLAN_JSON_HELP)
     .action(async (name, opts) => (await import("./zone/zone_cmds.ts")).createCmd(name, opts));
 
   program
@@ -67,6 +72,7 @@ export function registerZoneCommands(program: Command<any, any, any>): void {
     .option("--root <dir>", ROOT_HELP)
     .option("--keep-registry", "keep the registry entry (and so the address reservation)")
     .option("--dry-run", DRY_HELP)
+    .option("--json", PLAN_JSON_HELP)
     .action(async (name, opts) => (await import("./zone/zone_cmds.ts")).destroyCmd(name, opts));
 
   for (const action of ["boot", "halt", "reboot"] as const) {
@@ -76,6 +82,7 @@ export function registerZoneCommands(program: Command<any, any, any>): void {
       .argument("<name>", "zone name")
       .option("--root <dir>", ROOT_HELP)
       .option("--dry-run", DRY_HELP)
+      .option("--json", PLAN_JSON_HELP)
       .action(async (name, opts) =>
         (await import("./zone/zone_cmds.ts")).actionCmd(action, name, opts)
       );
@@ -101,7 +108,7 @@ export function registerZoneCommands(program: Command<any, any, any>): void {
     .description("register existing zones (not bhyve) matched to templates and pools")
     .option("--root <dir>", ROOT_HELP)
     .option("--dry-run", DRY_HELP)
-    .option("--json", "machine-readable output")
+    .option("--json", PLAN_JSON_HELP)
     .action(async (opts) => (await import("./zone/zone_cmds.ts")).importCmd(opts));
 
   registerPoolCommands(program.command("pool").description("manage address pools"));
@@ -129,6 +136,7 @@ function registerPoolCommands(pool: Command<any, any, any>): void {
       collect,
     )
     .option("--dry-run", DRY_HELP)
+    .option("--json", PLAN_JSON_HELP)
     .action(async (name, opts) => (await load()).poolCreateCmd(name, opts));
   pool
     .command("list")
@@ -156,6 +164,7 @@ function registerPoolCommands(pool: Command<any, any, any>): void {
     .option("--reserve <ip|first-last>", "reserve an address or a range (repeatable)", collect)
     .option("--unreserve <ip|first-last>", "drop a reservation as written (repeatable)", collect)
     .option("--dry-run", DRY_HELP)
+    .option("--json", PLAN_JSON_HELP)
     .action(async (name, opts) => (await load()).poolEditCmd(name, opts));
   pool
     .command("rm")
@@ -164,6 +173,7 @@ function registerPoolCommands(pool: Command<any, any, any>): void {
     .option("--root <dir>", ROOT_HELP)
     .option("--force", "remove even if still used")
     .option("--dry-run", DRY_HELP)
+    .option("--json", PLAN_JSON_HELP)
     .action(async (name, opts) => (await load()).entityRmCmd("pools", name, opts));
 }
 
@@ -193,6 +203,7 @@ function registerTemplateCommands(tpl: Command<any, any, any>): void {
     .option("--no-autoboot", "do not boot zones after install")
     .option("--publisher <name>", "IPS publisher (repeatable)", collect)
     .option("--dry-run", DRY_HELP)
+    .option("--json", PLAN_JSON_HELP)
     .action(async (name, opts) => (await load()).templateCreateCmd(name, opts));
   tpl
     .command("edit")
@@ -204,6 +215,7 @@ function registerTemplateCommands(tpl: Command<any, any, any>): void {
     .option("--autoboot <bool>", "true or false")
     .option("--publisher <name>", "replace the publishers (repeatable; 'none' clears)", collect)
     .option("--dry-run", DRY_HELP)
+    .option("--json", PLAN_JSON_HELP)
     .action(async (name, opts) => (await load()).templateEditCmd(name, opts));
   tpl
     .command("rm")
@@ -212,6 +224,7 @@ function registerTemplateCommands(tpl: Command<any, any, any>): void {
     .option("--root <dir>", ROOT_HELP)
     .option("--force", "remove even if still used")
     .option("--dry-run", DRY_HELP)
+    .option("--json", PLAN_JSON_HELP)
     .action(async (name, opts) => (await load()).entityRmCmd("templates", name, opts));
 }
 
@@ -231,6 +244,7 @@ function registerPublisherCommands(pub: Command<any, any, any>): void {
     .argument("<origin>", "repository URL")
     .option("--root <dir>", ROOT_HELP)
     .option("--dry-run", DRY_HELP)
+    .option("--json", PLAN_JSON_HELP)
     .action(async (name, origin, opts) => (await load()).publisherAddCmd(name, origin, opts));
   pub
     .command("rm")
@@ -239,5 +253,6 @@ function registerPublisherCommands(pub: Command<any, any, any>): void {
     .option("--root <dir>", ROOT_HELP)
     .option("--force", "remove even if still used")
     .option("--dry-run", DRY_HELP)
+    .option("--json", PLAN_JSON_HELP)
     .action(async (name, opts) => (await load()).entityRmCmd("publishers", name, opts));
 }

@@ -9,12 +9,16 @@
 import { Diagnostic } from "../../lib/diagnostics.ts";
 import { pathExists } from "../../lib/files.ts";
 import type { Document } from "@bgotink/kdl";
-import { formatIp, type IpRange, parseCidr, parseIp } from "../../lib/ipam.ts";
+import { formatIp, formatIpRange, type IpRange, parseCidr, parseIp } from "../../lib/ipam.ts";
 import { poolOverlaps } from "../../lib/zones/ledger.ts";
-import { formatDocument, type KdlFile, parseKdl } from "../../lib/zones/kdl.ts";
-import { defaultConfigText, defaultTemplateText } from "../../lib/zones/defaults.ts";
-import { validateDatasetName, validateEntityName } from "../../lib/zones/names.ts";
+import { addNode, formatDocument, type KdlFile, parseKdl, setNode } from "../../lib/zones/kdl.ts";
+import { resolveUserPath } from "../../lib/paths.ts";
+import { type Plan, plan, type Step } from "../../lib/plan.ts";
+import { apply } from "../apply.ts";
 import type { Runner } from "../exec.ts";
+import { AS_IS } from "./system.ts";
+import { defaultConfigText, defaultTemplateText } from "../../lib/zones/defaults.ts";
+import { validateEntityName } from "../../lib/zones/names.ts";
 import { type ZonepathDataset, zonepathDataset } from "./zfs.ts";
 import {
   isValidOrigin,
@@ -27,16 +31,18 @@ import {
 } from "../../lib/zones/schema.ts";
 import type { ZoneTemplate } from "../../lib/zones/schema.ts";
 import {
-  atomicWrite,
   ENTITY_KINDS,
   type EntityKind,
   entityPath,
   loadAll,
   loadAllZones,
   loadConfig,
-  readKdlFile,
+  loadPool,
   type Registry,
+  registryRemoveUndo,
+  registryWriteStep,
   removeFile,
+  unchangedSincePlan,
   withRegistryLock,
 } from "./registry.ts";
 
@@ -97,16 +103,7 @@ export function poolText(name: string, f: PoolFlags): string {
   }
   let range: [string, string] | undefined;
   if (f.range) {
-    const parts = f.range.split("-");
-    if (parts.length !== 2) {
-      throw new Diagnostic(
-        "zmgr::pool::bad_range",
-        `--range ${JSON.stringify(f.range)} is not START-END`,
-        {
-          hint: "e.g. --range 10.0.0.10-10.0.0.200",
-        },
-      );
-    }
+    const parts = rangeParts(f.range);
     range = [
       formatIp(ipArgument(parts[0], "--range start")),
       formatIp(ipArgument(parts[1], "--range end")),
@@ -128,8 +125,20 @@ export function poolText(name: string, f: PoolFlags): string {
   return text;
 }
 
-/** What `init` wrote and what it left alone. */
+/** What `zmgr init` is asked for. */
+export interface InitRequest {
+  zonepathRoot?: string;
+  /** Public key files whose keys are authorised for root in new zones. */
+  sshKeyFiles?: string[];
+  /** A first pool; needs `network` and `gateway`. */
+  pool?: { name: string } & Partial<PoolFlags>;
+  /** The ZFS dataset to create at the zonepath root when none is mounted there. */
+  createDataset?: string;
+}
+
+/** Init's plan, the files it writes and leaves alone, and the zonepath root's dataset. */
 export interface InitResult {
+  plan: Plan;
   written: string[];
   kept: string[];
   /** The zonepath root of the config.kdl in place afterwards (an existing one is kept). */
@@ -138,52 +147,54 @@ export interface InitResult {
 }
 
 /**
- * Write the registry skeleton (existing files are kept, so init is
- * idempotent), then look for (or, with `createDataset`, create) the zonepath
- * root's ZFS dataset. A failure there removes the files this run wrote.
+ * Write the registry skeleton; existing files are kept, so init is
+ * idempotent. A failure removes the files this init wrote.
  */
 export async function initRegistry(
   reg: Registry,
-  opts: {
-    zonepathRoot?: string;
-    sshKeys?: string[];
-    pool?: { name: string } & PoolFlags;
-    runner: Runner;
-    createDataset?: string;
-  },
+  runner: Runner,
+  req: InitRequest,
+  opts: { dryRun?: boolean } = {},
 ): Promise<InitResult> {
-  const zonepathRoot = (opts.zonepathRoot ?? "/zones").replace(/\/+$/, "") || "/";
-  const config = defaultConfigText(zonepathRoot, "ipkg", opts.sshKeys ?? []);
+  const pool = initPool(req.pool);
+  const sshKeys = await readSshKeys(req.sshKeyFiles ?? []);
+  const zonepathRoot = (req.zonepathRoot ?? "/zones").replace(/\/+$/, "") || "/";
+  const config = defaultConfigText(zonepathRoot, "ipkg", sshKeys);
   readConfig(parseKdl(config, "config.kdl")); // validates --zonepath-root and --ssh-key
   const files: [string, string][] = [[reg.configFile, config]];
   for (const brand of ["ipkg", "nlipkg"] as const) {
-    files.push([entityPath(reg, "templates", brand), defaultTemplateText(brand, opts.pool?.name)]);
+    files.push([entityPath(reg, "templates", brand), defaultTemplateText(brand, pool?.name)]);
   }
-  if (opts.pool) {
-    files.push([entityPath(reg, "pools", opts.pool.name), poolText(opts.pool.name, opts.pool)]);
+  if (pool) files.push([entityPath(reg, "pools", pool.name), poolText(pool.name, pool)]);
+  const steps: Step[] = [];
+  for (const dir of [reg.root, ...ENTITY_KINDS.map((k) => reg.dirs[k])]) {
+    if (!await pathExists(dir)) steps.push(mkdirStep(dir));
   }
-  await Deno.mkdir(reg.root, { recursive: true, mode: 0o755 });
-  for (const k of ENTITY_KINDS) await Deno.mkdir(reg.dirs[k], { recursive: true, mode: 0o755 });
-  if (opts.createDataset) validateDatasetName(opts.createDataset);
-  const result: Omit<InitResult, "dataset"> = { written: [], kept: [], zonepathRoot };
-  await withRegistryLock(reg, async () => {
-    for (const [path, text] of files) {
-      if (await pathExists(path)) result.kept.push(path);
-      else {
-        await atomicWrite(path, text);
-        result.written.push(path);
-      }
+  const result = { written: [] as string[], kept: [] as string[], zonepathRoot };
+  for (const [path, text] of files) {
+    if (await pathExists(path)) {
+      result.kept.push(path);
+      continue;
     }
-  });
-  // A config.kdl kept from an earlier init decides where zonepaths go.
-  result.zonepathRoot = (await loadConfig(reg)).zonepathRoot;
-  try {
-    const dataset = await zonepathDataset(opts.runner, result.zonepathRoot, opts.createDataset);
-    return { ...result, dataset };
-  } catch (err) {
-    for (const p of result.written) await removeFile(p);
-    throw err;
+    result.written.push(path);
+    steps.push(registryWriteStep(
+      reg,
+      `write ${path.slice(reg.root.length + 1)}`,
+      path,
+      text,
+      () => unchangedSincePlan(path, null),
+      registryRemoveUndo(reg, path, "remove it"),
+    ));
   }
+  // A config.kdl kept from an earlier init decides where zonepaths go.
+  if (result.kept.includes(reg.configFile)) {
+    result.zonepathRoot = (await loadConfig(reg)).zonepathRoot;
+  }
+  const dataset = await zonepathDataset(runner, result.zonepathRoot, req.createDataset);
+  if (dataset.create) steps.push(dataset.create);
+  const p = plan(`initialise the zone registry ${reg.root}`, steps);
+  if (!opts.dryRun) await apply(p, AS_IS);
+  return { ...result, plan: p, dataset };
 }
 
 /** Warnings for each existing pool whose network shares addresses with the new pool's. */
@@ -197,33 +208,73 @@ export async function poolOverlapWarnings(
   return poolOverlaps(pool, others);
 }
 
-/** Create a new entity file; refuses to overwrite. */
+function mkdirStep(path: string): Step {
+  return {
+    title: `make directory ${path}`,
+    action: { kind: "mkdir", path, mode: 0o755 },
+    run: () => Deno.mkdir(path, { recursive: true, mode: 0o755 }),
+  };
+}
+
+function initPool(pool: InitRequest["pool"]): ({ name: string } & PoolFlags) | undefined {
+  if (!pool) return undefined;
+  const { network, gateway } = pool;
+  if (!network || !gateway) {
+    throw new Diagnostic("zmgr::init::pool_incomplete", "--pool needs --network and --gateway", {
+      hint: "e.g. zmgr init --pool default --network 10.0.0.0/24 --gateway 10.0.0.1 --stub igb0",
+      exitCode: 2,
+    });
+  }
+  return { ...pool, network, gateway };
+}
+
+/** The public keys in `files` (comments and blank lines left out). */
+async function readSshKeys(files: string[]): Promise<string[]> {
+  const keys: string[] = [];
+  for (const f of files) {
+    const path = resolveUserPath(f);
+    let text: string;
+    try {
+      text = await Deno.readTextFile(path);
+    } catch (err) {
+      throw new Diagnostic("zmgr::init::ssh_key_unreadable", `cannot read --ssh-key ${path}`, {
+        hint: "give the public key file, e.g. ~/.ssh/id_ed25519.pub",
+        cause: err,
+      });
+    }
+    keys.push(...text.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#")));
+  }
+  return keys;
+}
+
+/** Create a new entity file; refuses to overwrite (with `dryRun`, only plan it). */
 export async function createEntity(
   reg: Registry,
   kind: EntityKind,
   name: string,
   text: string,
-  dryRun = false,
-): Promise<string> {
+  opts: { dryRun?: boolean } = {},
+): Promise<Plan> {
   await loadConfig(reg);
   const path = entityPath(reg, kind, name);
-  const create = async () => {
-    if (await pathExists(path)) {
-      const what = kind.slice(0, -1);
-      throw new Diagnostic(`zmgr::${what}::exists`, `${what} ${name} already exists`, {
-        hint: `edit it with \`zmgr ${what} edit ${name}\` or remove it first`,
-      });
-    }
-    if (!dryRun) await atomicWrite(path, text);
+  const refuseExisting = async () => {
+    if (!await pathExists(path)) return;
+    const what = kind.slice(0, -1);
+    throw new Diagnostic(`zmgr::${what}::exists`, `${what} ${name} already exists`, {
+      hint: `edit it with \`zmgr ${what} edit ${name}\` or remove it first`,
+    });
   };
-  if (dryRun) await create();
-  else await withRegistryLock(reg, create);
-  return path;
+  await refuseExisting();
+  const title = `create ${kind.slice(0, -1)} ${name}`;
+  const p = plan(title, [registryWriteStep(reg, title, path, text, refuseExisting)]);
+  if (!opts.dryRun) await apply(p, AS_IS);
+  return p;
 }
 
 /**
  * Edit an entity in place: `mutate` changes the parsed document, `check`
- * strictly re-reads the result; only a valid result replaces the file.
+ * strictly re-reads the result; only a valid result replaces the file, and
+ * only if nobody changed it meanwhile (with `dryRun`, only plan it).
  */
 export async function editEntity(
   reg: Registry,
@@ -231,23 +282,139 @@ export async function editEntity(
   name: string,
   mutate: (doc: Document) => void,
   check: (file: KdlFile, name: string) => unknown,
-  dryRun = false,
-): Promise<string> {
+  opts: { dryRun?: boolean } = {},
+): Promise<Plan> {
   const path = entityPath(reg, kind, name);
-  return await withRegistryLock(reg, async () => {
-    const file = await readKdlFile(path);
-    if (!file) {
-      const what = kind.slice(0, -1);
-      throw new Diagnostic(`zmgr::${what}::not_found`, `no ${what} named ${name}`, {
-        hint: `list them with \`zmgr ${what} list\``,
-      });
-    }
-    mutate(file.doc);
-    const text = formatDocument(file.doc);
-    check(parseKdl(text, path), name);
-    if (!dryRun) await atomicWrite(path, text);
-    return text;
+  const what = kind.slice(0, -1);
+  const before = await readTextIfExists(path);
+  if (before === null) throw notFound(kind, name);
+  const file = parseKdl(before, path);
+  mutate(file.doc);
+  const text = formatDocument(file.doc);
+  check(parseKdl(text, path), name);
+  const title = `update ${what} ${name}`;
+  const p = plan(title, [
+    registryWriteStep(reg, title, path, text, () => unchangedSincePlan(path, before)),
+  ]);
+  if (!opts.dryRun) await apply(p, AS_IS);
+  return p;
+}
+
+async function readTextIfExists(path: string): Promise<string | null> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return null;
+    throw err;
+  }
+}
+
+function notFound(kind: EntityKind, name: string): Diagnostic {
+  const what = kind.slice(0, -1);
+  return new Diagnostic(`zmgr::${what}::not_found`, `no ${what} named ${name}`, {
+    hint: `list them with \`zmgr ${what} list\``,
   });
+}
+
+/** The flags of `zmgr pool edit`. */
+export interface PoolEdit {
+  gateway?: string;
+  range?: string;
+  stub?: string;
+  dns?: string[];
+  domain?: string;
+  reserve?: string[];
+  unreserve?: string[];
+}
+
+/** Edit pool `name` from flags, comments kept (with `dryRun`, only plan it). */
+export async function editPool(
+  reg: Registry,
+  name: string,
+  f: PoolEdit,
+  opts: { dryRun?: boolean } = {},
+): Promise<Plan> {
+  const canon = (s: string, flag: string) => formatIpRange(ipRangeArgument(s, flag));
+  const unreserve = new Set((f.unreserve ?? []).map((u) => canon(u, "--unreserve")));
+  const current = await loadPool(reg, name);
+  return await editEntity(
+    reg,
+    "pools",
+    name,
+    (doc) => {
+      if (f.gateway !== undefined) setNode(doc, "gateway", [f.gateway]);
+      if (f.range === "none") setNode(doc, "range", []);
+      else if (f.range !== undefined) {
+        setNode(doc, "range", rangeParts(f.range, ", or --range none"));
+      }
+      if (f.stub !== undefined) setNode(doc, "stub", [f.stub]);
+      if (f.dns !== undefined) setNode(doc, "dns", f.dns);
+      if (f.domain !== undefined) setNode(doc, "domain", [f.domain]);
+      if (unreserve.size) {
+        setNode(
+          doc,
+          "reserve",
+          current.reserved.map(formatIpRange).filter((r) => !unreserve.has(r)),
+        );
+      }
+      for (const r of f.reserve ?? []) addNode(doc, "reserve", [canon(r, "--reserve")]);
+    },
+    readPool,
+    opts,
+  );
+}
+
+/** `--range START-END` split, or `zmgr::pool::bad_range`. */
+function rangeParts(range: string, hintTail = ""): [string, string] {
+  const parts = range.split("-");
+  if (parts.length !== 2) {
+    throw new Diagnostic(
+      "zmgr::pool::bad_range",
+      `--range ${JSON.stringify(range)} is not START-END`,
+      { hint: `e.g. --range 10.0.0.10-10.0.0.200${hintTail}` },
+    );
+  }
+  return [parts[0], parts[1]];
+}
+
+/** The flags of `zmgr template edit`. */
+export interface TemplateEdit {
+  brand?: string;
+  pool?: string;
+  autoboot?: string;
+  publisher?: string[];
+}
+
+/** Edit template `name` from flags, comments kept (with `dryRun`, only plan it). */
+export async function editTemplate(
+  reg: Registry,
+  name: string,
+  f: TemplateEdit,
+  opts: { dryRun?: boolean } = {},
+): Promise<Plan> {
+  if (f.autoboot !== undefined && f.autoboot !== "true" && f.autoboot !== "false") {
+    throw new Diagnostic(
+      "zmgr::template::bad_autoboot",
+      `--autoboot ${JSON.stringify(f.autoboot)} is not true or false`,
+      { hint: "use --autoboot true or --autoboot false", exitCode: 2 },
+    );
+  }
+  return await editEntity(
+    reg,
+    "templates",
+    name,
+    (doc) => {
+      if (f.brand !== undefined) setNode(doc, "brand", [f.brand]);
+      if (f.pool !== undefined) setNode(doc, "pool", f.pool === "none" ? [] : [f.pool]);
+      if (f.autoboot !== undefined) setNode(doc, "autoboot", [f.autoboot === "true"]);
+      if (f.publisher !== undefined) {
+        setNode(doc, "publisher", []);
+        for (const p of f.publisher.filter((p) => p !== "none")) addNode(doc, "publisher", [p]);
+      }
+    },
+    readTemplate,
+    opts,
+  );
 }
 
 /** Who still refers to an entity (zones, templates, the config). */
@@ -275,13 +442,14 @@ export async function referencesTo(
   return refs;
 }
 
-/** Remove an entity; refuses while something refers to it unless `force`. */
+/** Remove an entity; refuses while something refers to it unless `force` (with `dryRun`, only plan it). */
 export async function removeEntity(
   reg: Registry,
   kind: EntityKind,
   name: string,
   opts: { force?: boolean; dryRun?: boolean } = {},
-): Promise<string> {
+): Promise<Plan> {
+  await loadConfig(reg);
   const path = entityPath(reg, kind, name);
   const what = kind.slice(0, -1);
   const refs = await referencesTo(reg, kind, name);
@@ -289,20 +457,20 @@ export async function removeEntity(
     throw new Diagnostic(
       `zmgr::${what}::in_use`,
       `${what} ${name} is still used by ${refs.join(", ")}`,
-      {
-        hint: "change those first, or pass --force to remove it anyway",
-      },
+      { hint: "change those first, or pass --force to remove it anyway" },
     );
   }
-  const removed = opts.dryRun
-    ? await pathExists(path)
-    : await withRegistryLock(reg, () => removeFile(path));
-  if (!removed) {
-    throw new Diagnostic(`zmgr::${what}::not_found`, `no ${what} named ${name}`, {
-      hint: `list them with \`zmgr ${what} list\``,
-    });
-  }
-  return path;
+  if (!await pathExists(path)) throw notFound(kind, name);
+  const p = plan(`remove ${what} ${name}`, [{
+    title: `remove ${what} ${name}`,
+    action: { kind: "remove", path },
+    run: () =>
+      withRegistryLock(reg, async () => {
+        if (!await removeFile(path)) throw notFound(kind, name);
+      }),
+  }]);
+  if (!opts.dryRun) await apply(p, AS_IS);
+  return p;
 }
 
 /** Text of a new template from flags, strictly checked. */

@@ -22,13 +22,17 @@ import {
 } from "../../lib/zones/schema.ts";
 import { netAddresses } from "../../lib/zones/zonecfg.ts";
 import type { Runner } from "../exec.ts";
+import { apply, NOTHING_TO_UNDO } from "../apply.ts";
+import { pathExists } from "../../lib/files.ts";
+import { type Plan, plan, type Step } from "../../lib/plan.ts";
 import {
   atomicWrite,
   entityPath,
   loadAll,
   loadAllZones,
   type Registry,
-  withRegistryLock,
+  registryRemoveUndo,
+  registryStep,
 } from "./registry.ts";
 import { listSystemZones, zonecfgInfo } from "./system.ts";
 
@@ -76,8 +80,12 @@ function ledgerAddresses(
   return { cidrs, unusable, pool };
 }
 
-/** Import every unregistered zone that is not a virtual machine. */
-export async function importZones(reg: Registry, runner: Runner): Promise<ImportOutcome[]> {
+/** Import every unregistered zone that is not a virtual machine (with `dryRun`, only plan it). */
+export async function importZones(
+  reg: Registry,
+  runner: Runner,
+  opts: { dryRun?: boolean } = {},
+): Promise<{ outcomes: ImportOutcome[]; plan: Plan }> {
   const templates = await loadAll(reg, "templates", readTemplate);
   const pools = await loadAll(reg, "pools", readPool);
   const system = await listSystemZones(runner);
@@ -174,15 +182,29 @@ export async function importZones(reg: Registry, runner: Runner): Promise<Import
     });
     toWrite.push(entry);
   }
-  if (!runner.dryRun && toWrite.length) {
-    await withRegistryLock(reg, async () => {
-      const now = new Set((await loadAllZones(reg)).map((z) => z.name));
-      for (const e of toWrite) {
-        if (now.has(e.name)) continue; // registered meanwhile by a concurrent create/import
-        await atomicWrite(entityPath(reg, "zones", e.name), writeZoneEntry(e));
-      }
-    });
-  }
   for (const o of out) if (o.action === "unmatched") log.debug(`import: ${o.name}: ${o.reason}`);
-  return out;
+  const p = plan("import zones", toWrite.map((e) => registerStep(reg, e)));
+  if (!opts.dryRun) await apply(p);
+  return { outcomes: out, plan: p };
+}
+
+/** Write `e`'s entry under the lock, unless a concurrent create/import registered it meanwhile. */
+function registerStep(reg: Registry, e: ZoneEntry): Step {
+  const path = entityPath(reg, "zones", e.name);
+  let wrote = false;
+  const remove = registryRemoveUndo(reg, path, "remove the entry");
+  return registryStep(
+    reg,
+    `register zone ${e.name}`,
+    path,
+    `register (template ${e.template}, addresses ${
+      e.addresses.join(", ") || "none"
+    }), status active`,
+    async () => {
+      if (await pathExists(path)) return;
+      await atomicWrite(path, writeZoneEntry(e));
+      wrote = true;
+    },
+    { ...remove, run: () => wrote ? remove.run() : Promise.resolve(NOTHING_TO_UNDO) },
+  );
 }

@@ -8,94 +8,183 @@
 import { Diagnostic } from "../../lib/diagnostics.ts";
 import { validateZoneName } from "../../lib/zones/names.ts";
 import type { ZoneEntry } from "../../lib/zones/schema.ts";
-import type { Runner } from "../exec.ts";
+import type { ExecOptions, Runner } from "../exec.ts";
+import { apply, taskStep } from "../apply.ts";
+import { type Plan, plan, type Step } from "../../lib/plan.ts";
 import {
   entityPath,
   loadAllZones,
   loadZone,
   type Registry,
+  registryStep,
   removeFile,
-  withRegistryLock,
 } from "./registry.ts";
-import { INSTALL_TIMEOUT_MS, listSystemZones, step, vnicExists, zoneState } from "./system.ts";
-import { leftoverZoneDataset } from "./zfs.ts";
+import {
+  allQueries,
+  AS_IS,
+  INSTALL_TIMEOUT_MS,
+  listSystemZones,
+  vnicExists,
+  zoneState,
+  zoneStep,
+} from "./system.ts";
+import { datasetMountedAt, type LeftoverDataset, leftoverZoneDataset } from "./zfs.ts";
 
-/** What destroy did (or would do). */
+/** Destroy's plan and, once applied, what it did. */
 export interface DestroyResult {
   name: string;
+  plan: Plan;
+  /** What each step that ran did, in order (past tense). */
   steps: string[];
   registryRemoved: boolean;
 }
 
-/** Destroy a registered zone; each step is skipped when already done, so a retry finishes the job. */
+/**
+ * Destroy a registered zone: the live state decides the steps, so each one
+ * already done is left out and a retry finishes the job. Nothing is undone
+ * on a failure (a half-destroyed zone is not restored).
+ */
 export async function destroyZone(
   reg: Registry,
   runner: Runner,
   name: string,
-  opts: { keepRegistry?: boolean } = {},
+  opts: { keepRegistry?: boolean; dryRun?: boolean } = {},
 ): Promise<DestroyResult> {
   validateZoneName(name);
   const entry = await loadZone(reg, name);
-  const steps: string[] = [];
-  const state = await zoneState(runner, name);
+  const [state, left, vnic] = await allQueries<
+    [string | undefined, LeftoverDataset | undefined, boolean]
+  >([
+    zoneState(runner, name),
+    leftoverZoneDataset(runner, entry),
+    entry.vnic ? vnicExists(runner, entry.vnic) : Promise.resolve(false),
+  ]);
   const hint = `fix the cause and run \`zmgr destroy ${name}\` again; finished steps are skipped`;
-  if (state === "running" || state === "ready" || state === "shutting_down") {
-    await step(runner, ["zoneadm", "-z", name, "halt"], hint);
-    steps.push("halted");
-  }
-  if (state !== undefined && state !== "configured") {
-    await step(runner, ["zoneadm", "-z", name, "uninstall", "-F"], hint, {
-      timeoutMs: INSTALL_TIMEOUT_MS,
-    });
-    steps.push("uninstalled");
-  }
-  if (state !== undefined) {
-    await step(runner, ["zonecfg", "-z", name, "delete", "-F"], hint);
-    steps.push("deleted the configuration");
-  }
-  // uninstall removes the zone's dataset; one left behind (an interrupted
-  // uninstall) goes too when zmgr's create made it, and is reported otherwise.
-  const uninstalledInPlan = runner.dryRun && steps.includes("uninstalled");
-  const left = uninstalledInPlan ? undefined : await leftoverZoneDataset(runner, entry);
-  if (left?.ours) {
-    await step(runner, ["zfs", "destroy", "-r", left.name], hint);
-    steps.push(`destroyed dataset ${left.name}`);
-  } else if (left) {
-    steps.push(`kept dataset ${left.name} at ${entry.zonepath} (zmgr did not create it)`);
-  }
-  if (entry.vnic && await vnicExists(runner, entry.vnic)) {
-    await step(runner, ["dladm", "delete-vnic", entry.vnic], hint);
-    steps.push(`deleted VNIC ${entry.vnic}`);
-  }
-  let registryRemoved = false;
-  if (!opts.keepRegistry) {
-    if (!runner.dryRun) {
-      await withRegistryLock(reg, () => removeFile(entityPath(reg, "zones", name)));
-    }
-    registryRemoved = true;
+  const did: string[] = [];
+  const step = (title: string, argv: string[], done: string, o: ExecOptions = {}) =>
+    reporting(zoneStep(runner, title, argv, hint, o), did, done);
+  const steps = zoneRemovalSteps(name, state, step);
+  const uninstalls = steps.some((x) => x.title === "uninstall the zone");
+  if (left) steps.push(leftoverStep(runner, entry.zonepath, left, uninstalls, hint, did));
+  if (entry.vnic && vnic) {
     steps.push(
-      `removed the registry entry${
-        entry.addresses.length ? ` (freed ${entry.addresses.join(", ")})` : ""
-      }`,
+      step("delete the VNIC", ["dladm", "delete-vnic", entry.vnic], `deleted VNIC ${entry.vnic}`),
     );
   }
-  return { name, steps, registryRemoved };
+  if (!opts.keepRegistry) {
+    const path = entityPath(reg, "zones", name);
+    const freed = entry.addresses.length ? ` (freed ${entry.addresses.join(", ")})` : "";
+    const remove = () => removeFile(path);
+    steps.push(reporting(
+      registryStep(reg, "remove the registry entry", path, `remove${freed}`, remove),
+      did,
+      `removed the registry entry${freed}`,
+    ));
+  }
+  const p = plan(`destroy zone ${name}`, steps);
+  if (!opts.dryRun) await apply(p, AS_IS);
+  return { name, plan: p, steps: did, registryRemoved: !opts.keepRegistry };
 }
 
-/** Boot, halt or reboot a registered zone. */
+/** halt (if running), uninstall (if installed), delete the configuration (if the system has the zone). */
+function zoneRemovalSteps(
+  name: string,
+  state: string | undefined,
+  step: (title: string, argv: string[], done: string, o?: ExecOptions) => Step,
+): Step[] {
+  const steps: Step[] = [];
+  if (state === "running" || state === "ready" || state === "shutting_down") {
+    steps.push(step("halt the zone", ["zoneadm", "-z", name, "halt"], "halted"));
+  }
+  if (state !== undefined && state !== "configured") {
+    steps.push(
+      step("uninstall the zone", ["zoneadm", "-z", name, "uninstall", "-F"], "uninstalled", {
+        timeoutMs: INSTALL_TIMEOUT_MS,
+      }),
+    );
+  }
+  if (state !== undefined) {
+    steps.push(
+      step(
+        "delete the configuration",
+        ["zonecfg", "-z", name, "delete", "-F"],
+        "deleted the configuration",
+      ),
+    );
+  }
+  return steps;
+}
+
+/** `s`, noting `done` in `did` once its run did something. */
+function reporting(s: Step, did: string[], done: string): Step {
+  return {
+    ...s,
+    run: async () => {
+      if (await s.run() !== NOTHING_DONE) did.push(done);
+    },
+  };
+}
+
+/** What a step's run resolves to when it found nothing to do. */
+const NOTHING_DONE = Symbol("nothing done");
+
+/**
+ * A dataset mounted at the zonepath. uninstall normally removes it; one left
+ * behind (an interrupted uninstall) is destroyed when zmgr's create made it
+ * and reported otherwise. After an uninstall in the same plan, the step acts
+ * only if the dataset is still there.
+ */
+function leftoverStep(
+  runner: Runner,
+  zonepath: string,
+  left: LeftoverDataset,
+  afterUninstall: boolean,
+  hint: string,
+  did: string[],
+): Step {
+  const stillThere = async () =>
+    !afterUninstall || await datasetMountedAt(runner, zonepath) === left.name;
+  if (!left.ours) {
+    const kept = `kept dataset ${left.name} at ${zonepath} (zmgr did not create it)`;
+    return taskStep(`keep dataset ${left.name} if it is still there`, kept, async () => {
+      if (await stillThere()) did.push(kept);
+    });
+  }
+  const s = zoneStep(
+    runner,
+    `destroy dataset ${left.name}`,
+    ["zfs", "destroy", "-r", left.name],
+    hint,
+  );
+  return reporting(
+    {
+      ...s,
+      title: afterUninstall ? `${s.title} if the uninstall left it` : s.title,
+      run: async () => await stillThere() ? await s.run() : NOTHING_DONE,
+    },
+    did,
+    `destroyed dataset ${left.name}`,
+  );
+}
+
+/** Boot, halt or reboot a registered zone (with `dryRun`, only plan it). */
 export async function zoneAction(
   reg: Registry,
   runner: Runner,
   name: string,
   action: "boot" | "halt" | "reboot",
-): Promise<void> {
+  opts: { dryRun?: boolean } = {},
+): Promise<Plan> {
   validateZoneName(name);
   assertNotCreating(await loadZone(reg, name));
-  await step(
+  const p = plan(`${action} zone ${name}`, [zoneStep(
     runner,
+    `${action} the zone`,
     ["zoneadm", "-z", name, action],
     `check the zone with \`zoneadm -z ${name} list -v\``,
-  );
+  )]);
+  if (!opts.dryRun) await apply(p, AS_IS);
+  return p;
 }
 
 /** One row of `zmgr list`. */

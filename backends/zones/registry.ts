@@ -10,6 +10,8 @@ import { dirname, join } from "../../lib/posix_path.ts";
 import { writeAtomic } from "../../lib/files.ts";
 import { Diagnostic, didYouMean } from "../../lib/diagnostics.ts";
 import { env, resolveUserPath } from "../../lib/paths.ts";
+import type { Step, Undo } from "../../lib/plan.ts";
+import { NOTHING_TO_UNDO, storeStep, writeStep } from "../apply.ts";
 import { parseKdl, readKdlText } from "../../lib/zones/kdl.ts";
 import type { KdlFile } from "../../lib/zones/kdl.ts";
 import { validateEntityName, validateZoneName } from "../../lib/zones/names.ts";
@@ -217,4 +219,61 @@ export async function withRegistryLock<T>(reg: Registry, fn: () => Promise<T>): 
     } catch { /* closing releases it anyway */ }
     f.close();
   }
+}
+
+/** A step changing registry file `path` (shown as a store change); `run` holds the registry lock. */
+export function registryStep(
+  reg: Registry,
+  title: string,
+  path: string,
+  change: string,
+  run: () => Promise<unknown>,
+  undo?: Undo,
+): Step {
+  return storeStep(title, path, change, () => withRegistryLock(reg, run), undo);
+}
+
+/**
+ * A step writing registry file `path` (its text shown) atomically under the
+ * lock; `check` runs first under the lock and throws when the registry
+ * changed since the plan was made.
+ */
+export function registryWriteStep(
+  reg: Registry,
+  title: string,
+  path: string,
+  text: string,
+  check: () => Promise<void> = () => Promise.resolve(),
+  undo?: Undo,
+): Step {
+  return writeStep(title, { path, mode: 0o644, text }, () =>
+    withRegistryLock(reg, async () => {
+      await check();
+      await atomicWrite(path, text);
+    }), undo);
+}
+
+/** The undo removing registry file `path` under the lock; nothing to undo when it is gone. */
+export function registryRemoveUndo(reg: Registry, path: string, change: string): Undo {
+  return {
+    action: { kind: "store", file: path, change },
+    run: async () =>
+      await withRegistryLock(reg, () => removeFile(path)) ? undefined : NOTHING_TO_UNDO,
+  };
+}
+
+/** Refuse when `path` appeared or changed since the plan read it (`before`: its text, or null). */
+export async function unchangedSincePlan(path: string, before: string | null): Promise<void> {
+  let now: string | null = null;
+  try {
+    now = await Deno.readTextFile(path);
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+  if (now === before) return;
+  throw new Diagnostic(
+    "zmgr::registry::changed",
+    `${path} ${before === null ? "appeared" : "changed"} while this command was prepared`,
+    { hint: "another zmgr changed the registry meanwhile; run the command again" },
+  );
 }

@@ -7,6 +7,8 @@
  */
 import { Diagnostic } from "../../lib/diagnostics.ts";
 import { type ExecOptions, type ExecResult, formatArgv, type Runner } from "../exec.ts";
+import { type ApplyOptions, failureMessage, runStep, runUndo } from "../apply.ts";
+import type { Step, Undo } from "../../lib/plan.ts";
 import { type IpAddr, parseIp } from "../../lib/ipam.ts";
 import {
   netAddresses,
@@ -49,6 +51,20 @@ async function query(
       hint: "nothing was changed; run the command by hand to see why it fails, fix that, and retry",
     },
   );
+}
+
+/**
+ * Run queries side by side and wait for every one, then throw the first
+ * failure: a command that stops on a failed query leaves no other query
+ * still running behind it.
+ */
+export async function allQueries<T extends readonly unknown[]>(
+  queries: { [K in keyof T]: Promise<T[K]> },
+): Promise<T> {
+  const settled = await Promise.allSettled(queries);
+  const failed = settled.find((r) => r.status === "rejected");
+  if (failed) throw (failed as PromiseRejectedResult).reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }
 
 /** `zoneadm list -cp`, parsed: every configured zone (global included). */
@@ -107,12 +123,43 @@ export async function vnicExists(runner: Runner, name: string): Promise<boolean>
   return r !== undefined && r.stdout.split("\n").some((l) => l.trim() === name);
 }
 
-/** Run a mutating command; failures carry `zmgr::exec::failed`, the stderr and `hint`. */
-export function step(
+/** A step running a mutating command; failures carry `zmgr::exec::failed`, the stderr and `hint`. */
+export function zoneStep(
   runner: Runner,
+  title: string,
   argv: string[],
   hint: string,
-  opts: ExecOptions = {},
-): Promise<ExecResult> {
-  return runner.run(argv, { errorCode: "zmgr::exec::failed", hint, ...opts });
+  opts: ExecOptions & { undo?: Undo } = {},
+): Step {
+  return runStep(runner, title, argv, { errorCode: "zmgr::exec::failed", hint, ...opts });
 }
+
+/**
+ * The undo running `argv`. With `zone` and `states`, it runs only while the
+ * zone is in one of them (its step may have done nothing, or half), and is
+ * also armed when its step fails: zonecfg reading a script commits what it
+ * could and exits 1, an installer leaves an incomplete zone.
+ */
+export function zoneUndo(
+  runner: Runner,
+  argv: string[],
+  only?: { zone: string; states: string[] },
+): Undo {
+  const when = only &&
+    (async () => only.states.includes(await zoneState(runner, only.zone) ?? "absent"));
+  return runUndo(runner, argv, {
+    errorCode: "zmgr::exec::failed",
+    timeoutMs: INSTALL_TIMEOUT_MS,
+    afterFailure: only !== undefined,
+    when,
+  });
+}
+
+/**
+ * Apply options of the zone commands whose steps are not undone (destroy,
+ * boot, registry edits): a failure is reported by its own diagnostic, the
+ * finished steps stay done and a retry skips them.
+ */
+export const AS_IS: ApplyOptions = {
+  message: (f) => f.interrupted ? failureMessage(f) : f.cause.message,
+};

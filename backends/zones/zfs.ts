@@ -12,7 +12,8 @@ import { basename, dirname } from "../../lib/posix_path.ts";
 import { validateDatasetName } from "../../lib/zones/names.ts";
 import type { ZoneEntry } from "../../lib/zones/schema.ts";
 import type { Runner } from "../exec.ts";
-import { step } from "./system.ts";
+import type { Step } from "../../lib/plan.ts";
+import { zoneStep } from "./system.ts";
 
 /**
  * Mountpoint -> file system, from the query the brand installers use
@@ -51,19 +52,21 @@ export async function requireZonepathDataset(runner: Runner, zonepathRoot: strin
   );
 }
 
-/** What init found or did about the zonepath root's dataset. */
+/** What init found about the zonepath root's dataset, and the step that creates one. */
 export interface ZonepathDataset {
+  /** The dataset mounted at the root, or the one the plan creates. */
   dataset?: string;
-  created: boolean;
+  /** `zfs create -o mountpoint=ROOT DATASET`, when asked for and none is mounted there. */
+  create?: Step;
   /** Why zfs could not answer (no zfs on this host, ...), when it could not. */
   unknown?: string;
 }
 
 /**
- * The zonepath root's dataset, created with `zfs create -o mountpoint=ROOT
- * DATASET` when `create` names one and none is mounted there (so a second
- * init changes nothing). Without `create`, a host whose zfs cannot answer is
- * only reported: init writes files, and create refuses later.
+ * The zonepath root's dataset, or the step creating it (`zfs create -o
+ * mountpoint=ROOT DATASET`) when `create` names one and none is mounted there,
+ * so a second init changes nothing. Without `create`, a host whose zfs cannot
+ * answer is only reported: init writes files, and create refuses later.
  */
 export async function zonepathDataset(
   runner: Runner,
@@ -75,15 +78,19 @@ export async function zonepathDataset(
     found = await datasetMountedAt(runner, root);
   } catch (err) {
     if (create) throw err;
-    return { created: false, unknown: toDiagnostics(err)[0].message };
+    return { unknown: toDiagnostics(err)[0].message };
   }
-  if (found || !create) return { dataset: found, created: false };
-  await step(
-    runner,
-    ["zfs", "create", "-o", `mountpoint=${root}`, validateDatasetName(create)],
-    `check that the pool of ${create} exists (zpool list) and that ${create} is free (zfs list)`,
-  );
-  return { dataset: create, created: true };
+  if (found || !create) return { dataset: found };
+  const dataset = validateDatasetName(create);
+  return {
+    dataset,
+    create: zoneStep(
+      runner,
+      `create ZFS dataset ${dataset}`,
+      ["zfs", "create", "-o", `mountpoint=${root}`, dataset],
+      `check that the pool of ${dataset} exists (zpool list) and that ${dataset} is free (zfs list)`,
+    ),
+  };
 }
 
 /** A dataset still mounted at a zone's zonepath once the zone is gone. */

@@ -1,39 +1,16 @@
 /**
- * Shared pieces of the zone CLI: the registry from --root, a runner that
- * remembers which commands change the system (for --dry-run output), and
- * plain table/JSON printing.
+ * Shared pieces of the zone CLI: the registry from --root, the runner, the
+ * plan of a --dry-run, and plain table/JSON printing.
  *
  * @module
  */
-import {
-  createRunner,
-  formatArgv,
-  type RecordedCommand,
-  type Runner,
-} from "../../backends/exec.ts";
+import { createRunner, type Runner } from "../../backends/exec.ts";
 import { type Registry, registryAt } from "../../backends/zones/registry.ts";
+import { type Plan, planJson, renderPlan } from "../../lib/plan.ts";
 
-/** A runner plus the mutating commands it ran or, in a dry run, recorded. */
-export interface ZoneRunner extends Runner {
-  readonly mutating: RecordedCommand[];
-}
-
-/** A runner for the zone commands; with dryRun, mutating commands are only recorded. */
-export function zoneRunner(dryRun: boolean): ZoneRunner {
-  const base = createRunner({ dryRun });
-  const mutating: RecordedCommand[] = [];
-  return {
-    dryRun,
-    recorded: base.recorded,
-    mutating,
-    run(argv, o = {}) {
-      if (!o.readOnly) {
-        const stdin = typeof o.stdin === "string" ? o.stdin : undefined;
-        mutating.push(stdin === undefined ? { argv: [...argv] } : { argv: [...argv], stdin });
-      }
-      return base.run(argv, o);
-    },
-  };
+/** The runner of the zone commands (a dry run only plans: its queries run, nothing else). */
+export function zoneRunner(): Runner {
+  return createRunner();
 }
 
 /** The registry chosen by --root / $ZMGR_ROOT / /etc/zmgr. */
@@ -72,19 +49,15 @@ export function table(header: string[], rows: string[][]): string {
   return [line(header), ...rows.map(line)].join("\n");
 }
 
-/** The commands of a dry run, with stdin shown indented under its command. */
-export function renderCommands(cmds: RecordedCommand[]): string[] {
-  const lines: string[] = [];
-  for (const c of cmds) {
-    lines.push(`  ${formatArgv(c.argv)}${c.stdin !== undefined ? "   <<script on stdin>>" : ""}`);
-    if (c.stdin !== undefined) {
-      for (const l of c.stdin.replace(/\n$/, "").split("\n")) lines.push(`      ${l}`);
-    }
-  }
-  return lines;
+/** Print the plan of a dry run (`json`: as data, with `extra` fields). */
+export function showPlan(p: Plan, json?: boolean, extra: Record<string, unknown> = {}): void {
+  if (json) return outJson({ dryRun: true, ...planJson(p), ...extra });
+  out("dry run: nothing was changed");
+  out(renderPlan(p));
 }
 
-/** Show a file a dry run would write. */
-export function renderFile(path: string, text: string): string[] {
-  return [`would write ${path}:`, ...text.replace(/\n$/, "").split("\n").map((l) => `      ${l}`)];
+/** After applying `p`: the plan as data with `--json`, else `line`. */
+export function done(p: Plan, json: boolean | undefined, line: string): void {
+  if (json) outJson({ applied: true, ...planJson(p) });
+  else out(line);
 }

@@ -3,12 +3,9 @@
  *
  * @module
  */
-import { Diagnostic } from "../../lib/diagnostics.ts";
-import { resolveUserPath } from "../../lib/paths.ts";
 import { formatCidr, formatIp, formatIpRange } from "../../lib/ipam.ts";
 import { log } from "../../lib/log.ts";
 import { auditLedger, poolUsage } from "../../lib/zones/ledger.ts";
-import { addNode, setNode } from "../../lib/zones/kdl.ts";
 import {
   readPool,
   readPublisher,
@@ -17,9 +14,9 @@ import {
 } from "../../lib/zones/schema.ts";
 import {
   createEntity,
-  editEntity,
+  editPool,
+  editTemplate,
   initRegistry,
-  ipRangeArgument,
   poolOverlapWarnings,
   poolText,
   publisherText,
@@ -28,13 +25,15 @@ import {
 } from "../../backends/zones/entities.ts";
 import {
   type EntityKind,
+  entityPath,
   loadAll,
   loadAllZones,
   loadConfig,
   loadPool,
   loadTemplate,
 } from "../../backends/zones/registry.ts";
-import { out, outJson, registry, renderFile, table, zoneRunner } from "./common.ts";
+import { done, out, outJson, registry, showPlan, table, zoneRunner } from "./common.ts";
+import type { Plan } from "../../lib/plan.ts";
 
 interface Common {
   root?: string;
@@ -42,9 +41,11 @@ interface Common {
   json?: boolean;
 }
 
-function dryRunFile(path: string, text: string): void {
-  out("dry run: nothing was changed");
-  for (const l of renderFile(path, text)) out(l);
+/** Print a registry change's plan (dry run) or, once applied, `line`. */
+async function report(planned: Promise<Plan>, opts: Common, line: string): Promise<void> {
+  const p = await planned;
+  if (opts.dryRun) showPlan(p, opts.json);
+  else done(p, opts.json, line);
 }
 
 /** `zmgr init`. */
@@ -61,49 +62,30 @@ export async function initCmd(
     createDataset?: string;
   },
 ): Promise<void> {
-  const sshKeys: string[] = [];
-  for (const f of opts.sshKey ?? []) {
-    const path = resolveUserPath(f);
-    let text: string;
-    try {
-      text = await Deno.readTextFile(path);
-    } catch (err) {
-      throw new Diagnostic("zmgr::init::ssh_key_unreadable", `cannot read --ssh-key ${path}`, {
-        hint: "give the public key file, e.g. ~/.ssh/id_ed25519.pub",
-        cause: err,
-      });
-    }
-    sshKeys.push(...text.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#")));
-  }
-  if (opts.pool && (!opts.network || !opts.gateway)) {
-    throw new Diagnostic("zmgr::init::pool_incomplete", "--pool needs --network and --gateway", {
-      hint: "e.g. zmgr init --pool default --network 10.0.0.0/24 --gateway 10.0.0.1 --stub igb0",
-      exitCode: 2,
-    });
-  }
-  const reg = registry(opts);
-  const r = await initRegistry(reg, {
-    createDataset: opts.createDataset,
-    runner: zoneRunner(false),
+  const r = await initRegistry(registry(opts), zoneRunner(), {
     zonepathRoot: opts.zonepathRoot,
-    sshKeys,
+    sshKeyFiles: opts.sshKey,
+    createDataset: opts.createDataset,
     pool: opts.pool
       ? {
         name: opts.pool,
-        network: opts.network!,
-        gateway: opts.gateway!,
+        network: opts.network,
+        gateway: opts.gateway,
         range: opts.range,
         stub: opts.stub,
         dns: opts.dns,
       }
       : undefined,
-  });
+  }, { dryRun: opts.dryRun });
+  if (opts.dryRun) return showPlan(r.plan, opts.json, { kept: r.kept });
+  if (opts.json) return done(r.plan, true, "");
   for (const p of r.written) out(`wrote ${p}`);
   for (const p of r.kept) out(`kept ${p} (already there)`);
   const ds = r.dataset;
   if (ds.dataset) {
-    const how = ds.created ? "created ZFS dataset" : "zonepath root is ZFS dataset";
-    out(`${how} ${ds.dataset} (mounted at ${r.zonepathRoot})`);
+    out(
+      `${ds.create ? "created" : "zonepath root is"} ZFS dataset ${ds.dataset} (${r.zonepathRoot})`,
+    );
   } else {
     out(
       `note: ${r.zonepathRoot} is not a ZFS dataset${
@@ -128,10 +110,12 @@ export async function poolCreateCmd(
 ): Promise<void> {
   const reg = registry(opts);
   const text = poolText(name, opts);
-  const path = await createEntity(reg, "pools", name, text, !!opts.dryRun);
   for (const w of await poolOverlapWarnings(reg, name, text)) log.warn(w);
-  if (opts.dryRun) return dryRunFile(path, text);
-  out(`created pool ${name} (${path})`);
+  await report(
+    createEntity(reg, "pools", name, text, opts),
+    opts,
+    `created pool ${name} (${entityPath(reg, "pools", name)})`,
+  );
 }
 
 /** `zmgr pool list`. */
@@ -221,44 +205,7 @@ export async function poolEditCmd(
     unreserve?: string[];
   },
 ): Promise<void> {
-  const reg = registry(opts);
-  const canon = (s: string, flag: string) => formatIpRange(ipRangeArgument(s, flag));
-  const unreserve = new Set((opts.unreserve ?? []).map((u) => canon(u, "--unreserve")));
-  const current = await loadPool(reg, name);
-  const text = await editEntity(
-    reg,
-    "pools",
-    name,
-    (doc) => {
-      if (opts.gateway !== undefined) setNode(doc, "gateway", [opts.gateway]);
-      if (opts.range === "none") setNode(doc, "range", []);
-      else if (opts.range !== undefined) {
-        const parts = opts.range.split("-");
-        if (parts.length !== 2) {
-          throw new Diagnostic(
-            "zmgr::pool::bad_range",
-            `--range ${JSON.stringify(opts.range)} is not START-END`,
-            {
-              hint: "e.g. --range 10.0.0.10-10.0.0.200, or --range none",
-            },
-          );
-        }
-        setNode(doc, "range", parts);
-      }
-      if (opts.stub !== undefined) setNode(doc, "stub", [opts.stub]);
-      if (opts.dns !== undefined) setNode(doc, "dns", opts.dns);
-      if (opts.domain !== undefined) setNode(doc, "domain", [opts.domain]);
-      if (unreserve.size) {
-        const keep = current.reserved.map(formatIpRange).filter((r) => !unreserve.has(r));
-        setNode(doc, "reserve", keep);
-      }
-      for (const r of opts.reserve ?? []) addNode(doc, "reserve", [canon(r, "--reserve")]);
-    },
-    readPool,
-    !!opts.dryRun,
-  );
-  if (opts.dryRun) return dryRunFile(`pools/${name}.kdl`, text);
-  out(`updated pool ${name}`);
+  await report(editPool(registry(opts), name, opts, opts), opts, `updated pool ${name}`);
 }
 
 /** `zmgr pool|template|publisher rm NAME`. */
@@ -267,15 +214,11 @@ export async function entityRmCmd(
   name: string,
   opts: Common & { force?: boolean },
 ): Promise<void> {
-  const reg = registry(opts);
-  await loadConfig(reg);
-  const path = await removeEntity(reg, kind, name, { force: opts.force, dryRun: opts.dryRun });
-  if (opts.dryRun) {
-    out("dry run: nothing was changed");
-    out(`would remove ${path}`);
-    return;
-  }
-  out(`removed ${kind.slice(0, -1)} ${name}`);
+  await report(
+    removeEntity(registry(opts), kind, name, opts),
+    opts,
+    `removed ${kind.slice(0, -1)} ${name}`,
+  );
 }
 
 /** `zmgr template list`. */
@@ -321,10 +264,11 @@ export async function templateCreateCmd(
     publishers: opts.publisher ?? [],
   };
   const reg = registry(opts);
-  const text = templateText(t);
-  const path = await createEntity(reg, "templates", name, text, !!opts.dryRun);
-  if (opts.dryRun) return dryRunFile(path, text);
-  out(`created template ${name} (${path})`);
+  await report(
+    createEntity(reg, "templates", name, templateText(t), opts),
+    opts,
+    `created template ${name} (${entityPath(reg, "templates", name)})`,
+  );
 }
 
 /** `zmgr template edit NAME`. */
@@ -332,35 +276,11 @@ export async function templateEditCmd(
   name: string,
   opts: Common & { brand?: string; pool?: string; autoboot?: string; publisher?: string[] },
 ): Promise<void> {
-  if (opts.autoboot !== undefined && opts.autoboot !== "true" && opts.autoboot !== "false") {
-    throw new Diagnostic(
-      "zmgr::template::bad_autoboot",
-      `--autoboot ${JSON.stringify(opts.autoboot)} is not true or false`,
-      {
-        hint: "use --autoboot true or --autoboot false",
-        exitCode: 2,
-      },
-    );
-  }
-  const text = await editEntity(
-    registry(opts),
-    "templates",
-    name,
-    (doc) => {
-      if (opts.brand !== undefined) setNode(doc, "brand", [opts.brand]);
-      if (opts.pool !== undefined) setNode(doc, "pool", opts.pool === "none" ? [] : [opts.pool]);
-      if (opts.autoboot !== undefined) setNode(doc, "autoboot", [opts.autoboot === "true"]);
-      if (opts.publisher !== undefined) {
-        const pubs = opts.publisher.filter((p) => p !== "none");
-        setNode(doc, "publisher", []);
-        for (const p of pubs) addNode(doc, "publisher", [p]);
-      }
-    },
-    readTemplate,
-    !!opts.dryRun,
+  await report(
+    editTemplate(registry(opts), name, opts, opts),
+    opts,
+    `updated template ${name}`,
   );
-  if (opts.dryRun) return dryRunFile(`templates/${name}.kdl`, text);
-  out(`updated template ${name}`);
 }
 
 /** `zmgr publisher list`. */
@@ -375,8 +295,9 @@ export async function publisherListCmd(opts: Common): Promise<void> {
 /** `zmgr publisher add NAME ORIGIN`. */
 export async function publisherAddCmd(name: string, origin: string, opts: Common): Promise<void> {
   const reg = registry(opts);
-  const text = publisherText(name, origin);
-  const path = await createEntity(reg, "publishers", name, text, !!opts.dryRun);
-  if (opts.dryRun) return dryRunFile(path, text);
-  out(`added publisher ${name} (${path})`);
+  await report(
+    createEntity(reg, "publishers", name, publisherText(name, origin), opts),
+    opts,
+    `added publisher ${name} (${entityPath(reg, "publishers", name)})`,
+  );
 }

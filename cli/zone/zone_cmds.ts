@@ -6,9 +6,8 @@
 import { createZone } from "../../backends/zones/create.ts";
 import { importZones } from "../../backends/zones/import.ts";
 import { destroyZone, listZones, showZone, zoneAction } from "../../backends/zones/lifecycle.ts";
-import { entityPath } from "../../backends/zones/registry.ts";
-import { writeZoneEntry } from "../../lib/zones/schema.ts";
-import { out, outJson, registry, renderCommands, renderFile, table, zoneRunner } from "./common.ts";
+import type { Plan } from "../../lib/plan.ts";
+import { done, out, outJson, registry, showPlan, table, zoneRunner } from "./common.ts";
 
 interface Common {
   root?: string;
@@ -27,58 +26,43 @@ export async function createCmd(
     boot?: boolean;
   },
 ): Promise<void> {
-  const reg = registry(opts);
-  const runner = zoneRunner(!!opts.dryRun);
-  const r = await createZone(reg, runner, {
+  const r = await createZone(registry(opts), zoneRunner(), {
     name,
     template: opts.template,
     pools: opts.pool,
     address: opts.address,
     vnic: opts.vnic,
     noBoot: opts.boot === false,
-  });
+  }, { dryRun: opts.dryRun });
+  const e = r.entry;
+  if (opts.dryRun) return showPlan(r.plan, opts.json, { zone: { ...e, address: e.addresses[0] } });
   if (opts.json) {
-    outJson({
-      ...r.entry,
-      address: r.entry.addresses[0] ?? null,
-      dryRun: r.dryRun,
-      booted: r.booted && !r.dryRun,
-      commands: runner.mutating,
+    return outJson({
+      ...e,
+      address: e.addresses[0] ?? null,
+      dryRun: false,
+      booted: r.booted,
+      commands: commandsOf(r.plan),
       zonecfgScript: r.zonecfgScript,
       sysding: r.sysding ?? null,
     });
-    return;
   }
-  const e = r.entry;
-  if (!r.dryRun) {
-    out(
-      `created zone ${e.name}: ${
-        e.addresses.join(", ")
-      } from pool ${e.pool}, VNIC ${e.vnic}, ${e.zonepath}${r.booted ? ", booted" : ""}`,
-    );
-    return;
-  }
-  out("dry run: nothing was changed");
   out(
-    `would reserve ${
+    `created zone ${e.name}: ${
       e.addresses.join(", ")
-    } from pool ${e.pool} (template ${e.template}, VNIC ${e.vnic}, zonepath ${e.zonepath})`,
+    } from pool ${e.pool}, VNIC ${e.vnic}, ${e.zonepath}${r.booted ? ", booted" : ""}`,
   );
-  const cmds = [...runner.mutating];
-  const boot = r.booted ? cmds.pop() : undefined;
-  out("would run:");
-  for (const l of renderCommands(cmds)) out(l);
-  if (r.sysding && r.sysdingPath) { for (const l of renderFile(r.sysdingPath, r.sysding)) out(l); }
-  for (
-    const l of renderFile(
-      entityPath(reg, "zones", e.name),
-      writeZoneEntry({ ...e, status: "active" }),
-    )
-  ) out(l);
-  if (boot) {
-    out("then run:");
-    for (const l of renderCommands([boot])) out(l);
-  }
+}
+
+/** The commands a plan runs, with their stdin. */
+function commandsOf(p: Plan): { argv: string[]; stdin?: string }[] {
+  return p.steps.flatMap((s) =>
+    s.action.kind !== "run" ? [] : [
+      s.action.stdin === undefined
+        ? { argv: s.action.argv }
+        : { argv: s.action.argv, stdin: s.action.stdin },
+    ]
+  );
 }
 
 /** `zmgr destroy NAME`. */
@@ -86,17 +70,12 @@ export async function destroyCmd(
   name: string,
   opts: Common & { keepRegistry?: boolean },
 ): Promise<void> {
-  const reg = registry(opts);
-  const runner = zoneRunner(!!opts.dryRun);
-  const r = await destroyZone(reg, runner, name, { keepRegistry: opts.keepRegistry });
-  if (opts.dryRun) {
-    out("dry run: nothing was changed");
-    out("would run:");
-    for (const l of renderCommands(runner.mutating)) out(l);
-    if (r.registryRemoved) out(`would remove ${entityPath(reg, "zones", name)}`);
-    return;
-  }
-  out(`destroyed zone ${name}: ${r.steps.join(", ") || "nothing to do"}`);
+  const r = await destroyZone(registry(opts), zoneRunner(), name, {
+    keepRegistry: opts.keepRegistry,
+    dryRun: opts.dryRun,
+  });
+  if (opts.dryRun) return showPlan(r.plan, opts.json);
+  done(r.plan, opts.json, `destroyed zone ${name}: ${r.steps.join(", ") || "nothing to do"}`);
 }
 
 /** `zmgr boot|halt|reboot NAME`. */
@@ -105,18 +84,14 @@ export async function actionCmd(
   name: string,
   opts: Common,
 ): Promise<void> {
-  const runner = zoneRunner(!!opts.dryRun);
-  await zoneAction(registry(opts), runner, name, action);
-  if (opts.dryRun) {
-    out("dry run: nothing was changed");
-    out("would run:");
-    for (const l of renderCommands(runner.mutating)) out(l);
-  }
+  const p = await zoneAction(registry(opts), zoneRunner(), name, action, { dryRun: opts.dryRun });
+  if (opts.dryRun) showPlan(p, opts.json);
+  else if (opts.json) done(p, true, "");
 }
 
 /** `zmgr list`. */
 export async function listCmd(opts: Common): Promise<void> {
-  const zones = await listZones(registry(opts), zoneRunner(false));
+  const zones = await listZones(registry(opts), zoneRunner());
   if (opts.json) return outJson(zones);
   if (zones.length === 0) return out("no zones registered (create one with `zmgr create NAME`)");
   out(table(
@@ -135,17 +110,19 @@ export async function listCmd(opts: Common): Promise<void> {
 
 /** `zmgr show NAME`. */
 export async function showCmd(name: string, opts: Common): Promise<void> {
-  const z = await showZone(registry(opts), zoneRunner(false), name);
+  const z = await showZone(registry(opts), zoneRunner(), name);
   if (opts.json) return outJson(z);
   for (const [k, v] of Object.entries(z)) out(`${k.padEnd(9)} ${v ?? "-"}`);
 }
 
 /** `zmgr import`. */
 export async function importCmd(opts: Common): Promise<void> {
-  const runner = zoneRunner(!!opts.dryRun);
-  const outcomes = await importZones(registry(opts), runner);
-  if (opts.json) return outJson(outcomes);
-  if (opts.dryRun) out("dry run: nothing was changed");
+  const { outcomes, plan } = await importZones(registry(opts), zoneRunner(), {
+    dryRun: opts.dryRun,
+  });
+  if (opts.json) {
+    return opts.dryRun ? showPlan(plan, true, { outcomes }) : outJson(outcomes);
+  }
   const verb = opts.dryRun ? "would import" : "imported";
   for (const o of outcomes) {
     if (o.action === "imported") {
@@ -158,4 +135,5 @@ export async function importCmd(opts: Common): Promise<void> {
     else out(`could not match ${o.name}: ${o.reason}`);
   }
   if (outcomes.length === 0) out("no zones to import");
+  if (opts.dryRun) showPlan(plan);
 }

@@ -28,8 +28,7 @@ function median(xs: number[]): number {
 
 async function makeRegistry(dir: string, zones: number): Promise<void> {
   const reg = registryAt(dir);
-  await initRegistry(reg, {
-    runner: createRunner({ dryRun: false }),
+  await initRegistry(reg, createRunner(), {
     zonepathRoot: "/zones",
     pool: { name: "default", network: "10.0.0.0/16", gateway: "10.0.0.1", stub: "igb0" },
   });

@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertStringIncludes } from "../helpers/assert.ts";
 import { registeredZones, zoneTestEnv } from "./zone_harness.ts";
+import type { CallRecord } from "../../fixtures/illumos/mod.ts";
 
 async function registrySnapshot(root: string): Promise<string> {
   const out: string[] = [];
@@ -13,26 +14,93 @@ async function registrySnapshot(root: string): Promise<string> {
   return out.sort().join("\n");
 }
 
-Deno.test("create --dry-run prints the commands and zonecfg script and changes nothing", async () => {
+/** A call that only reads the system (what a dry run may run). */
+function isQuery(c: CallRecord): boolean {
+  return c.argv.includes("list") || c.argv.includes("info") || c.argv[0] === "show-vnic";
+}
+
+Deno.test("create --dry-run prints the plan: commands, zonecfg script, files, registry changes, undos", async () => {
   const t = await zoneTestEnv();
   try {
     const host = await t.fake.snapshot();
     const reg = await registrySnapshot(t.root);
     const out = await t.ok(["create", "dry1", "--dry-run"]);
-    assertStringIncludes(out, "dry run: nothing was changed");
-    assertStringIncludes(out, "would reserve 10.0.0.2/24 from pool default");
-    assertStringIncludes(out, "  dladm create-vnic -l igb0 dry10\n");
-    assertStringIncludes(out, "  zonecfg -z dry1 -f -");
-    assertStringIncludes(out, "      set allowed-address=10.0.0.2/24\n");
-    assertStringIncludes(out, "  zoneadm -z dry1 install\n");
-    assertStringIncludes(out, "would write /zones/dry1/root/etc/sysding.conf:");
-    assertStringIncludes(out, "then run:\n  zoneadm -z dry1 boot");
+    const entry = `${t.root}/zones/dry1.kdl`;
+    const sysding = `${t.fake.stateDir}/fs/zones/dry1/root/etc/sysding.conf`;
+    assertStringIncludes(out, "dry run: nothing was changed\nplan: create zone dry1\n");
+    assertStringIncludes(
+      out,
+      `  1. reserve the address\n       ${entry}: reserve 10.0.0.2/24 from pool default (template ipkg, VNIC dry10, zonepath /zones/dry1), status creating\n       undo: ${entry}: remove the registry reservation\n`,
+    );
+    assertStringIncludes(
+      out,
+      "  2. create the VNIC\n       $ dladm create-vnic -l igb0 dry10\n       undo: $ dladm delete-vnic dry10\n",
+    );
+    assertStringIncludes(out, "  3. configure the zone\n       $ zonecfg -z dry1 -f - <<'EOF'\n");
+    assertStringIncludes(out, "       set allowed-address=10.0.0.2/24\n");
+    assertStringIncludes(out, "       undo: $ zonecfg -z dry1 delete -F\n");
+    assertStringIncludes(
+      out,
+      "  4. install the zone\n       $ zoneadm -z dry1 install\n       undo: $ zoneadm -z dry1 uninstall -F\n",
+    );
+    assertStringIncludes(
+      out,
+      `  5. write the first-boot configuration\n       write ${sysding} (mode 0600)\n`,
+    );
+    assertStringIncludes(out, `  6. finalise the registry entry\n       ${entry}: status active\n`);
+    assertStringIncludes(
+      out,
+      "  7. boot the zone\n       $ zoneadm -z dry1 boot\n       undo: $ zoneadm -z dry1 halt\n",
+    );
     assertEquals(await t.fake.snapshot(), host, "fake state untouched");
     assertEquals(await registrySnapshot(t.root), reg, "registry untouched");
     // Only read-only queries reached the system.
-    for (const c of await t.fake.calls()) {
-      assert(c.argv.includes("list") || c.argv[0] === "show-vnic", JSON.stringify(c));
-    }
+    for (const c of await t.fake.calls()) assert(isQuery(c), JSON.stringify(c));
+  } finally {
+    await t.cleanup();
+  }
+});
+
+Deno.test("create runs exactly the commands, files and registry changes its dry-run plan shows", async () => {
+  const t = await zoneTestEnv();
+  try {
+    await t.ok(["publisher", "add", "extra.org", "https://pkg.example.org/extra"]);
+    await t.ok(["publisher", "add", "first.org", "https://pkg.example.org/first"]);
+    await t.ok([
+      "template",
+      "edit",
+      "ipkg",
+      "--publisher",
+      "first.org",
+      "--publisher",
+      "extra.org",
+    ]);
+    const plan = JSON.parse(await t.ok(["create", "same1", "--dry-run", "--json"]));
+    const before = (await t.fake.calls()).length;
+    await t.ok(["create", "same1"]);
+    const ran = (await t.fake.calls()).slice(before).filter((c) => !isQuery(c));
+    type Action = { kind: string; argv?: string[]; stdin?: string; path?: string; text?: string };
+    const actions: Action[] = plan.steps.map((s: { action: Action }) => s.action);
+    assertEquals(
+      ran.map((c) => ({ argv: [c.tool, ...c.argv], stdin: c.stdin ?? null })),
+      actions.filter((a) => a.kind === "run").map((a) => ({
+        argv: a.argv,
+        stdin: a.stdin ?? null,
+      })),
+    );
+    assertEquals(
+      ran.map((c) => c.tool),
+      ["dladm", "zonecfg", "zoneadm", "pkg", "zoneadm"],
+      "VNIC, configuration, install, the second publisher, boot",
+    );
+    const write = actions.find((a) => a.kind === "write")!;
+    assertEquals(await Deno.readTextFile(write.path!), write.text);
+    assertEquals(
+      actions.filter((a) => a.kind === "store").map((a) => (a as { file?: string }).file),
+      [`${t.root}/zones/same1.kdl`, `${t.root}/zones/same1.kdl`],
+    );
+    assertStringIncludes(await Deno.readTextFile(`${t.root}/zones/same1.kdl`), 'status "active"');
+    assertEquals(plan.zone.address, "10.0.0.2/24");
   } finally {
     await t.cleanup();
   }
@@ -47,14 +115,29 @@ Deno.test("destroy, boot and pool edit honour --dry-run", async () => {
     const d = await t.ok(["destroy", "dd1", "--dry-run"]);
     assertStringIncludes(
       d,
-      "  zoneadm -z dd1 halt\n  zoneadm -z dd1 uninstall -F\n  zonecfg -z dd1 delete -F\n  dladm delete-vnic dd10\n",
+      [
+        "plan: destroy zone dd1",
+        "  1. halt the zone",
+        "       $ zoneadm -z dd1 halt",
+        "  2. uninstall the zone",
+        "       $ zoneadm -z dd1 uninstall -F",
+        "  3. delete the configuration",
+        "       $ zonecfg -z dd1 delete -F",
+        "  4. destroy dataset rpool/zones/dd1 if the uninstall left it",
+        "       $ zfs destroy -r rpool/zones/dd1",
+        "  5. delete the VNIC",
+        "       $ dladm delete-vnic dd10",
+        "  6. remove the registry entry",
+        `       ${t.root}/zones/dd1.kdl: remove (freed 10.0.0.2/24)`,
+      ].join("\n"),
     );
-    assertStringIncludes(d, "would remove");
-    assertStringIncludes(await t.ok(["halt", "dd1", "--dry-run"]), "zoneadm -z dd1 halt");
     assertStringIncludes(
-      await t.ok(["pool", "edit", "default", "--gateway", "10.0.0.254", "--dry-run"]),
-      'gateway "10.0.0.254"',
+      await t.ok(["halt", "dd1", "--dry-run"]),
+      "plan: halt zone dd1\n  1. halt the zone\n       $ zoneadm -z dd1 halt",
     );
+    const edit = await t.ok(["pool", "edit", "default", "--gateway", "10.0.0.254", "--dry-run"]);
+    assertStringIncludes(edit, `write ${t.root}/pools/default.kdl (mode 0644)\n`);
+    assertStringIncludes(edit, '| gateway "10.0.0.254"');
     assertStringIncludes(
       await t.ok([
         "pool",
@@ -66,8 +149,18 @@ Deno.test("destroy, boot and pool edit honour --dry-run", async () => {
         "10.1.0.1",
         "--dry-run",
       ]),
-      "would write",
+      `  1. create pool p2\n       write ${t.root}/pools/p2.kdl (mode 0644)\n`,
     );
+    assertStringIncludes(
+      await t.ok(["template", "rm", "nlipkg", "--dry-run"]),
+      `  1. remove template nlipkg\n       remove ${t.root}/templates/nlipkg.kdl`,
+    );
+    const json = JSON.parse(await t.ok(["destroy", "dd1", "--dry-run", "--json"]));
+    assertEquals(json.steps[0], {
+      title: "halt the zone",
+      action: { kind: "run", argv: ["zoneadm", "-z", "dd1", "halt"] },
+      undo: null,
+    });
     assertEquals(await t.fake.snapshot(), host);
     assertEquals(await registrySnapshot(t.root), reg);
   } finally {

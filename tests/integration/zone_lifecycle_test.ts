@@ -147,3 +147,44 @@ Deno.test("pool show prints used/free counts and the allocations", async () => {
     await t.cleanup();
   }
 });
+
+Deno.test("destroy removes a dataset left at the zonepath of a zone the system no longer has", async () => {
+  const t = await zoneTestEnv();
+  try {
+    const made = await t.fake.run("zfs", [
+      "create",
+      "-o",
+      "mountpoint=/zones/left1",
+      "rpool/zones/left1",
+    ]);
+    assertEquals(made.code, 0, made.stderr);
+    await Deno.writeTextFile(
+      `${t.root}/zones/left1.kdl`,
+      'brand "ipkg"\naddress "10.0.0.9/24"\nzonepath "/zones/left1"\nstatus "active"\n',
+    );
+    assertStringIncludes(
+      await t.ok(["destroy", "left1", "--dry-run"]),
+      "  1. destroy dataset rpool/zones/left1\n       $ zfs destroy -r rpool/zones/left1\n",
+    );
+    assertEquals(
+      await t.ok(["destroy", "left1"]),
+      "destroyed zone left1: destroyed dataset rpool/zones/left1, removed the registry entry (freed 10.0.0.9/24)\n",
+    );
+    assert(!(await t.fake.state()).datasets.some((d) => d.name === "rpool/zones/left1"));
+  } finally {
+    await t.cleanup();
+  }
+});
+
+Deno.test("destroy of an installed zone reports no dataset step when the uninstall removed it", async () => {
+  const t = await zoneTestEnv();
+  try {
+    await t.ok(["create", "gone1", "--no-boot"]);
+    assertEquals(
+      await t.ok(["destroy", "gone1"]),
+      "destroyed zone gone1: uninstalled, deleted the configuration, deleted VNIC gone10, removed the registry entry (freed 10.0.0.2/24)\n",
+    );
+  } finally {
+    await t.cleanup();
+  }
+});

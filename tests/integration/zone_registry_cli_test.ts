@@ -41,6 +41,51 @@ Deno.test("init writes config, both default templates and the first pool; a reru
   }
 });
 
+/** The registry's .kdl files, relative to its root. */
+function kdlFiles(root: string): string[] {
+  const out: string[] = [];
+  for (const e of Deno.readDirSync(root)) {
+    if (e.isDirectory) out.push(...kdlFiles(join(root, e.name)).map((f) => `${e.name}/${f}`));
+    else if (e.name.endsWith(".kdl")) out.push(e.name);
+  }
+  return out.sort();
+}
+
+Deno.test("init --dry-run prints its plan, the dataset's creation included, and changes nothing", async () => {
+  const t = await zoneTestEnv({ init: false });
+  try {
+    const host = await t.fake.snapshot();
+    const args = ["init", "--zonepath-root", "/zones2", "--create-dataset", "rpool/zones2"];
+    const out = await t.ok([...args, "--dry-run"]);
+    assertStringIncludes(out, `write ${join(t.root, "config.kdl")} (mode 0644)\n`);
+    assertStringIncludes(out, `write ${join(t.root, "templates/nlipkg.kdl")} (mode 0644)\n`);
+    assertStringIncludes(
+      out,
+      "create ZFS dataset rpool/zones2\n       $ zfs create -o mountpoint=/zones2 rpool/zones2",
+    );
+    assertEquals(kdlFiles(t.root), []);
+    assertEquals(await t.fake.snapshot(), host);
+  } finally {
+    await t.cleanup();
+  }
+});
+
+Deno.test("init whose dataset cannot be created removes the files it wrote", async () => {
+  const t = await zoneTestEnv({ init: false });
+  try {
+    const r = await t.zone(
+      ["init", "--zonepath-root", "/zones2", "--create-dataset", "rpool/zones2"],
+      { FAKE_ILLUMOS_FAIL: "zfs:create" },
+    );
+    assertEquals(r.code, 1, r.stderr);
+    assertStringIncludes(r.stderr, "`zfs create -o mountpoint=/zones2 rpool/zones2` failed");
+    assertStringIncludes(r.stderr, `rolled back: ${join(t.root, "config.kdl")}: remove it`);
+    assertEquals(kdlFiles(t.root), []);
+  } finally {
+    await t.cleanup();
+  }
+});
+
 Deno.test("pool edit keeps the user's comments and layout and refuses an invalid result", async () => {
   const t = await zoneTestEnv();
   try {

@@ -27,7 +27,7 @@ const CASES: {
     fault: "dladm:create-vnic",
     command: "dladm create-vnic -l igb0 r10",
     stderr: "vnic creation over igb0 failed",
-    rolledBack: ["remove the registry reservation"],
+    rolledBack: ["ROOT/zones/r1.kdl: remove the registry reservation"],
   },
   {
     fault: "zonecfg:commit",
@@ -74,7 +74,9 @@ for (const c of CASES) {
       assertStringIncludes(r.stderr, "creating zone r1 failed");
       assertStringIncludes(r.stderr, c.command);
       if (c.stderr) assertStringIncludes(r.stderr, c.stderr);
-      for (const u of c.rolledBack) assertStringIncludes(r.stderr, `rolled back: ${u}`);
+      for (const u of c.rolledBack) {
+        assertStringIncludes(r.stderr, `rolled back: ${u.replace("ROOT", t.root)}`);
+      }
       for (const u of c.notRolledBack ?? []) {
         assert(!r.stderr.includes(`rolled back: ${u}`), `${u} never ran:\n${r.stderr}`);
       }
@@ -88,6 +90,35 @@ for (const c of CASES) {
     }
   });
 }
+
+Deno.test("a create failing at its last step undoes the completed steps in reverse order", async () => {
+  const t = await zoneTestEnv();
+  try {
+    const before = (await t.fake.calls()).length;
+    const r = await t.zone(["create", "r1"], { FAKE_ILLUMOS_FAIL: "zoneadm:boot" });
+    assertEquals(r.code, 1, r.stderr);
+    assertEquals(r.stderr.split("\n").filter((l) => l.includes("rolled back:")), [
+      "  rolled back: zoneadm -z r1 uninstall -F",
+      "  rolled back: zonecfg -z r1 delete -F",
+      "  rolled back: dladm delete-vnic r10",
+      `  rolled back: ${t.root}/zones/r1.kdl: remove the registry reservation`,
+    ]);
+    const mutating = (await t.fake.calls()).slice(before)
+      .filter((c) => !c.argv.includes("list") && !c.argv.includes("info"))
+      .map((c) => [c.tool, ...c.argv].join(" "));
+    assertEquals(mutating, [
+      "dladm create-vnic -l igb0 r10",
+      "zonecfg -z r1 -f -",
+      "zoneadm -z r1 install",
+      "zoneadm -z r1 boot",
+      "zoneadm -z r1 uninstall -F",
+      "zonecfg -z r1 delete -F",
+      "dladm delete-vnic r10",
+    ]);
+  } finally {
+    await t.cleanup();
+  }
+});
 
 Deno.test("a failing rollback step is reported, not hidden", async () => {
   const t = await zoneTestEnv();
@@ -198,7 +229,12 @@ Deno.test("SIGINT during the install rolls the create back and exits 130", async
       stderr,
       "creating zone int1 was interrupted by SIGINT (after: install the zone)",
     );
-    assertStringIncludes(stderr, "rolled back: zoneadm -z int1 uninstall -F");
+    assertEquals(stderr.split("\n").filter((l) => l.includes("rolled back:")), [
+      "  rolled back: zoneadm -z int1 uninstall -F",
+      "  rolled back: zonecfg -z int1 delete -F",
+      "  rolled back: dladm delete-vnic int10",
+      `  rolled back: ${t.root}/zones/int1.kdl: remove the registry reservation`,
+    ]);
     assertEquals(await hostContents(t), before);
     assertEquals(await registeredZones(t.root), []);
   } finally {

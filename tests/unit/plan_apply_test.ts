@@ -1,7 +1,16 @@
 import { assert, assertEquals, assertMatch, assertRejects } from "../helpers/assert.ts";
 import { Diagnostic } from "../../lib/diagnostics.ts";
 import { plan, planJson, renderPlan, type Step } from "../../lib/plan.ts";
-import { apply, taskStep } from "../../backends/apply.ts";
+import {
+  apply,
+  type Failure,
+  NOTHING_TO_UNDO,
+  runUndo,
+  storeStep,
+  taskStep,
+  writeStep,
+} from "../../backends/apply.ts";
+import type { Runner } from "../../backends/exec.ts";
 
 /** A step that records its run and its undo in `log`; `fail` makes its run throw. */
 function recorded(log: string[], name: string, o: { fail?: boolean; afterFailure?: boolean } = {}) {
@@ -131,3 +140,74 @@ Deno.test("a task's detail renders one fact a line", () => {
   const p = plan("p", [taskStep("prepare", "2 vCPU(s)\nnetwork user", () => Promise.resolve())]);
   assertEquals(renderPlan(p), "plan: p\n  1. prepare\n       2 vCPU(s)\n       network user");
 });
+
+Deno.test("an undo that resolves to NOTHING_TO_UNDO is not listed as rolled back", async () => {
+  const log: string[] = [];
+  const idle: Step = taskStep("do x", "x", () => Promise.reject(new Error("half-done")), {
+    action: { kind: "task", detail: "undo x" },
+    afterFailure: true,
+    run: () => Promise.resolve(NOTHING_TO_UNDO),
+  });
+  const err = await assertRejects(() => apply(plan("p", [recorded(log, "a"), idle])), Diagnostic);
+  assertEquals(err.details, ["rolled back: undo a"]);
+});
+
+Deno.test("runUndo whose condition is false runs nothing and is not listed", async () => {
+  const runner = fakeRunner();
+  const undo = runUndo(runner, ["zonecfg", "-z", "z1", "delete", "-F"], {
+    afterFailure: true,
+    when: () => Promise.resolve(false),
+  });
+  const failing = taskStep("configure", "zonecfg", () => Promise.reject(new Error("exit 1")), undo);
+  const err = await assertRejects(() => apply(plan("p", [failing])), Diagnostic);
+  assertEquals(runner.recorded, []);
+  assertEquals(err.details, []);
+});
+
+Deno.test("the wording options replace the message and the default hint", async () => {
+  const log: string[] = [];
+  const err = await assertRejects(
+    () =>
+      apply(plan("p", [recorded(log, "a", { fail: true })]), {
+        what: "creating zone z1",
+        message: (f: Failure) => `${f.what} stopped at ${f.step?.title}: ${f.cause.message}`,
+        hint: "run the create again",
+      }),
+    Diagnostic,
+  );
+  assertEquals(err.message, "creating zone z1 stopped at do a: a broke");
+  assertEquals(err.hint, "run the create again");
+});
+
+Deno.test("store and write steps carry their change as data", () => {
+  const noop = () => Promise.resolve();
+  const json = planJson(plan("p", [
+    storeStep("reserve", "/r/zones/z1.kdl", "reserve 10.0.0.2/24", noop, {
+      action: { kind: "store", file: "/r/zones/z1.kdl", change: "remove" },
+      run: noop,
+    }),
+    writeStep("write it", { path: "/z/f", mode: 0o600, text: "a\n" }, noop),
+  ]));
+  assertEquals(json.steps, [{
+    title: "reserve",
+    action: { kind: "store", file: "/r/zones/z1.kdl", change: "reserve 10.0.0.2/24" },
+    undo: { kind: "store", file: "/r/zones/z1.kdl", change: "remove" },
+  }, {
+    title: "write it",
+    action: { kind: "write", path: "/z/f", mode: 0o600, text: "a\n" },
+    undo: null,
+  }]);
+});
+
+/** A runner that records and succeeds. */
+function fakeRunner(): Runner {
+  const recorded: { argv: string[] }[] = [];
+  return {
+    dryRun: false,
+    recorded,
+    run(argv) {
+      recorded.push({ argv });
+      return Promise.resolve({ code: 0, stdout: "", stderr: "" });
+    },
+  };
+}
