@@ -84,7 +84,9 @@ export async function initCmd(
   const ds = r.dataset;
   if (ds.dataset) {
     out(
-      `${ds.create ? "created" : "zonepath root is"} ZFS dataset ${ds.dataset} (${r.zonepathRoot})`,
+      `${
+        ds.create ? "created ZFS dataset" : "zonepath root is ZFS dataset"
+      } ${ds.dataset} (mounted at ${r.zonepathRoot})`,
     );
   } else {
     out(

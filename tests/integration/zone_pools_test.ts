@@ -7,7 +7,8 @@ import { createPool, type ZoneTestEnv, zoneTestEnv } from "./zone_harness.ts";
 
 /** The address a create in `pool` would get now (a dry run changes nothing). */
 async function nextAddress(t: ZoneTestEnv, pool: string): Promise<string> {
-  return JSON.parse(await t.ok(["create", "probe", "--pool", pool, "--dry-run", "--json"])).address;
+  return JSON.parse(await t.ok(["create", "probe", "--pool", pool, "--dry-run", "--json"])).zone
+    .address;
 }
 
 Deno.test("pool create warns when the new network overlaps an existing pool's, and only then", async () => {
