@@ -27,46 +27,41 @@ export interface ExecOptions {
   errorCode?: string;
   /** Hint attached to the failure diagnostic. */
   hint?: string;
-  /** True for commands that only read state: they still run under --dry-run. */
-  readOnly?: boolean;
 }
 
 export interface ExecResult {
   code: number;
   stdout: string;
   stderr: string;
-  /** True when the command was only recorded (dry run), not run. */
-  recorded?: boolean;
 }
 
-/** A recorded command line, with its stdin when it had one (zonecfg scripts). */
+/** A command line the runner ran, with its stdin when it had one (zonecfg scripts). */
 export interface RecordedCommand {
   argv: string[];
   stdin?: string;
 }
 
-/** Runs commands; a dry-run runner records mutating commands instead of running them. */
+/**
+ * Runs commands, and keeps the log of what it ran. A dry run never reaches a
+ * runner: it prints the plan instead of applying it (lib/plan.ts).
+ */
 export interface Runner {
   run(argv: string[], opts?: ExecOptions): Promise<ExecResult>;
-  readonly dryRun: boolean;
-  /** Every command seen, in order (run or recorded). */
+  /** Every command run, in order. */
   readonly recorded: RecordedCommand[];
 }
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
-/** Create a runner. With `dryRun`, commands not marked `readOnly` are only recorded. */
-export function createRunner(opts: { dryRun?: boolean } = {}): Runner {
+/** Create a runner. */
+export function createRunner(): Runner {
   const recorded: RecordedCommand[] = [];
-  const dryRun = opts.dryRun ?? false;
   return {
-    dryRun,
     recorded,
     async run(argv, o = {}) {
       const stdin = typeof o.stdin === "string" ? o.stdin : o.stdin && decoder.decode(o.stdin);
       recorded.push(stdin === undefined ? { argv: [...argv] } : { argv: [...argv], stdin });
-      if (dryRun && !o.readOnly) return { code: 0, stdout: "", stderr: "", recorded: true };
       return await execCommand(argv, o);
     },
   };

@@ -249,7 +249,7 @@ async function probeKvm(runner: Runner, scratchDir: string): Promise<string | nu
       `file=${img.replaceAll(",", ",,")},format=raw,if=none,id=probe0`,
       "-device",
       "virtio-blk-pci,drive=probe0",
-    ], { check: false, timeoutMs: KVM_PROBE_TIMEOUT_MS, readOnly: true }).catch((e) => e as Error);
+    ], { check: false, timeoutMs: KVM_PROBE_TIMEOUT_MS }).catch((e) => e as Error);
     if (res instanceof Error) {
       return `a probe guest did not finish in ${KVM_PROBE_TIMEOUT_MS / 1000} s under KVM`;
     }

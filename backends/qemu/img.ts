@@ -23,7 +23,6 @@ export interface ImageInfo {
 /** Probe `path` with qemu-img (read-only). */
 export async function imageInfo(runner: Runner, path: string): Promise<ImageInfo> {
   const res = await runner.run(["qemu-img", "info", "--output=json", "--", path], {
-    readOnly: true,
     timeoutMs: 30_000,
     errorCode: "vmctl::image::unreadable",
     hint: "is it a disk image? `qemu-img info` could not read it",

@@ -80,7 +80,6 @@ export async function discoverTapIp(
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const res = await runner.run(["ip", "-4", "neigh", "show", "dev", bridge], {
-      readOnly: true,
       check: false,
       timeoutMs: 5_000,
     }).catch(() => null);

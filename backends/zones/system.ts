@@ -20,7 +20,7 @@ import {
 
 /** install can take many minutes (it downloads packages). */
 export const INSTALL_TIMEOUT_MS = 60 * 60_000;
-const QUERY: ExecOptions = { readOnly: true, check: false, timeoutMs: 60_000 };
+const QUERY: ExecOptions = { check: false, timeoutMs: 60_000 };
 
 /** zoneadm's own answer for a zone the system does not have (facts §1.1, §2.2). */
 const NO_SUCH_ZONE = /^zoneadm: [^\n]*: No such zone configured$/m;
@@ -70,7 +70,6 @@ export async function allQueries<T extends readonly unknown[]>(
 /** `zoneadm list -cp`, parsed: every configured zone (global included). */
 export async function listSystemZones(runner: Runner): Promise<ZoneListEntry[]> {
   const r = await runner.run(["zoneadm", "list", "-cp"], {
-    readOnly: true,
     errorCode: "zmgr::exec::failed",
     hint: "zoneadm could not list the zones; run it by hand to see why",
   });
@@ -86,7 +85,6 @@ export async function zoneState(runner: Runner, name: string): Promise<string | 
 /** `zonecfg -z NAME info`, parsed. */
 export async function zonecfgInfo(runner: Runner, name: string): Promise<ZonecfgInfo> {
   const r = await runner.run(["zonecfg", "-z", name, "info"], {
-    readOnly: true,
     errorCode: "zmgr::exec::failed",
     hint: `zonecfg could not read zone ${name}'s configuration`,
   });

@@ -22,7 +22,6 @@ import { zoneStep } from "./system.ts";
  */
 async function mountedFilesystems(runner: Runner): Promise<Map<string, string>> {
   const r = await runner.run(["zfs", "list", "-H", "-o", "name,mountpoint", "-t", "filesystem"], {
-    readOnly: true,
     errorCode: "zmgr::system::query_failed",
     hint: "nothing was changed; run `zfs list` by hand to see why it fails, fix that, and retry",
   });

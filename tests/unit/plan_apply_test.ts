@@ -203,7 +203,6 @@ Deno.test("store and write steps carry their change as data", () => {
 function fakeRunner(): Runner {
   const recorded: { argv: string[] }[] = [];
   return {
-    dryRun: false,
     recorded,
     run(argv) {
       recorded.push({ argv });
