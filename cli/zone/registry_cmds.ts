@@ -195,18 +195,7 @@ export async function poolShowCmd(name: string, opts: Common): Promise<void> {
 }
 
 /** `zmgr pool edit NAME`: flag-driven, comment-preserving. */
-export async function poolEditCmd(
-  name: string,
-  opts: Common & {
-    gateway?: string;
-    range?: string;
-    stub?: string;
-    dns?: string[];
-    domain?: string;
-    reserve?: string[];
-    unreserve?: string[];
-  },
-): Promise<void> {
+export async function poolEditCmd(name: string, opts: Common & PoolEdit): Promise<void> {
   await report(editPool(registry(opts), name, opts, opts), opts, `updated pool ${name}`);
 }
 
