@@ -17,6 +17,7 @@ import {
   editPool,
   editTemplate,
   initRegistry,
+  type PoolEdit,
   poolOverlapWarnings,
   poolText,
   publisherText,
