@@ -9,6 +9,18 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createFakeIllumos, type FakeIllumos } from "../../fixtures/illumos/mod.ts";
 
+/** `init` flags of the pool every zone test host starts with (10.0.0.0/24 over igb0). */
+export const DEFAULT_POOL_ARGS = [
+  "--pool",
+  "default",
+  "--network",
+  "10.0.0.0/24",
+  "--gateway",
+  "10.0.0.1",
+  "--stub",
+  "igb0",
+];
+
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const MAIN = join(REPO, "main.ts");
 
@@ -61,19 +73,7 @@ export async function zoneTestEnv(
     return r.stdout;
   };
   if (opts.init !== false) {
-    await ok([
-      "init",
-      "--pool",
-      "default",
-      "--network",
-      "10.0.0.0/24",
-      "--gateway",
-      "10.0.0.1",
-      "--stub",
-      "igb0",
-      "--dns",
-      "10.0.0.53",
-    ]);
+    await ok(["init", ...DEFAULT_POOL_ARGS, "--dns", "10.0.0.53"]);
   }
   return {
     fake,

@@ -1,7 +1,7 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../helpers/assert.ts";
 import { join } from "node:path";
 import { buildProgram } from "../../main.ts";
-import { createPool, MAIN, zoneTestEnv } from "./zone_harness.ts";
+import { createPool, DEFAULT_POOL_ARGS, MAIN, zoneTestEnv } from "./zone_harness.ts";
 
 Deno.test("init writes config, both default templates and the first pool; a rerun keeps them", async () => {
   const t = await zoneTestEnv({ init: false });
@@ -318,19 +318,7 @@ Deno.test("init --ssh-key authorises the key for root in new zones via sysding",
   try {
     const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDwfH2bTqX0P5m0 ops@example";
     await Deno.writeTextFile(keyFile, `${key}\n`);
-    await t.ok([
-      "init",
-      "--ssh-key",
-      keyFile,
-      "--pool",
-      "default",
-      "--network",
-      "10.0.0.0/24",
-      "--gateway",
-      "10.0.0.1",
-      "--stub",
-      "igb0",
-    ]);
+    await t.ok(["init", "--ssh-key", keyFile, ...DEFAULT_POOL_ARGS]);
     await t.ok(["create", "k1", "--no-boot"]);
     const conf = (await t.fake.zoneFile("k1", "/etc/sysding.conf"))!;
     assertStringIncludes(conf, `printf '%s\\n' '${key}' >> /root/.ssh/authorized_keys`);

@@ -5,18 +5,12 @@
  * create made.
  */
 import { assert, assertEquals, assertStringIncludes } from "../helpers/assert.ts";
-import { registeredZones, type ZoneTestEnv, zoneTestEnv } from "./zone_harness.ts";
-
-const INIT_POOL = [
-  "--pool",
-  "default",
-  "--network",
-  "10.0.0.0/24",
-  "--gateway",
-  "10.0.0.1",
-  "--stub",
-  "igb0",
-];
+import {
+  DEFAULT_POOL_ARGS,
+  registeredZones,
+  type ZoneTestEnv,
+  zoneTestEnv,
+} from "./zone_harness.ts";
 
 /** A fresh host: the pool `rpool` and no dataset at /zones. */
 async function freshHost(): Promise<ZoneTestEnv> {
@@ -40,7 +34,7 @@ async function zfsCalls(t: ZoneTestEnv): Promise<string[][]> {
 Deno.test("create on a host whose zonepath root is no ZFS dataset is refused before anything is changed", async () => {
   const t = await freshHost();
   try {
-    const init = await t.ok(["init", ...INIT_POOL]);
+    const init = await t.ok(["init", ...DEFAULT_POOL_ARGS]);
     assertStringIncludes(init, "note: /zones is not a ZFS dataset");
     const before = await t.fake.snapshot();
     const r = await t.zone(["create", "web01"]);
@@ -63,7 +57,7 @@ Deno.test("create on a host whose zonepath root is no ZFS dataset is refused bef
 Deno.test("init --create-dataset creates the zonepath root's dataset once; create then installs under it", async () => {
   const t = await freshHost();
   try {
-    const first = await t.ok(["init", ...INIT_POOL, "--create-dataset", "rpool/zones"]);
+    const first = await t.ok(["init", ...DEFAULT_POOL_ARGS, "--create-dataset", "rpool/zones"]);
     assertStringIncludes(first, "created ZFS dataset rpool/zones (mounted at /zones)");
     assertEquals(await zfsCalls(t), [["create", "-o", "mountpoint=/zones", "rpool/zones"]]);
     const zones = (await t.fake.state()).datasets.find((d) => d.name === "rpool/zones");
