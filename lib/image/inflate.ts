@@ -7,6 +7,7 @@
  *
  * @module
  */
+import process from "node:process";
 import { createGunzip, createZstdDecompress } from "node:zlib";
 import type { Transform } from "node:stream";
 import { writeAllSync } from "../file_write.ts";
@@ -65,7 +66,26 @@ function decoder(stream: Transform, write: (d: Uint8Array) => void) {
   return {
     feed: (chunk: Uint8Array) => settle((done) => stream.write(chunk, () => done())),
     finish: () => settle((done) => stream.once("end", done).end()),
+    corrupt(err: Error) {
+      fail(new CorruptStreamError(err.message));
+      stream.destroy();
+    },
   };
+}
+
+/**
+ * A zstd frame decoder. Deno's decoder throws a bad frame's error (a checksum that does not match)
+ * from a tick instead of emitting `error`, where only the process-wide hook sees it; while the frame
+ * is open that error is routed to it. Any other uncaught error is thrown on, as fatal as before.
+ */
+function zstdFrameDecoder(write: (d: Uint8Array) => void) {
+  const d = decoder(createZstdDecompress({ chunkSize: OUT_CHUNK }), write);
+  const onUncaught = (err: unknown) => {
+    if (!(err instanceof Error && err.message.startsWith("Zstd decompress error"))) throw err;
+    d.corrupt(err);
+  };
+  process.on("uncaughtException", onUncaught);
+  return { ...d, close: () => process.off("uncaughtException", onUncaught) };
 }
 
 /** Start inflating a `kind` stream into `outPath` (replaced if present). */
@@ -101,53 +121,67 @@ export function startInflater(kind: InflateKind, outPath: string): Inflater {
       dispose();
       return size;
     },
-    dispose,
+    dispose() {
+      body.dispose();
+      dispose();
+    },
   };
 }
 
 function gzip(write: (d: Uint8Array) => void) {
   const d = decoder(createGunzip({ chunkSize: OUT_CHUNK }), write);
-  return { push: d.feed, end: d.finish };
+  return { push: d.feed, end: d.finish, dispose: () => {} };
 }
 
 /** A zstd stream, frame by frame, each frame's size checked against its header's when it has one. */
 function zstdFrames(write: (d: Uint8Array) => void) {
   const walker = createZstdFrameWalker();
   let frameSize = 0;
-  let current: ReturnType<typeof decoder> | null = null;
+  let current: ReturnType<typeof zstdFrameDecoder> | null = null;
   const counted = (d: Uint8Array) => {
     write(d);
     frameSize += d.length;
   };
   const corrupt = (what: string) => new CorruptStreamError(what);
-  return {
-    async push(chunk: Uint8Array) {
-      let pos = 0;
-      while (pos < chunk.length) {
-        let n: number;
-        try {
-          n = walker.scan(chunk, pos, chunk.length);
-        } catch (err) {
-          throw corrupt(message(err));
-        }
-        current ??= decoder(createZstdDecompress({ chunkSize: OUT_CHUNK }), counted);
-        await current.feed(chunk.subarray(pos, pos + n));
-        pos += n;
-        if (!walker.frameEnded) continue;
-        await current.finish();
-        current = null;
-        if (walker.contentSize >= 0 && frameSize !== walker.contentSize) {
-          throw corrupt(
-            `frame ${walker.frames} decoded to ${frameSize} bytes, its header says ${walker.contentSize}`,
-          );
-        }
-        frameSize = 0;
+  const close = () => {
+    current?.close();
+    current = null;
+  };
+  const push = async (chunk: Uint8Array) => {
+    let pos = 0;
+    while (pos < chunk.length) {
+      let n: number;
+      try {
+        n = walker.scan(chunk, pos, chunk.length);
+      } catch (err) {
+        throw corrupt(message(err));
       }
-    },
+      current ??= zstdFrameDecoder(counted);
+      await current.feed(chunk.subarray(pos, pos + n));
+      pos += n;
+      if (!walker.frameEnded) continue;
+      await current.finish();
+      close();
+      if (walker.contentSize >= 0 && frameSize !== walker.contentSize) {
+        throw corrupt(
+          `frame ${walker.frames} decoded to ${frameSize} bytes, its header says ${walker.contentSize}`,
+        );
+      }
+      frameSize = 0;
+    }
+  };
+  return {
+    push: (chunk: Uint8Array) =>
+      push(chunk).catch((err) => {
+        close();
+        throw err;
+      }),
     end() {
+      close();
       if (walker.inFrame) throw corrupt("it ends inside a frame (the file is cut short)");
       if (walker.frames === 0) throw corrupt("it holds no zstd frame");
       return Promise.resolve();
     },
+    dispose: close,
   };
 }

@@ -241,6 +241,21 @@ Deno.test("a corrupt zstd stream fails and caches nothing", async () => {
   }
 });
 
+Deno.test("a zstd frame whose checksum does not match is a corrupt archive, not a crash", async () => {
+  const srv = startServer();
+  const { root, paths } = await tempPaths();
+  try {
+    const packed = await zstdCompress(new TextEncoder().encode("vmctl ".repeat(50_000)));
+    packed[packed.length - 1] ^= 0xff;
+    srv.files.set("/sum.zst", { body: packed });
+    await rejectsWith(pullImage(`${srv.base}/sum.zst`, paths), "vmctl::image::corrupt_archive");
+    assertEquals(listDir(cacheLayout(paths).storeDir), []);
+  } finally {
+    await srv.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
 Deno.test("a downloaded qcow2 that names a backing file is refused", async () => {
   const srv = startServer();
   const { root, paths } = await tempPaths();
