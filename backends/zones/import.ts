@@ -19,8 +19,9 @@ import {
   UNSUPPORTED_BRANDS,
   writeZoneEntry,
   type ZoneEntry,
+  type ZoneTemplate,
 } from "../../lib/zones/schema.ts";
-import { netAddresses } from "../../lib/zones/zonecfg.ts";
+import { netAddresses, type ZonecfgInfo, type ZoneListEntry } from "../../lib/zones/zonecfg.ts";
 import type { Runner } from "../exec.ts";
 import { apply, NOTHING_TO_UNDO } from "../apply.ts";
 import { pathExists } from "../../lib/files.ts";
@@ -94,98 +95,105 @@ export async function importZones(
   const toWrite: ZoneEntry[] = [];
   for (const z of system) {
     if (z.name === "global") continue;
-    if (registered.has(z.name)) {
-      out.push({ name: z.name, action: "skipped", reason: "already registered" });
+    const chosen = templateFor(z, registered, templates);
+    if ("skip" in chosen) {
+      out.push(chosen.skip);
       continue;
     }
-    if (VM_BRANDS.includes(z.brand)) {
-      out.push({
-        name: z.name,
-        action: "skipped",
-        reason: `${z.brand} zones are virtual machines, managed by vmctl/vm-manager`,
-      });
-      continue;
-    }
-    if (!ZONE_NAME.test(z.name)) {
-      out.push({
-        name: z.name,
-        action: "unmatched",
-        reason: "the zone name is not one zmgr can manage",
-      });
-      continue;
-    }
-    if (UNSUPPORTED_BRANDS[z.brand]) {
-      out.push({ name: z.name, action: "unmatched", reason: UNSUPPORTED_BRANDS[z.brand] });
-      continue;
-    }
-    const template = templates.find((t) => t.name === z.brand && t.brand === z.brand) ??
-      templates.find((t) => t.brand === z.brand);
-    if (!template) {
-      out.push({
-        name: z.name,
-        action: "unmatched",
-        reason:
-          `no template has brand ${z.brand}; create one (zmgr template create NAME --brand ${z.brand}) and import again`,
-      });
-      continue;
-    }
-    const info = await zonecfgInfo(runner, z.name);
-    const held = ledgerAddresses(netAddresses(info), pools);
-    const pool = held.pool;
-    const net = info.nets.find((n) => n.defrouter) ?? info.nets[0];
-    const zonepath = info.zonepath ?? z.zonepath;
-    if (!/^\/[A-Za-z0-9_.\/-]*$/.test(zonepath)) {
-      out.push({
-        name: z.name,
-        action: "unmatched",
-        reason: `zonepath ${JSON.stringify(zonepath)} has characters zmgr does not accept`,
-      });
-      continue;
-    }
-    // A shared-IP zone's net names the host's own NIC, not a VNIC of the zone.
-    const exclusive = (info.ipType ?? z.ipType) !== "shared" && z.ipType !== "shared";
-    const entry: ZoneEntry = {
-      name: z.name,
-      brand: z.brand,
-      template: template.name,
-      pool: pool?.name,
-      addresses: held.cidrs,
-      gateway: net?.defrouter && parseIp(net.defrouter) ? net.defrouter : undefined,
-      vnic: exclusive && net?.physical && LINK_NAME.test(net.physical) ? net.physical : undefined,
-      zonepath,
-      status: "active",
-      imported: true,
-      created: new Date().toISOString(),
-    };
-    const reason = [
-      ...held.unusable.map((a) =>
-        `address ${JSON.stringify(a)} matches no pool and has no prefix: not recorded`
-      ),
-      ...(held.cidrs.length === 0 && held.unusable.length === 0
-        ? ["no address in its net resources: registered without an address"]
-        : []),
-      ...(held.cidrs.length > 0 && !pool
-        ? [
-          `no pool contains ${
-            held.cidrs[0]
-          }: registered without a pool (its addresses still count as used)`,
-        ]
-        : []),
-    ].join("; ") || undefined;
-    out.push({
-      name: z.name,
-      action: "imported",
-      reason,
-      template: template.name,
-      pool: pool?.name,
-      addresses: entry.addresses,
-    });
-    toWrite.push(entry);
+    const found = entryFor(z, chosen.template, await zonecfgInfo(runner, z.name), pools);
+    out.push(found.outcome);
+    if (found.entry) toWrite.push(found.entry);
   }
   for (const o of out) if (o.action === "unmatched") log.debug(`import: ${o.name}: ${o.reason}`);
   const p = plan("import zones", toWrite.map((e) => registerStep(reg, e)));
   if (!opts.dryRun) await apply(p);
   return { outcomes: out, plan: p };
+}
+
+/** Why system zone `z` is not imported, or the template it is imported with. */
+function templateFor(
+  z: ZoneListEntry,
+  registered: Set<string>,
+  templates: ZoneTemplate[],
+): { skip: ImportOutcome } | { template: ZoneTemplate } {
+  const skip = (action: ImportOutcome["action"], reason: string) => ({
+    skip: { name: z.name, action, reason },
+  });
+  if (registered.has(z.name)) return skip("skipped", "already registered");
+  if (VM_BRANDS.includes(z.brand)) {
+    return skip("skipped", `${z.brand} zones are virtual machines, managed by vmctl/vm-manager`);
+  }
+  if (!ZONE_NAME.test(z.name)) return skip("unmatched", "the zone name is not one zmgr can manage");
+  if (UNSUPPORTED_BRANDS[z.brand]) return skip("unmatched", UNSUPPORTED_BRANDS[z.brand]);
+  const template = templates.find((t) => t.name === z.brand && t.brand === z.brand) ??
+    templates.find((t) => t.brand === z.brand);
+  if (template) return { template };
+  return skip(
+    "unmatched",
+    `no template has brand ${z.brand}; create one (zmgr template create NAME --brand ${z.brand}) and import again`,
+  );
+}
+
+/** The registry entry for system zone `z` from its zonecfg `info`, and what import says of it. */
+function entryFor(
+  z: ZoneListEntry,
+  template: ZoneTemplate,
+  info: ZonecfgInfo,
+  pools: Pool[],
+): { outcome: ImportOutcome; entry?: ZoneEntry } {
+  const held = ledgerAddresses(netAddresses(info), pools);
+  const pool = held.pool;
+  const net = info.nets.find((n) => n.defrouter) ?? info.nets[0];
+  const zonepath = info.zonepath ?? z.zonepath;
+  if (!/^\/[A-Za-z0-9_.\/-]*$/.test(zonepath)) {
+    const reason = `zonepath ${JSON.stringify(zonepath)} has characters zmgr does not accept`;
+    return { outcome: { name: z.name, action: "unmatched", reason } };
+  }
+  // A shared-IP zone's net names the host's own NIC, not a VNIC of the zone.
+  const exclusive = (info.ipType ?? z.ipType) !== "shared" && z.ipType !== "shared";
+  const entry: ZoneEntry = {
+    name: z.name,
+    brand: z.brand,
+    template: template.name,
+    pool: pool?.name,
+    addresses: held.cidrs,
+    gateway: net?.defrouter && parseIp(net.defrouter) ? net.defrouter : undefined,
+    vnic: exclusive && net?.physical && LINK_NAME.test(net.physical) ? net.physical : undefined,
+    zonepath,
+    status: "active",
+    imported: true,
+    created: new Date().toISOString(),
+  };
+  const outcome: ImportOutcome = {
+    name: z.name,
+    action: "imported",
+    reason: addressNotes(held, pool),
+    template: template.name,
+    pool: pool?.name,
+    addresses: entry.addresses,
+  };
+  return { outcome, entry };
+}
+
+/** What import could not record of a zone's addresses, or undefined when it recorded them all. */
+function addressNotes(
+  held: { cidrs: string[]; unusable: string[] },
+  pool: Pool | undefined,
+): string | undefined {
+  const notes = held.unusable.map((a) =>
+    `address ${JSON.stringify(a)} matches no pool and has no prefix: not recorded`
+  );
+  if (held.cidrs.length === 0 && held.unusable.length === 0) {
+    notes.push("no address in its net resources: registered without an address");
+  }
+  if (held.cidrs.length > 0 && !pool) {
+    notes.push(
+      `no pool contains ${
+        held.cidrs[0]
+      }: registered without a pool (its addresses still count as used)`,
+    );
+  }
+  return notes.join("; ") || undefined;
 }
 
 /** Write `e`'s entry under the lock, unless a concurrent create/import registered it meanwhile. */
