@@ -101,7 +101,7 @@ export async function startSshd(o: SshdOptions): Promise<Sshd> {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   };
   try {
-    await waitForPort(port, child, 10_000);
+    await waitForPort(port, child, 30_000);
   } catch (err) {
     await stop();
     throw new Error(`${(err as Error).message}\n${log}`);

@@ -195,7 +195,7 @@ Deno.test("qmp rejects a peer that is not speaking JSON", async () => {
     return c;
   })();
   try {
-    await assertDiagnostic(connectQmp(path, { timeoutMs: 1_000 }), "vmctl::qmp::protocol");
+    await assertDiagnostic(connectQmp(path, { timeoutMs: 10_000 }), "vmctl::qmp::protocol");
   } finally {
     (await server).close();
     l.close();
@@ -212,7 +212,7 @@ Deno.test("qmp reports a connection closed before the greeting", async () => {
     c.close();
   })();
   try {
-    await assertDiagnostic(connectQmp(path, { timeoutMs: 1_000 }), "vmctl::qmp::closed");
+    await assertDiagnostic(connectQmp(path, { timeoutMs: 10_000 }), "vmctl::qmp::closed");
   } finally {
     await server;
     l.close();
