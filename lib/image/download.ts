@@ -110,11 +110,7 @@ async function receive(
   }
   if (res.status < 200 || res.status > 299) {
     await res.body?.cancel();
-    throw new Diagnostic(
-      "vmctl::image::http_error",
-      `downloading ${url} failed: HTTP ${res.status} ${res.statusText}`,
-      { hint: res.status === 404 ? "the URL does not exist; check it" : "the server refused it" },
-    );
+    throw httpError(url, res);
   }
   if (res.status !== 206) have = 0; // full body: the server ignored or rejected our range
   const total = expectedTotal(res, have);
@@ -123,15 +119,9 @@ async function receive(
     etag: res.headers.get("etag"),
     lastModified: res.headers.get("last-modified"),
   });
-  // A fresh start replaces the part rather than truncating it: on ext4 a file truncated to zero
-  // is flushed to disk by the kernel when it is closed (auto_da_alloc), so the pull would wait
-  // for the writeback of the whole image; a new file's pages are written back later, in the
-  // background, as for any other program's download.
-  if (have === 0) await removeIfPresent(part);
-  const raw = await Deno.open(part, { create: true, write: true, mode: 0o600 });
+  const raw = await openPart(part, have);
   let sink: Sink | null = null;
   try {
-    await raw.seek(have, Deno.SeekMode.Start);
     sink = new Sink(part, raw);
     const progress = createProgress(opts.label ?? url, {
       enabled: opts.progress ?? false,
@@ -152,13 +142,7 @@ async function receive(
     if (opts.sha256 && opts.sha256.toLowerCase() !== sourceSha256) {
       raw.close();
       await discardPart(part);
-      throw new Diagnostic("vmctl::image::checksum_mismatch", `checksum mismatch for ${url}`, {
-        hint: "the download is corrupt or the expected sha256 is wrong; nothing was cached",
-        details: [
-          `expected sha256 ${opts.sha256.toLowerCase()}`,
-          `got      sha256 ${sourceSha256}`,
-        ],
-      });
+      throw checksumMismatch(url, opts.sha256.toLowerCase(), sourceSha256);
     }
     return { ...out, sourceSha256, resumedFrom: have };
   } catch (err) {
@@ -175,6 +159,38 @@ async function receive(
       raw.close();
     } catch { /* closed above */ }
   }
+}
+
+/** The part file, open for writing at byte `have`. */
+async function openPart(part: string, have: number): Promise<Deno.FsFile> {
+  // A fresh start replaces the part rather than truncating it: on ext4 a file truncated to zero
+  // is flushed to disk by the kernel when it is closed (auto_da_alloc), so the pull would wait
+  // for the writeback of the whole image; a new file's pages are written back later, in the
+  // background, as for any other program's download.
+  if (have === 0) await removeIfPresent(part);
+  const raw = await Deno.open(part, { create: true, write: true, mode: 0o600 });
+  try {
+    await raw.seek(have, Deno.SeekMode.Start);
+    return raw;
+  } catch (err) {
+    raw.close();
+    throw err;
+  }
+}
+
+function httpError(url: string, res: Response): Diagnostic {
+  return new Diagnostic(
+    "vmctl::image::http_error",
+    `downloading ${url} failed: HTTP ${res.status} ${res.statusText}`,
+    { hint: res.status === 404 ? "the URL does not exist; check it" : "the server refused it" },
+  );
+}
+
+function checksumMismatch(url: string, expected: string, got: string): Diagnostic {
+  return new Diagnostic("vmctl::image::checksum_mismatch", `checksum mismatch for ${url}`, {
+    hint: "the download is corrupt or the expected sha256 is wrong; nothing was cached",
+    details: [`expected sha256 ${expected}`, `got      sha256 ${got}`],
+  });
 }
 
 async function removeIfPresent(path: string): Promise<void> {
