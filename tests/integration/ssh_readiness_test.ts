@@ -139,10 +139,10 @@ Deno.test("a host key that differs from the VM's known_hosts fails at once, not 
     await Deno.writeTextFile(kh, `vmctl-fixture ${pub}\n`);
     const t0 = performance.now();
     const d = await rejects(
-      waitForSsh({ ...fx.target(port), knownHostsPath: kh }, { timeoutMs: 20_000 }),
+      waitForSsh({ ...fx.target(port), knownHostsPath: kh }, { timeoutMs: 60_000 }),
     );
     assertEquals(d.code, "vmctl::ssh::host_key_mismatch");
-    assert(performance.now() - t0 < 10_000, "did not wait for the whole budget");
+    assert(performance.now() - t0 < 30_000, "did not wait for the whole budget");
   } finally {
     await sshd.stop();
     await fx.cleanup();
@@ -175,13 +175,13 @@ Deno.test("a VM that dies while booting ends the wait at once, not at the timeou
     const diedAt = performance.now() + 500;
     const t0 = performance.now();
     const d = await rejects(waitForSsh(fx.target((listener.addr as Deno.NetAddr).port), {
-      timeoutMs: 30_000,
+      timeoutMs: 60_000,
       vmGone: () =>
         Promise.resolve(performance.now() > diedAt ? "it is stopped (QEMU exited)" : undefined),
     }));
     assertEquals(d.code, "vmctl::ssh::vm_gone");
     assertStringIncludes(d.message, "QEMU exited");
-    assert(performance.now() - t0 < 15_000, "ended long before the 30 s budget");
+    assert(performance.now() - t0 < 30_000, "ended long before the 60 s budget");
   } finally {
     listener.close();
     await accepting.catch(() => {});
