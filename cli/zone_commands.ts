@@ -146,9 +146,10 @@ function registerPoolCommands(pool: Command<any, any, any>): void {
     .action(async (opts) => (await load()).poolListCmd(opts));
   pool
     .command("show")
-    .description("show a pool: used/free counts and its allocations")
+    .description("show a pool: used/free counts, its allocations and ledger problems")
     .argument("<name>", "pool name")
     .option("--root <dir>", ROOT_HELP)
+    .option("--live", "also compare every zone's nets on the system (zonecfg info) with the ledger")
     .option("--json", "machine-readable output")
     .action(async (name, opts) => (await load()).poolShowCmd(name, opts));
   pool

@@ -9,7 +9,8 @@ import { Diagnostic } from "../../lib/diagnostics.ts";
 import { type ExecOptions, type ExecResult, formatArgv, type Runner } from "../exec.ts";
 import { type ApplyOptions, failureMessage, runStep, runUndo } from "../apply.ts";
 import type { Step, Undo } from "../../lib/plan.ts";
-import { type IpAddr, parseIp } from "../../lib/ipam.ts";
+import { parseIp } from "../../lib/ipam.ts";
+import type { LiveAddress } from "../../lib/zones/ledger.ts";
 import {
   netAddresses,
   parseZoneadmList,
@@ -92,19 +93,19 @@ export async function zonecfgInfo(runner: Runner, name: string): Promise<Zonecfg
 }
 
 /**
- * The addresses the live system's zones hold outside the registry:
- * `zoneadm list -cp`, then the nets (`zonecfg -z NAME info`) of each zone not
- * in `registered`, whose addresses the ledger holds already. One zonecfg per
+ * The addresses the live system's zones hold: `zoneadm list -cp`, then the
+ * nets (`zonecfg -z NAME info`) of each zone not in `skip`. A create skips the
+ * registered zones, whose addresses the ledger holds already: one zonecfg per
  * unregistered zone, not per zone, keeps a create on a host with many zones
  * quick. A zone deleted between the two queries holds nothing.
  */
 export async function liveAddresses(
   runner: Runner,
-  registered: ReadonlySet<string>,
-): Promise<{ zone: string; address: IpAddr }[]> {
-  const out: { zone: string; address: IpAddr }[] = [];
+  skip: ReadonlySet<string> = new Set(),
+): Promise<LiveAddress[]> {
+  const out: LiveAddress[] = [];
   for (const z of await listSystemZones(runner)) {
-    if (z.name === "global" || registered.has(z.name)) continue;
+    if (z.name === "global" || skip.has(z.name)) continue;
     const r = await query(runner, ["zonecfg", "-z", z.name, "info"], NO_SUCH_ZONECFG);
     if (!r) continue;
     for (const text of netAddresses(parseZonecfgInfo(r.stdout))) {

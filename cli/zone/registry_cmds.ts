@@ -3,9 +3,9 @@
  *
  * @module
  */
-import { formatCidr, formatIp, formatIpRange } from "../../lib/ipam.ts";
+import { formatCidr, formatIp } from "../../lib/ipam.ts";
 import { log } from "../../lib/log.ts";
-import { auditLedger, poolUsage } from "../../lib/zones/ledger.ts";
+import { poolUsage } from "../../lib/zones/ledger.ts";
 import {
   readPool,
   readPublisher,
@@ -24,13 +24,13 @@ import {
   removeEntity,
   templateText,
 } from "../../backends/zones/entities.ts";
+import { poolView } from "../../backends/zones/pool_view.ts";
 import {
   type EntityKind,
   entityPath,
   loadAll,
   loadAllZones,
   loadConfig,
-  loadPool,
   loadTemplate,
 } from "../../backends/zones/registry.ts";
 import { done, out, outJson, registry, showPlan, table, zoneRunner } from "./common.ts";
@@ -152,33 +152,12 @@ export async function poolListCmd(opts: Common): Promise<void> {
   ));
 }
 
-/** `zmgr pool show NAME`: used/free counts, allocations and ledger problems. */
-export async function poolShowCmd(name: string, opts: Common): Promise<void> {
-  const reg = registry(opts);
-  const pool = await loadPool(reg, name);
-  const zones = await loadAllZones(reg);
-  const u = poolUsage(pool, zones);
-  const problems = auditLedger(
-    zones.filter((z) => z.pool === name || u.allocations.some((a) => a.zone === z.name)),
-    [pool],
-  );
-  const info = {
-    name,
-    network: formatCidr(pool.network),
-    gateway: pool.gateway ? formatIp(pool.gateway) : null,
-    range: pool.rangeStart && pool.rangeEnd
-      ? `${formatIp(pool.rangeStart)}-${formatIp(pool.rangeEnd)}`
-      : null,
-    stub: pool.stub ?? null,
-    dns: pool.dns.map(formatIp),
-    domain: pool.domain ?? null,
-    reserved: pool.reserved.map(formatIpRange),
-    size: u.size,
-    used: u.used,
-    free: u.free,
-    allocations: u.allocations,
-    problems,
-  };
+/** `zmgr pool show NAME [--live]`: used/free counts, allocations and ledger problems. */
+export async function poolShowCmd(
+  name: string,
+  opts: Common & { live?: boolean },
+): Promise<void> {
+  const info = await poolView(registry(opts), name, opts.live ? zoneRunner() : undefined);
   if (opts.json) return outJson(info);
   out(`pool ${name}: ${info.network}, gateway ${info.gateway ?? "-"}, stub ${info.stub ?? "-"}`);
   if (info.range) out(`range ${info.range}`);
@@ -186,13 +165,12 @@ export async function poolShowCmd(name: string, opts: Common): Promise<void> {
     out(`dns ${info.dns.join(" ")}${info.domain ? ` (domain ${info.domain})` : ""}`);
   }
   if (info.reserved.length) out(`reserved ${info.reserved.join(" ")}`);
-  out(`used ${u.used}, free ${u.free} of ${u.size}`);
-  if (u.allocations.length) {
-    out(
-      table(["ADDRESS", "ZONE", "STATUS"], u.allocations.map((a) => [a.address, a.zone, a.status])),
-    );
+  out(`used ${info.used}, free ${info.free} of ${info.size}`);
+  if (info.allocations.length) {
+    const rows = info.allocations.map((a) => [a.address, a.zone, a.status]);
+    out(table(["ADDRESS", "ZONE", "STATUS"], rows));
   }
-  for (const p of problems) out(`problem: ${p}`);
+  for (const p of info.problems) out(`problem: ${p}`);
 }
 
 /** `zmgr pool edit NAME`: flag-driven, comment-preserving. */

@@ -69,6 +69,42 @@ export function auditLedger(zones: ZoneEntry[], pools: Pool[]): string[] {
   return problems;
 }
 
+/** An address a zone's nets hold on the live system (`zonecfg info`). */
+export interface LiveAddress {
+  zone: string;
+  address: IpAddr;
+}
+
+/**
+ * Where the live system and the ledger disagree inside `pool`'s network: a
+ * registered zone whose nets hold an address its entry does not record (create
+ * would hand that address out), and a zone outside the registry holding one
+ * (create skips it, but no entry accounts for it).
+ */
+export function liveLedgerProblems(zones: ZoneEntry[], live: LiveAddress[], pool: Pool): string[] {
+  const byName = new Map(zones.map((z) => [z.name, z]));
+  const problems: string[] = [];
+  for (const { zone, address } of live) {
+    if (!cidrContains(pool.network, address)) continue;
+    const entry = byName.get(zone);
+    const ip = formatIp(address);
+    if (!entry) {
+      problems.push(
+        `zone ${zone}, which is not in the registry, holds ${ip}; create skips it, \`zmgr import\` registers it`,
+      );
+    } else if (
+      !entryAddresses(entry).some((a) => a.family === address.family && a.value === address.value)
+    ) {
+      problems.push(
+        `zone ${zone} holds ${ip} on the system, but zones/${zone}.kdl records ${
+          entry.addresses.join(", ") || "no address"
+        }: create could hand ${ip} out; record it in zones/${zone}.kdl or change the zone back`,
+      );
+    }
+  }
+  return problems;
+}
+
 /** One address of a new zone (CIDR form) and the default router of its pool. */
 export interface NetAllocation {
   address: string;

@@ -77,3 +77,50 @@ Deno.test("import records every net's address, and none of them is handed out ag
     await t.cleanup();
   }
 });
+
+Deno.test("pool show --live names a registered zone re-addressed by hand and a zone outside the registry", async () => {
+  const t = await zoneTestEnv();
+  try {
+    assertStringIncludes(await t.ok(["create", "web", "--no-boot"]), "10.0.0.2/24");
+    const edit = await t.fake.run("zonecfg", ["-z", "web", "-f", "-"], {
+      stdin: "select net physical=web0\nset allowed-address=10.0.0.9/24\nend\ncommit\n",
+    });
+    assertEquals(edit.code, 0, edit.stderr);
+    await t.fake.addVnic("hand0", "igb0");
+    await t.fake.addZone({
+      name: "hand",
+      brand: "ipkg",
+      state: "installed",
+      net: [{ physical: "hand0", allowedAddress: "10.0.0.5/24" }],
+    });
+    const live = JSON.parse(await t.ok(["pool", "show", "default", "--live", "--json"]));
+    assertEquals(live.problems.length, 2, live.problems.join("\n"));
+    assertStringIncludes(live.problems[0], "zone web holds 10.0.0.9 on the system");
+    assertStringIncludes(live.problems[0], "records 10.0.0.2/24");
+    assertStringIncludes(
+      live.problems[1],
+      "zone hand, which is not in the registry, holds 10.0.0.5",
+    );
+  } finally {
+    await t.cleanup();
+  }
+});
+
+Deno.test("pool show without --live reads only the registry", async () => {
+  const t = await zoneTestEnv();
+  try {
+    await t.ok(["create", "web", "--no-boot"]);
+    await t.fake.addZone({
+      name: "hand",
+      brand: "ipkg",
+      state: "installed",
+      net: [{ physical: "hand0", allowedAddress: "10.0.0.5/24" }],
+    });
+    const before = (await t.fake.calls()).length;
+    const shown = JSON.parse(await t.ok(["pool", "show", "default", "--json"]));
+    assertEquals(shown.problems, []);
+    assertEquals((await t.fake.calls()).length, before, "no command ran");
+  } finally {
+    await t.cleanup();
+  }
+});
