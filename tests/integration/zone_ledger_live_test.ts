@@ -3,18 +3,23 @@
  * allocation skips every address the registry or the live system holds.
  */
 import { assertEquals, assertStringIncludes } from "../helpers/assert.ts";
-import { zoneTestEnv } from "./zone_harness.ts";
+import { type ZoneTestEnv, zoneTestEnv } from "./zone_harness.ts";
+
+/** Zone `hand`, installed on the system with `address` on VNIC hand0, unknown to the registry. */
+async function zoneMadeByHand(t: ZoneTestEnv, address: string): Promise<void> {
+  await t.fake.addVnic("hand0", "igb0");
+  await t.fake.addZone({
+    name: "hand",
+    brand: "ipkg",
+    state: "installed",
+    net: [{ physical: "hand0", allowedAddress: address, defrouter: "10.0.0.1" }],
+  });
+}
 
 Deno.test("a zone made by hand keeps its address: create skips it and refuses it", async () => {
   const t = await zoneTestEnv();
   try {
-    await t.fake.addVnic("hand0", "igb0");
-    await t.fake.addZone({
-      name: "hand",
-      brand: "ipkg",
-      state: "installed",
-      net: [{ physical: "hand0", allowedAddress: "10.0.0.2/24", defrouter: "10.0.0.1" }],
-    });
+    await zoneMadeByHand(t, "10.0.0.2/24");
     const taken = await t.zone(["create", "n1", "--address", "10.0.0.2", "--no-boot"]);
     assertEquals(taken.code, 1, taken.stderr);
     assertStringIncludes(taken.stderr, "zmgr::address::in_use");
@@ -86,13 +91,7 @@ Deno.test("pool show --live names a registered zone re-addressed by hand and a z
       stdin: "select net physical=web0\nset allowed-address=10.0.0.9/24\nend\ncommit\n",
     });
     assertEquals(edit.code, 0, edit.stderr);
-    await t.fake.addVnic("hand0", "igb0");
-    await t.fake.addZone({
-      name: "hand",
-      brand: "ipkg",
-      state: "installed",
-      net: [{ physical: "hand0", allowedAddress: "10.0.0.5/24" }],
-    });
+    await zoneMadeByHand(t, "10.0.0.5/24");
     const live = JSON.parse(await t.ok(["pool", "show", "default", "--live", "--json"]));
     assertEquals(live.problems.length, 2, live.problems.join("\n"));
     assertStringIncludes(live.problems[0], "zone web holds 10.0.0.9 on the system");
@@ -110,12 +109,7 @@ Deno.test("pool show without --live reads only the registry", async () => {
   const t = await zoneTestEnv();
   try {
     await t.ok(["create", "web", "--no-boot"]);
-    await t.fake.addZone({
-      name: "hand",
-      brand: "ipkg",
-      state: "installed",
-      net: [{ physical: "hand0", allowedAddress: "10.0.0.5/24" }],
-    });
+    await zoneMadeByHand(t, "10.0.0.5/24");
     const before = (await t.fake.calls()).length;
     const shown = JSON.parse(await t.ok(["pool", "show", "default", "--json"]));
     assertEquals(shown.problems, []);
