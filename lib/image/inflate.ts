@@ -76,7 +76,8 @@ function decoder(stream: Transform, write: (d: Uint8Array) => void) {
 /**
  * A zstd frame decoder. Deno's decoder throws a bad frame's error (a checksum that does not match)
  * from a tick instead of emitting `error`, where only the process-wide hook sees it; while the frame
- * is open that error is routed to it. Any other uncaught error is thrown on, as fatal as before.
+ * is open that error is routed to it (vmctl pulls one image at a time, so the open frame is the one
+ * that failed). Any other uncaught error is thrown on, as fatal as before.
  */
 function zstdFrameDecoder(write: (d: Uint8Array) => void) {
   const d = decoder(createZstdDecompress({ chunkSize: OUT_CHUNK }), write);
