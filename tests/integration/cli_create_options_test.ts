@@ -75,40 +75,36 @@ for (const [what, args, code, exit] of BAD) {
   });
 }
 
+const IMAGE_URL = "https://example.invalid/disk.img";
+
+/** `vmctl create --name u --image-url IMAGE_URL --image-sha256 DIGEST`: the image source recorded. */
+async function createFromUrl(home: string, digest: string): Promise<unknown> {
+  await vmctlOk(home, [
+    "create",
+    "--name",
+    "u",
+    "--image-url",
+    IMAGE_URL,
+    "--image-sha256",
+    digest,
+  ]);
+  return JSON.parse(await Deno.readTextFile(`${home}/vmctl/vms.json`)).vms.u.image_source;
+}
+
 Deno.test("create --image-url on the noop backend records the URL without downloading", async () => {
   await withHome(async (home) => {
-    const url = "https://example.invalid/disk.img";
-    await vmctlOk(home, [
-      "create",
-      "--name",
-      "u",
-      "--image-url",
-      url,
-      "--image-sha256",
-      "A".repeat(64),
-    ]);
+    const source = await createFromUrl(home, "A".repeat(64));
     const st = JSON.parse(await vmctlOk(home, ["status", "u", "--json"]));
     assertEquals(st.image_path, null);
-    const doc = JSON.parse(await Deno.readTextFile(`${home}/vmctl/vms.json`));
-    assertEquals(doc.vms.u.image_source, { kind: "url", url, sha256: "a".repeat(64) });
+    assertEquals(source, { kind: "url", url: IMAGE_URL, sha256: "a".repeat(64) });
   });
 });
 
 Deno.test("create takes a sha256:-prefixed digest as the VMFile does", async () => {
   await withHome(async (home) => {
-    const url = "https://example.invalid/disk.img";
     const digest = "b".repeat(64);
-    await vmctlOk(home, [
-      "create",
-      "--name",
-      "u",
-      "--image-url",
-      url,
-      "--image-sha256",
-      `sha256:${digest}`,
-    ]);
-    const doc = JSON.parse(await Deno.readTextFile(`${home}/vmctl/vms.json`));
-    assertEquals(doc.vms.u.image_source, { kind: "url", url, sha256: digest });
+    const source = await createFromUrl(home, `sha256:${digest}`);
+    assertEquals(source, { kind: "url", url: IMAGE_URL, sha256: digest });
   });
 });
 
