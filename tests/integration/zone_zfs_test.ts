@@ -125,13 +125,18 @@ Deno.test("a zfs query that fails for an unknown reason is not taken for a missi
   }
 });
 
+/** Zone `name` created by zmgr, then halted and uninstalled behind its back (configured again). */
+async function createdThenUninstalled(t: ZoneTestEnv, name: string): Promise<void> {
+  await t.ok(["create", name]);
+  await t.fake.run("zoneadm", ["-z", name, "halt"]);
+  await t.fake.run("zoneadm", ["-z", name, "uninstall", "-F"]);
+}
+
 Deno.test("destroy removes the zone dataset an interrupted uninstall left, and no other dataset", async () => {
   const t = await zoneTestEnv();
   try {
-    await t.ok(["create", "web01"]);
     // What an uninstall interrupted after the zone went back to configured leaves.
-    await t.fake.run("zoneadm", ["-z", "web01", "halt"]);
-    await t.fake.run("zoneadm", ["-z", "web01", "uninstall", "-F"]);
+    await createdThenUninstalled(t, "web01");
     for (const ds of ["rpool/zones/web01", "rpool/zones/other"]) {
       assertEquals((await t.fake.run("zfs", ["create", ds])).code, 0);
     }
@@ -148,9 +153,7 @@ Deno.test("destroy removes the zone dataset an interrupted uninstall left, and n
 Deno.test("destroy keeps a dataset at the zonepath that zmgr's create did not make", async () => {
   const t = await zoneTestEnv();
   try {
-    await t.ok(["create", "web01"]);
-    await t.fake.run("zoneadm", ["-z", "web01", "halt"]);
-    await t.fake.run("zoneadm", ["-z", "web01", "uninstall", "-F"]);
+    await createdThenUninstalled(t, "web01");
     const mk = await t.fake.run("zfs", ["create", "-o", "mountpoint=/zones/web01", "rpool/data"]);
     assertEquals(mk.code, 0, mk.stderr);
     const out = await t.ok(["destroy", "web01"]);
