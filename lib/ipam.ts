@@ -106,6 +106,11 @@ function parseIpv6(text: string): bigint | undefined {
 }
 
 /** Canonical text form (IPv6 compressed per RFC 5952, lower case). */
+/** True when `a` and `b` are the same address. */
+export function sameIp(a: IpAddr, b: IpAddr): boolean {
+  return a.family === b.family && a.value === b.value;
+}
+
 export function formatIp(a: IpAddr): string {
   if (a.family === 4) {
     return [24n, 16n, 8n, 0n].map((s) => String((a.value >> s) & 255n)).join(".");
@@ -334,7 +339,7 @@ export function checkRequested(pool: PoolRange, text: string, used: Iterable<IpA
     );
   }
   for (const u of used) {
-    if (u.family === a.family && u.value === a.value) {
+    if (sameIp(u, a)) {
       throw new Diagnostic("zmgr::address::in_use", `address ${shown} is already allocated`, {
         hint:
           `see \`zmgr pool show ${pool.name}\` for the allocations; omit --address to get a free one`,

@@ -12,7 +12,7 @@
 import { join } from "../../lib/posix_path.ts";
 import { env } from "../../lib/paths.ts";
 import { Diagnostic } from "../../lib/diagnostics.ts";
-import { formatIp, type IpAddr, parseIp } from "../../lib/ipam.ts";
+import { formatIp, parseIp, sameIp } from "../../lib/ipam.ts";
 import { log } from "../../lib/log.ts";
 import { apply, type Failure, failureMessage, writeStep } from "../apply.ts";
 import { type Plan, plan, type Step } from "../../lib/plan.ts";
@@ -28,7 +28,13 @@ import {
 import { buildSysdingConf, SYSDING_BRANDS } from "../../lib/zones/sysding.ts";
 import { buildZonecfgScript } from "../../lib/zones/zonecfg.ts";
 import type { Runner } from "../exec.ts";
-import { allocateNets, auditLedger, usedAddresses, zoneStub } from "../../lib/zones/ledger.ts";
+import {
+  allocateNets,
+  auditLedger,
+  type LiveAddress,
+  usedAddresses,
+  zoneStub,
+} from "../../lib/zones/ledger.ts";
 import {
   atomicWrite,
   entityPath,
@@ -87,7 +93,7 @@ interface CreateFacts {
   vnic: string;
   zonepath: string;
   boot: boolean;
-  live: { zone: string; address: IpAddr }[];
+  live: LiveAddress[];
 }
 
 /** Code of a reservation that lost its address to a concurrent create (nothing was done). */
@@ -166,7 +172,7 @@ async function createFacts(
   // (made by hand or by another tool, so the registry may not know them).
   const registered = new Set(await listEntityNames(reg, "zones"));
   const [existing, live] = await allQueries<
-    [string | undefined, { zone: string; address: IpAddr }[], void]
+    [string | undefined, LiveAddress[], void]
   >([
     zoneState(runner, name),
     liveAddresses(runner, registered),
@@ -405,12 +411,12 @@ function sysdingStep(zonePath: string, text: string): Step {
 /** `--address` held by a zone on the system that the registry does not list. */
 function refuseLiveAddress(
   requested: string,
-  live: { zone: string; address: IpAddr }[],
+  live: LiveAddress[],
   zones: ZoneEntry[],
 ): void {
   const ip = parseIp(requested.split("/")[0]);
   const holder = ip &&
-    live.find((l) => l.address.family === ip.family && l.address.value === ip.value);
+    live.find((l) => sameIp(l.address, ip));
   if (!holder || zones.some((z) => z.name === holder.zone)) return;
   throw new Diagnostic(
     "zmgr::address::in_use",

@@ -16,6 +16,7 @@ import {
   type IpAddr,
   parseCidr,
   poolSize,
+  sameIp,
   usedInPool,
 } from "../ipam.ts";
 import type { Pool, ZoneEntry } from "./schema.ts";
@@ -92,9 +93,7 @@ export function liveLedgerProblems(zones: ZoneEntry[], live: LiveAddress[], pool
       problems.push(
         `zone ${zone}, which is not in the registry, holds ${ip}; create skips it, \`zmgr import\` registers it`,
       );
-    } else if (
-      !entryAddresses(entry).some((a) => a.family === address.family && a.value === address.value)
-    ) {
+    } else if (!entryAddresses(entry).some((a) => sameIp(a, address))) {
       problems.push(
         `zone ${zone} holds ${ip} on the system, but zones/${zone}.kdl records ${
           entry.addresses.join(", ") || "no address"
