@@ -226,34 +226,30 @@ Deno.test("gzip streams are decompressed too", async () => {
   }
 });
 
-Deno.test("a corrupt zstd stream fails and caches nothing", async () => {
+/** Pulling `body` as a .zst fails with `corrupt_archive`, and the cache's store stays empty. */
+async function assertCorruptZstdCachesNothing(body: Uint8Array): Promise<void> {
   const srv = startServer();
   const { root, paths } = await tempPaths();
   try {
-    const packed = await zstdCompress(testBytes(1024 * 1024));
-    packed.fill(0x41, 100, 4000);
-    srv.files.set("/bad.zst", { body: packed });
+    srv.files.set("/bad.zst", { body });
     await rejectsWith(pullImage(`${srv.base}/bad.zst`, paths), "vmctl::image::corrupt_archive");
     assertEquals(listDir(cacheLayout(paths).storeDir), []);
   } finally {
     await srv.close();
     await Deno.remove(root, { recursive: true });
   }
+}
+
+Deno.test("a corrupt zstd stream fails and caches nothing", async () => {
+  const packed = await zstdCompress(testBytes(1024 * 1024));
+  packed.fill(0x41, 100, 4000);
+  await assertCorruptZstdCachesNothing(packed);
 });
 
 Deno.test("a zstd frame whose checksum does not match is a corrupt archive, not a crash", async () => {
-  const srv = startServer();
-  const { root, paths } = await tempPaths();
-  try {
-    const packed = await zstdCompress(new TextEncoder().encode("vmctl ".repeat(50_000)));
-    packed[packed.length - 1] ^= 0xff;
-    srv.files.set("/sum.zst", { body: packed });
-    await rejectsWith(pullImage(`${srv.base}/sum.zst`, paths), "vmctl::image::corrupt_archive");
-    assertEquals(listDir(cacheLayout(paths).storeDir), []);
-  } finally {
-    await srv.close();
-    await Deno.remove(root, { recursive: true });
-  }
+  const packed = await zstdCompress(new TextEncoder().encode("vmctl ".repeat(50_000)));
+  packed[packed.length - 1] ^= 0xff;
+  await assertCorruptZstdCachesNothing(packed);
 });
 
 Deno.test("a downloaded qcow2 that names a backing file is refused", async () => {
