@@ -9,7 +9,7 @@
  */
 import process from "node:process";
 import * as zlib from "node:zlib";
-import { Decompress as PureZstdDecompress } from "npm:fzstd@0.1.1";
+import { Decompress as PureZstdDecompress } from "fzstd";
 import type { Transform } from "node:stream";
 import { writeAllSync } from "../file_write.ts";
 import { createZstdFrameWalker } from "./zstd_frames.ts";
