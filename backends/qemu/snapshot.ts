@@ -17,6 +17,7 @@ import type { BackendContext, SnapshotOps } from "../hypervisor.ts";
 import { imageInfo } from "./img.ts";
 import { pidFileOf, requireField } from "./record.ts";
 import { liveQemu, stopQemu } from "./process.ts";
+import { closeAllMasters } from "../ssh/exec.ts";
 
 /** The `-drive id` of the overlay (backends/qemu/argv.ts). */
 const OVERLAY_DRIVE = "drive0";
@@ -102,15 +103,17 @@ async function runJob(
   fail: (error: string) => Diagnostic,
 ): Promise<void> {
   const id = `vmctl-${command}-${crypto.randomUUID().slice(0, 8)}`;
-  await qmp.execute(command, { "job-id": id, ...args });
+  // QEMU's main loop serves QMP and also runs the job, so a reply can wait for the whole job.
+  const patient = { timeoutMs: JOB_TIMEOUT_MS };
+  await qmp.execute(command, { "job-id": id, ...args }, patient);
   const giveUpAt = Date.now() + JOB_TIMEOUT_MS;
   let job: JobInfo | undefined;
   for (;;) {
-    job = (await qmp.execute<JobInfo[]>("query-jobs")).find((j) => j.id === id);
+    job = (await qmp.execute<JobInfo[]>("query-jobs", undefined, patient)).find((j) => j.id === id);
     if (!job || job.status === "concluded" || Date.now() > giveUpAt) break;
     await sleep(JOB_POLL_MS);
   }
-  if (job?.status === "concluded") await qmp.execute("job-dismiss", { id });
+  if (job?.status === "concluded") await qmp.execute("job-dismiss", { id }, patient);
   if (!job || job.status !== "concluded") {
     throw fail(job ? `the ${command} job did not finish (status ${job.status})` : "job vanished");
   }
@@ -143,12 +146,32 @@ function saveFailed(vm: VmRecord, tag: string) {
     new Diagnostic(
       "vmctl::snapshot::save_failed",
       `QEMU could not save snapshot '${tag}' of VM '${vm.name}': ${error}`,
-      {
-        hint: /space|ENOSPC/i.test(error)
-          ? "the disk holding the VM's overlay is full: free space there and try again"
-          : "the VM keeps running as it was; fix the cause and try again",
-      },
+      { hint: "the VM keeps running as it was; fix the cause and try again" },
     );
+}
+
+/**
+ * QEMU reports a full disk during a save as an I/O error: say how much room
+ * the overlay's file system has, and call it full when the guest's memory
+ * cannot fit there.
+ */
+async function withFreeSpace(vm: VmRecord, runner: Runner, err: unknown): Promise<unknown> {
+  if (!(err instanceof Diagnostic)) return err;
+  const df = await runner.run(["df", "-B1", "--output=avail", "--", vm.work_dir], {
+    check: false,
+    timeoutMs: 10_000,
+  });
+  const avail = Number(df.stdout.trim().split("\n").pop());
+  if (df.code !== 0 || !Number.isFinite(avail)) return err;
+  const mib = (avail / 1024 ** 2).toFixed(1);
+  const full = avail < vm.memory_mb * 1024 ** 2;
+  return new Diagnostic(err.code, err.message, {
+    details: [...err.details, `free space where the overlay lives (${vm.work_dir}): ${mib} MiB`],
+    hint: full
+      ? `the file system holding the overlay is full (${mib} MiB free, the guest has ${vm.memory_mb} MB of memory): free space there and try again; the VM keeps running`
+      : err.hint,
+    cause: err,
+  });
 }
 
 async function create(
@@ -165,27 +188,31 @@ async function create(
     );
     return undefined;
   }
-  return await withQmp(vm, async (qmp) => {
-    const node = await overlayNode(qmp);
-    if (!o.memory) {
-      try {
-        await qmp.execute("blockdev-snapshot-internal-sync", { device: node, name: tag }, {
-          timeoutMs: 10 * 60_000,
-        });
-      } catch (err) {
-        throw saveFailed(vm, tag)(err instanceof Error ? err.message : String(err));
-      }
-      return undefined;
-    }
-    const origin = await liveOrigin(qmp);
-    await runJob(
-      qmp,
-      "snapshot-save",
-      { tag, vmstate: node, devices: [node] },
-      saveFailed(vm, tag),
-    );
-    return origin;
+  return await withQmp(vm, (qmp) => saveLive(vm, qmp, tag, o.memory)).catch(async (err) => {
+    throw await withFreeSpace(vm, ctx.runner, err);
   });
+}
+
+async function saveLive(
+  vm: VmRecord,
+  qmp: QmpClient,
+  tag: string,
+  memory: boolean,
+): Promise<SnapshotOrigin | undefined> {
+  const node = await overlayNode(qmp);
+  if (!memory) {
+    try {
+      await qmp.execute("blockdev-snapshot-internal-sync", { device: node, name: tag }, {
+        timeoutMs: 10 * 60_000,
+      });
+    } catch (err) {
+      throw saveFailed(vm, tag)(err instanceof Error ? err.message : String(err));
+    }
+    return undefined;
+  }
+  const origin = await liveOrigin(qmp);
+  await runJob(qmp, "snapshot-save", { tag, vmstate: node, devices: [node] }, saveFailed(vm, tag));
+  return origin;
 }
 
 /** Delete `tag` from the overlay if it is there (a partial save leaves nothing behind). */
