@@ -257,6 +257,8 @@ async function restore(vm: VmRecord, ctx: BackendContext, tag: string): Promise<
     );
     return vm;
   }
+  // Shared SSH connections belong to the guest being replaced: their TCP state goes with it.
+  await closeAllMasters(vm.work_dir);
   try {
     await withQmp(vm, async (qmp) => {
       const node = await overlayNode(qmp);
