@@ -387,3 +387,39 @@ Deno.test("Ctrl+C during a restore finishes the load: the VM runs, fully restore
     assertEquals(await imageSnapshots(vm.overlay), [["s1", true]]);
   });
 });
+
+Deno.test("down --save keeps the state, up resumes it, down --save and up --fresh boot afresh", async () => {
+  const home = await tempHome();
+  const run = (args: string[]) => vmctl(home, args, { env: ENV });
+  const ok = async (args: string[]) => {
+    const r = await run(args);
+    assertEquals(r.code, 0, `vmctl ${args.join(" ")}\n${r.stdout}\n${r.stderr}`);
+    return r.stdout;
+  };
+  const cmdline = async () => {
+    const st = JSON.parse(await ok(["status", "web", "--json"]));
+    return await Deno.readTextFile(`/proc/${st.pid}/cmdline`);
+  };
+  try {
+    await blankImage(home, "disk.qcow2");
+    await Deno.writeTextFile(
+      join(home, "VMFile.kdl"),
+      'vm "web" {\n    image "disk.qcow2"\n    memory 128\n    network "none"\n}\n',
+    );
+    await ok(["up"]);
+    assertStringIncludes(await ok(["down", "--save"]), "web: stopped (state saved)");
+    assertStringIncludes(await ok(["up", "--dry-run"]), "with a saved state -> resume it");
+    assertStringIncludes(await ok(["up"]), "resumed its saved state");
+    assertStringIncludes(await cmdline(), "-loadvm");
+
+    await ok(["down", "--save"]);
+    await ok(["up", "--fresh"]);
+    assert(!(await cmdline()).includes("-loadvm"), "booted afresh");
+    assertEquals(JSON.parse(await ok(["status", "web", "--json"])).saved_state, null);
+    const r = await run(["down", "--save", "--destroy"]);
+    assertEquals([r.code, diagCode(r.stderr)], [2, "vmctl::usage::conflicting_options"]);
+  } finally {
+    await run(["down", "--destroy"]);
+    await Deno.remove(home, { recursive: true });
+  }
+});
