@@ -44,7 +44,11 @@ async function vmctl(args: string[]): Promise<string> {
   return dec.decode(out.stdout);
 }
 
-const guest = (cmd: string) => vmctl(["ssh", NAME, "--timeout", "900", "--", cmd]);
+/** SSH budget: a cold TCG boot on a machine other test runs load can take many minutes. */
+const guest = (cmd: string) => vmctl(["ssh", NAME, "--timeout", "3600", "--", cmd]);
+
+/** Each figure as soon as it is measured (a run cut short keeps what it had). */
+const note = (line: string) => console.error(`bench snapshot: ${line}`);
 
 /** Milliseconds from running `first` to a successful SSH login. */
 async function toSshReady(first: string[]): Promise<number> {
@@ -65,18 +69,22 @@ const mib = (b: number) => `${(b / 1024 ** 2).toFixed(0)} MiB`;
 try {
   await vmctl(["create", "--name", NAME, "--image", image, "--vcpus", "2", "--memory", "1024"]);
   const cold = await toSshReady(["start", NAME]);
+  note(`cold boot to SSH-ready ${s(cold)}`);
   await guest("cloud-init status --wait >/dev/null 2>&1 || true; sync");
   const [used, cache] = (await guest("free -b | awk '/^Mem:/ {print $3, $6}'")).trim().split(" ")
     .map(Number);
   await vmctl(["snapshot", "create", NAME, "bench"]);
   const size = JSON.parse(await vmctl(["snapshot", "list", NAME, "--json"]))[0].vm_state_bytes;
+  note(`snapshot ${mib(size)}; guest used ${mib(used)}, buff/cache ${mib(cache)}`);
 
   const restores: number[] = [];
   const resumes: number[] = [];
   for (let i = 0; i < ROUNDS; i++) {
     restores.push(await toSshReady(["snapshot", "restore", NAME, "bench"]));
+    note(`restore to SSH-ready ${s(restores[i])}`);
     await vmctl(["stop", NAME, "--save"]);
     resumes.push(await toSshReady(["start", NAME]));
+    note(`resume to SSH-ready ${s(resumes[i])}`);
   }
   const resume = median(resumes);
   const restore = median(restores);
