@@ -47,6 +47,13 @@ export async function buildProgram(invokedAs: string): Promise<Command> {
   const program = new Command("vmctl").version(VERSION).description(
     "create, run and provision virtual machines (QEMU/KVM, Propolis) and illumos zones",
   );
+  program
+    .option("--offline", "never use the network: images come from the cache (or VMCTL_OFFLINE=1)")
+    .hook("preAction", async (root) => {
+      if (!root.opts().offline) return;
+      const { goOffline } = await import("./lib/image/offline.ts");
+      goOffline();
+    });
   registerVmCommands(program);
   registerSshCommand(program);
   registerDeclarativeCommands(program);

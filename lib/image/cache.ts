@@ -80,13 +80,13 @@ export function sha256Hex(s: string): string {
   return createHash("sha256").update(s).digest("hex");
 }
 
-/** The default cache name of a URL: its last path segment without .zst/.zstd/.gz, made safe. */
+/** The default cache name of a URL: its last path segment without .zst/.zstd/.gz/.xz, made safe. */
 export function defaultImageName(url: string): string {
   let seg = "";
   try {
     seg = decodeURIComponent(basename(new URL(url).pathname));
   } catch { /* fall through */ }
-  seg = seg.replace(/\.(zst|zstd|gz)$/i, "");
+  seg = seg.replace(/\.(zst|zstd|gz|xz)$/i, "");
   const safe = seg.replace(/[^a-zA-Z0-9_.-]/g, "-").replace(/^[^a-zA-Z0-9]+/, "").slice(0, 63);
   return isValidVmName(safe) ? safe : `image-${sha256Hex(url).slice(0, 12)}`;
 }
@@ -170,6 +170,72 @@ export async function linkName(c: CacheLayout, name: string, sha256: string): Pr
     throw err;
   }
   return link;
+}
+
+/** What {@link storeImage} changed, for {@link unstoreImage}. */
+export interface StoredImage {
+  entry: ImageEntry;
+  /** The content-addressed file. */
+  path: string;
+  /** The readable name's symlink. */
+  link: string;
+  /** Index entries the new one replaced (same URL or name). */
+  replaced: ImageEntry[];
+  /** False when the store already held these bytes. */
+  newBlob: boolean;
+  /** The sha256 the name pointed at before, if it was a cache name. */
+  previousLinkSha256: string | null;
+}
+
+/**
+ * Move the finished image `file` into the store as `entry.sha256` (one rename), record `entry`
+ * in the index (replacing the entries of its URL or name) and point its name at it.
+ */
+export async function storeImage(
+  c: CacheLayout,
+  file: string,
+  entry: ImageEntry,
+): Promise<StoredImage> {
+  const path = blobPath(c, entry.sha256);
+  const newBlob = !(await Deno.lstat(path).then(() => true, () => false));
+  await Deno.chmod(file, 0o600);
+  // Not fsynced, like the image itself: a crash loses an entry that is pulled again.
+  await replaceWith(path, file, { sync: false });
+  const replaced = await updateIndex(c, (doc) => {
+    const gone = doc.images.filter((e) => e.url === entry.url || e.name === entry.name);
+    doc.images = doc.images.filter((e) => !gone.includes(e));
+    doc.images.push(entry);
+    return gone;
+  });
+  const previousLinkSha256 = await linkedSha256(c, entry.name);
+  const link = await linkName(c, entry.name, entry.sha256);
+  return { entry, path, link, replaced, newBlob, previousLinkSha256 };
+}
+
+/** Undo {@link storeImage}: the index entries, the name and a store file it added. */
+export async function unstoreImage(c: CacheLayout, s: StoredImage): Promise<void> {
+  const doc = await updateIndex(c, (doc) => {
+    doc.images = doc.images.filter((e) => e !== s.entry && !sameEntry(e, s.entry));
+    doc.images.push(...s.replaced);
+    return doc;
+  });
+  if (s.previousLinkSha256) await linkName(c, s.entry.name, s.previousLinkSha256);
+  else if (await linkedSha256(c, s.entry.name) === s.entry.sha256) await Deno.remove(s.link);
+  if (s.newBlob && !doc.images.some((e) => e.sha256 === s.entry.sha256)) {
+    await Deno.remove(s.path).catch(() => {});
+  }
+}
+
+function sameEntry(a: ImageEntry, b: ImageEntry): boolean {
+  return a.url === b.url && a.name === b.name && a.sha256 === b.sha256 &&
+    a.pulled_at === b.pulled_at;
+}
+
+/** The sha256 of the store file the cache name `name` links to, or null. */
+async function linkedSha256(c: CacheLayout, name: string): Promise<string | null> {
+  const target = await Deno.readLink(join(c.dir, name)).catch(() => "");
+  const m = target.match(/^store\/([0-9a-f]{64})\.img$/);
+  return m ? m[1] : null;
 }
 
 /** Look an image up by cache name, URL or sha256 prefix (at least 12 hex digits). */
