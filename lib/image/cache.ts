@@ -234,8 +234,8 @@ function sameEntry(a: ImageEntry, b: ImageEntry): boolean {
 /** The sha256 of the store file the cache name `name` links to, or null. */
 async function linkedSha256(c: CacheLayout, name: string): Promise<string | null> {
   const target = await Deno.readLink(join(c.dir, name)).catch(() => "");
-  const m = target.match(/^store\/([0-9a-f]{64})\.img$/);
-  return m ? m[1] : null;
+  const sha256 = target.match(/^store\/(.+)\.img$/)?.[1];
+  return sha256 && SHA256_HEX.test(sha256) ? sha256 : null;
 }
 
 /** Look an image up by cache name, URL or sha256 prefix (at least 12 hex digits). */
