@@ -35,7 +35,7 @@ import {
 import { describeNetwork, type VmConfig, type VmRecord } from "../lib/types.ts";
 import { vmFile } from "../lib/vm_files.ts";
 import { log } from "../lib/log.ts";
-import { isOffline } from "../lib/image/offline.ts";
+import { isOffline } from "../lib/offline.ts";
 import type { Hypervisor } from "../backends/hypervisor.ts";
 import { backendFor } from "../backends/router.ts";
 import type { VmContext } from "./context.ts";

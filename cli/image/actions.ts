@@ -20,7 +20,7 @@ import { pullImage } from "../../lib/image/resolve.ts";
 import { createRunner } from "../../backends/exec.ts";
 import { imageInfo } from "../../backends/qemu/img.ts";
 import { formatTable, opsContext, printJson } from "../common.ts";
-import { importPlan, runImport } from "../../lib/image/import.ts";
+import { importPlan, runImport } from "../../backends/image_import.ts";
 import { planJson, renderPlan } from "../../lib/plan.ts";
 
 /** `image pull URL [--name N] [--sha256 HEX]` */

@@ -13,7 +13,7 @@
  * @module
  */
 import { Diagnostic } from "../diagnostics.ts";
-import { refuseDownloadOffline } from "./offline.ts";
+import { refuseDownloadOffline } from "../offline.ts";
 import { createProgress } from "./progress.ts";
 import { type Compression, errText, replayPart, Sink } from "./sink.ts";
 

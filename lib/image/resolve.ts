@@ -26,7 +26,7 @@ import {
   withFileLock,
 } from "./cache.ts";
 import { discardPart, download } from "./download.ts";
-import { isOffline, refuseDownloadOffline } from "./offline.ts";
+import { isOffline, refuseDownloadOffline } from "../offline.ts";
 import { assertSelfContained } from "./qcow2.ts";
 
 export interface ResolveImageOptions {

@@ -14,14 +14,14 @@
  */
 import { createHash } from "node:crypto";
 import { pathToFileURL } from "node:url";
-import { resolve } from "../posix_path.ts";
-import { Diagnostic } from "../diagnostics.ts";
-import { writeAllSync } from "../file_write.ts";
-import { describeFileProblem, fileProblem } from "../files.ts";
-import type { DataPaths } from "../paths.ts";
-import { type Plan, plan, type Step } from "../plan.ts";
-import { execStreaming } from "../../backends/exec.ts";
-import { apply, type ApplyOptions, storeStep, taskStep } from "../../backends/apply.ts";
+import { resolve } from "../lib/posix_path.ts";
+import { Diagnostic } from "../lib/diagnostics.ts";
+import { writeAllSync } from "../lib/file_write.ts";
+import { describeFileProblem, fileProblem } from "../lib/files.ts";
+import type { DataPaths } from "../lib/paths.ts";
+import { type Plan, plan, type Step } from "../lib/plan.ts";
+import { execStreaming } from "./exec.ts";
+import { apply, type ApplyOptions, storeStep, taskStep } from "./apply.ts";
 import {
   type CacheLayout,
   cacheLayout,
@@ -34,11 +34,11 @@ import {
   unstoreImage,
   validateImageName,
   withFileLock,
-} from "./cache.ts";
-import { checksumMismatch, discardPart } from "./download.ts";
-import { assertSelfContained } from "./qcow2.ts";
-import { checkUrl, wantedSha256 } from "./resolve.ts";
-import { detectCompression, errText, Sink } from "./sink.ts";
+} from "../lib/image/cache.ts";
+import { checksumMismatch, discardPart } from "../lib/image/download.ts";
+import { assertSelfContained } from "../lib/image/qcow2.ts";
+import { checkUrl, wantedSha256 } from "../lib/image/resolve.ts";
+import { detectCompression, errText, Sink } from "../lib/image/sink.ts";
 
 export interface ImportOptions {
   /** The URL the image stands for (default: the file's own file:// URL). */

@@ -1,12 +1,14 @@
 /**
  * Offline mode (`--offline`, `VMCTL_OFFLINE=1`): vmctl never opens a network
- * connection. Images come from the cache only; one that would have to be
- * downloaded is a diagnostic naming the URL and how to import it.
+ * connection and never has a tool it runs fetch from one. Images come from
+ * the cache only; one that would have to be downloaded is a diagnostic naming
+ * the URL and how to import it; a zone template naming a network package
+ * repository is refused.
  *
  * @module
  */
-import { Diagnostic } from "../diagnostics.ts";
-import { env } from "../paths.ts";
+import { Diagnostic } from "./diagnostics.ts";
+import { env } from "./paths.ts";
 
 /** The environment variable that turns offline mode on. */
 export const OFFLINE_ENV = "VMCTL_OFFLINE";
@@ -27,6 +29,9 @@ export function isOffline(): boolean {
   const v = env(OFFLINE_ENV);
   return v !== undefined && !OFF.has(v.trim().toLowerCase());
 }
+
+/** How to leave offline mode, for hints. */
+export const GO_ONLINE = `go online: drop --offline, unset ${OFFLINE_ENV}`;
 
 /** Refuse a download of `url` (expected to have `sha256`, if given) in offline mode. */
 export function refuseDownloadOffline(url: string, sha256?: string): void {
