@@ -17,7 +17,7 @@ import { basename, join } from "../posix_path.ts";
 import { Diagnostic } from "../diagnostics.ts";
 import { isValidVmName, validateVmName } from "../names.ts";
 import type { DataPaths } from "../paths.ts";
-import { replaceWith, tempPathFor, writeAtomic } from "../files.ts";
+import { pathExists, replaceWith, tempPathFor, writeAtomic } from "../files.ts";
 import { SHA256_HEX } from "../image_ref.ts";
 
 export interface ImageEntry {
@@ -197,7 +197,7 @@ export async function storeImage(
   entry: ImageEntry,
 ): Promise<StoredImage> {
   const path = blobPath(c, entry.sha256);
-  const newBlob = !(await Deno.lstat(path).then(() => true, () => false));
+  const newBlob = !(await pathExists(path));
   await Deno.chmod(file, 0o600);
   // Not fsynced, like the image itself: a crash loses an entry that is pulled again.
   await replaceWith(path, file, { sync: false });
@@ -215,7 +215,7 @@ export async function storeImage(
 /** Undo {@link storeImage}: the index entries, the name and a store file it added. */
 export async function unstoreImage(c: CacheLayout, s: StoredImage): Promise<void> {
   const doc = await updateIndex(c, (doc) => {
-    doc.images = doc.images.filter((e) => e !== s.entry && !sameEntry(e, s.entry));
+    doc.images = doc.images.filter((e) => !sameEntry(e, s.entry));
     doc.images.push(...s.replaced);
     return doc;
   });
