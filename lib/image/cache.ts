@@ -152,18 +152,24 @@ function withCacheLock<T>(c: CacheLayout, fn: () => Promise<T>): Promise<T> {
   return withFileLock(c.lockFile, fn);
 }
 
+/** Refuse a `name` taken by something that is not a cache name (a file the user put there). */
+async function requireNameFree(c: CacheLayout, name: string): Promise<void> {
+  const link = join(c.dir, name);
+  const st = await Deno.lstat(link).catch(() => null);
+  if (st && !st.isSymlink) {
+    throw new Diagnostic("vmctl::image::name_taken", `${link} exists and is not a cache name`, {
+      hint: "choose another --name or move that file away",
+    });
+  }
+}
+
 /** Point the readable `name` at `target` (a store file), replacing an older link atomically. */
 export async function linkName(c: CacheLayout, name: string, sha256: string): Promise<string> {
   const link = join(c.dir, name);
   const tmp = tempPathFor(link);
   await Deno.symlink(join("store", `${sha256}.img`), tmp);
   try {
-    const st = await Deno.lstat(link).catch(() => null);
-    if (st && !st.isSymlink) {
-      throw new Diagnostic("vmctl::image::name_taken", `${link} exists and is not a cache name`, {
-        hint: "choose another --name or move that file away",
-      });
-    }
+    await requireNameFree(c, name);
     await replaceWith(link, tmp);
   } catch (err) {
     await Deno.remove(tmp).catch(() => {});
@@ -196,6 +202,7 @@ export async function storeImage(
   file: string,
   entry: ImageEntry,
 ): Promise<StoredImage> {
+  await requireNameFree(c, entry.name); // before anything changes
   const path = blobPath(c, entry.sha256);
   const newBlob = !(await pathExists(path));
   await Deno.chmod(file, 0o600);

@@ -152,6 +152,19 @@ Deno.test("image import of a missing file is image::not_found and creates no cac
   });
 });
 
+Deno.test("image import under a name taken by a user's file is name_taken and caches nothing", async () => {
+  await withTempDir(async (home) => {
+    const file = await qcow2(home);
+    const mine = join(home, "vmctl", "images", "disk.qcow2");
+    await Deno.mkdir(join(home, "vmctl", "images"), { recursive: true });
+    await Deno.writeTextFile(mine, "not a cache name");
+    const r = await vmctl(home, ["image", "import", file, "--url", "https://x.example/disk.qcow2"]);
+    assertEquals(r.code, 1);
+    assertStringIncludes(r.stderr, "vmctl::image::name_taken");
+    assertEquals(await cacheLeftovers(home), [mine]);
+  });
+});
+
 Deno.test("image import of a cut zstd file is corrupt_archive and caches nothing", async () => {
   await withTempDir(async (home) => {
     const file = await compress(await qcow2(home), "zstd");
