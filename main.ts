@@ -27,6 +27,7 @@ export async function buildProgram(invokedAs: string): Promise<Command> {
     { registerSshCommand },
     { registerSeedCommand },
     { registerZoneCommands },
+    { registerCompletionCommands },
   ] = await Promise.all([
     import("@commander-js/extra-typings"),
     import("./cli/vm_commands.ts"),
@@ -36,12 +37,14 @@ export async function buildProgram(invokedAs: string): Promise<Command> {
     import("./cli/ssh_command.ts"),
     import("./cli/seed_command.ts"),
     import("./cli/zone_commands.ts"),
+    import("./cli/completion_command.ts"),
   ]);
   if (invokedAs === "zmgr") {
     const zmgr = new Command("zmgr").version(VERSION).description(
       "manage illumos zones from KDL templates with automatic address allocation",
     );
     registerZoneCommands(zmgr);
+    registerCompletionCommands(zmgr);
     return zmgr;
   }
   const program = new Command("vmctl").version(VERSION).description(
@@ -54,6 +57,7 @@ export async function buildProgram(invokedAs: string): Promise<Command> {
   registerImageCommands(program);
   registerSeedCommand(program);
   registerZoneCommands(program.command("zone").description("manage illumos zones (zmgr)"));
+  registerCompletionCommands(program);
   return program;
 }
 
@@ -69,6 +73,13 @@ function plainList(args: string[], invokedAs: string): { json: boolean } | undef
 }
 
 if (import.meta.main) {
+  if (Deno.args[0] === "__complete") {
+    // Run at every TAB of a completion script: no command tree, and never an error on screen.
+    const run = import("./cli/completion/names.ts").then((m) =>
+      m.completeCommand(Deno.args.slice(1))
+    );
+    Deno.exit(await run.then(() => 0, () => 0));
+  }
   const list = plainList(Deno.args, invokedName(currentInvocation()));
   if (list) {
     // A failed import (--allow-read withheld) is reported like any other error.
