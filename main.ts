@@ -56,7 +56,9 @@ export async function buildProgram(invokedAs: string): Promise<Command> {
   registerValidateCommand(program);
   registerImageCommands(program);
   registerSeedCommand(program);
-  registerZoneCommands(program.command("zone").description("manage illumos zones (zmgr)"));
+  const zone = program.command("zone").description("manage illumos zones (zmgr)");
+  registerZoneCommands(zone);
+  registerCompletionCommands(zone, "zmgr");
   registerCompletionCommands(program);
   return program;
 }
@@ -73,10 +75,12 @@ function plainList(args: string[], invokedAs: string): { json: boolean } | undef
 }
 
 if (import.meta.main) {
-  if (Deno.args[0] === "__complete") {
-    // Run at every TAB of a completion script: no command tree, and never an error on screen.
+  // `__complete`, or `zone __complete` from the zmgr launcher: run at every TAB of a completion
+  // script, so no command tree, and never an error on screen.
+  const complete = Deno.args.indexOf("__complete");
+  if (complete === 0 || (complete === 1 && Deno.args[0] === "zone")) {
     const run = import("./cli/completion/names.ts").then((m) =>
-      m.completeCommand(Deno.args.slice(1))
+      m.completeCommand(Deno.args.slice(complete + 1))
     );
     Deno.exit(await run.then(() => 0, () => 0));
   }

@@ -1,37 +1,34 @@
 /**
  * `completion bash|zsh|fish` (the script, printed) and the hidden
- * `__complete WHAT` the script calls for live names; registered on vmctl and
- * on zmgr, each script completing the program it was printed by.
+ * `__complete WHAT` the script calls for live names. Registered on vmctl and
+ * on zmgr, each script completing the program it was printed by; and on
+ * `vmctl zone`, printing zmgr's script for the zmgr launcher that runs
+ * `main.ts zone "$@"` (docs/zones.md).
  *
  * @module
  */
 import { Argument, type Command } from "@commander-js/extra-typings";
 import { SHELLS } from "../lib/completion.ts";
 
-/** The program a command belongs to. */
+/**
+ * Registers `completion` and the hidden `__complete` on `tree`, the command whose tree the
+ * script completes, under the program name `program` (default: the command's own name).
+ */
 // deno-lint-ignore no-explicit-any
-function rootOf(cmd: Command<any, any, any>): Command<any, any, any> {
-  let c = cmd;
-  while (c.parent) c = c.parent;
-  return c;
-}
-
-/** Registers `completion` and the hidden `__complete` on `program`. */
-// deno-lint-ignore no-explicit-any
-export function registerCompletionCommands(program: Command<any, any, any>): void {
-  program
+export function registerCompletionCommands(tree: Command<any, any, any>, program?: string): void {
+  const name = program ?? tree.name();
+  tree
     .command("completion")
-    .description("print the shell completion script (e.g. `source <(vmctl completion bash)`)")
+    .description(`print ${name}'s shell completion script (\`source <(${name} completion bash)\`)`)
     .addArgument(new Argument("<shell>", "bash, zsh or fish").choices(SHELLS))
-    .action(async (shell, _opts, cmd) => {
+    .action(async (shell) => {
       const [{ completionScript }, { completionTree }] = await Promise.all([
         import("../lib/completion.ts"),
         import("./completion/tree.ts"),
       ]);
-      const root = rootOf(cmd);
-      console.log(completionScript(shell, root.name(), completionTree(root)).trimEnd());
+      console.log(completionScript(shell, name, completionTree(tree, name)).trimEnd());
     });
-  program
+  tree
     .command("__complete", { hidden: true })
     .description("print live names for the completion scripts")
     .argument("[what]", "vms, images, zones, pools, templates or publishers")

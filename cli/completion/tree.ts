@@ -64,9 +64,12 @@ function optionSource(opt: Option): ValueSource {
   return placeholderPaths(opt.flags) ?? NONE;
 }
 
-/** Every command of `root`'s tree, root first, in definition order. */
-// deno-lint-ignore no-explicit-any
-export function completionTree(root: Command<any, any, any>): CompletionCommand[] {
+/** Every command of `root`'s tree, root first (named `program`), in definition order. */
+export function completionTree(
+  // deno-lint-ignore no-explicit-any
+  root: Command<any, any, any>,
+  program: string = root.name(),
+): CompletionCommand[] {
   const out: CompletionCommand[] = [];
   // deno-lint-ignore no-explicit-any
   const visit = (cmd: Command<any, any, any>, path: string[]) => {
@@ -85,6 +88,6 @@ export function completionTree(root: Command<any, any, any>): CompletionCommand[
       if (!(sub as unknown as { _hidden: boolean })._hidden) visit(sub, [...path, sub.name()]);
     }
   };
-  visit(root, [root.name()]);
+  visit(root, [program]);
   return out;
 }

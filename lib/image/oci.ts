@@ -16,7 +16,7 @@
  */
 import { createHash } from "node:crypto";
 import { Diagnostic } from "../diagnostics.ts";
-import { type OciRef, registryBaseUrl } from "../image_ref.ts";
+import { type OciRef, registryBaseUrl, SHA256_HEX } from "../image_ref.ts";
 import { errText } from "./sink.ts";
 
 export const MEDIA = {
@@ -246,7 +246,8 @@ export function pickDiskLayer(ref: OciRef, layers: Descriptor[]): Descriptor {
 function descriptors(ref: OciRef, value: unknown, what: string): Descriptor[] {
   const ok = Array.isArray(value) &&
     value.every((d) =>
-      typeof d?.digest === "string" && /^sha256:[0-9a-f]{64}$/.test(d.digest) &&
+      typeof d?.digest === "string" && d.digest.startsWith("sha256:") &&
+      SHA256_HEX.test(d.digest.slice("sha256:".length)) &&
       typeof d.mediaType === "string"
     );
   if (!ok) throw badManifest(ref, `the manifest's ${what} are missing or malformed`);

@@ -239,6 +239,31 @@ Deno.test("zmgr's completion script completes zmgr's commands and zone names", a
   }
 });
 
+Deno.test("the zmgr launcher (main.ts zone) prints the same zmgr script and completes zones", async () => {
+  const s = await setup();
+  try {
+    const path = join(s.bin, "zmgr");
+    const deno = JSON.stringify(Deno.execPath());
+    await Deno.writeTextFile(
+      path,
+      `#!/bin/sh\nexec ${deno} run -q -A ${JSON.stringify(MAIN)} zone "$@"\n`,
+    );
+    await Deno.chmod(path, 0o755);
+    const file = await script(s, "bash", "zmgr");
+    assertEquals(await bashComplete(s, file, ["zmgr", "pool", ""]), [
+      "create",
+      "edit",
+      "help",
+      "list",
+      "rm",
+      "show",
+    ]);
+    assertEquals(await bashComplete(s, file, ["zmgr", "show", "--root", s.registry, ""]), ["zweb"]);
+  } finally {
+    await s.cleanup();
+  }
+});
+
 Deno.test("zsh loads the zsh script and completes a VM name", async () => {
   const s = await setup();
   try {
