@@ -161,12 +161,14 @@ async function registryError(res: Response): Promise<string> {
   return e ? `: ${[e.code, e.message].filter(Boolean).join(" ")}` : "";
 }
 
-/** Fetch the manifest at `reference`, checking its digest when it is one (or the registry names one). */
-async function fetchManifest(
-  reg: Registry,
-  ref: OciRef,
-  reference: string,
-): Promise<{ doc: Record<string, unknown>; mediaType: string; digest: string }> {
+interface Manifest {
+  doc: Record<string, unknown>;
+  mediaType: string;
+  digest: string;
+}
+
+/** Fetch the manifest at `reference` (a tag or a digest) and check it (see readManifest). */
+async function fetchManifest(reg: Registry, ref: OciRef, reference: string): Promise<Manifest> {
   const res = await reg.get(reg.url("manifests", reference), { accept: ACCEPT });
   if (res.status === 404) {
     throw new Diagnostic(
@@ -176,13 +178,24 @@ async function fetchManifest(
     );
   }
   if (!res.ok) {
+    const why = `HTTP ${res.status}${await registryError(res)}`;
     throw new Diagnostic(
       "vmctl::image::http_error",
-      `fetching the manifest of ${ref.registry}/${ref.repository} failed: HTTP ${res.status}${await registryError(
-        res,
-      )}`,
+      `fetching the manifest of ${ref.registry}/${ref.repository} failed: ${why}`,
       { hint: "the registry refused it" },
     );
+  }
+  return await readManifest(ref, reference, res);
+}
+
+/**
+ * The manifest in `res`: at most {@link MANIFEST_MAX} bytes, hashing to the digest it was fetched
+ * by (for a tag, to the registry's Docker-Content-Digest when it sends one), JSON.
+ */
+async function readManifest(ref: OciRef, reference: string, res: Response): Promise<Manifest> {
+  if (Number(res.headers.get("content-length") ?? 0) > MANIFEST_MAX) {
+    await res.body?.cancel();
+    throw badManifest(ref, "the manifest is too large");
   }
   const bytes = new Uint8Array(await res.arrayBuffer());
   if (bytes.length > MANIFEST_MAX) throw badManifest(ref, "the manifest is too large");
@@ -207,8 +220,11 @@ async function fetchManifest(
     throw badManifest(ref, "the manifest is not JSON");
   }
   const header = res.headers.get("content-type")?.split(";")[0].trim();
-  const mediaType = (doc.mediaType as string | undefined) ?? header ?? MEDIA.ociManifest;
-  return { doc, mediaType, digest };
+  return {
+    doc,
+    mediaType: (doc.mediaType as string | undefined) ?? header ?? MEDIA.ociManifest,
+    digest,
+  };
 }
 
 /** The index entry for the host vmctl runs guests for (linux/amd64); the only entry otherwise. */

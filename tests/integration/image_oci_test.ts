@@ -174,6 +174,18 @@ Deno.test("a manifest whose bytes do not match the digest asked for is refused",
   });
 });
 
+Deno.test("a tag's manifest that does not match the registry's Docker-Content-Digest is refused", async () => {
+  await withRegistry(async (reg, paths, disk) => {
+    reg.pushArtifact("a/b", "1", [{ bytes: disk, mediaType: QCOW2_LAYER }]);
+    reg.alterManifests = true;
+    await rejectsWith(
+      pullImage(`oci://${reg.host}/a/b:1`, paths),
+      "vmctl::image::checksum_mismatch",
+    );
+    assertEquals(blobRequests(reg), []);
+  });
+});
+
 Deno.test("an unknown tag is a not-found diagnostic naming the registry's error", async () => {
   await withRegistry(async (reg, paths) => {
     const e = await rejectsWith(
