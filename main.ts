@@ -28,6 +28,7 @@ export async function buildProgram(invokedAs: string): Promise<Command> {
     { registerSshCommand },
     { registerSeedCommand },
     { registerZoneCommands },
+    { registerCompletionCommands },
   ] = await Promise.all([
     import("@commander-js/extra-typings"),
     import("./cli/vm_commands.ts"),
@@ -37,12 +38,14 @@ export async function buildProgram(invokedAs: string): Promise<Command> {
     import("./cli/ssh_command.ts"),
     import("./cli/seed_command.ts"),
     import("./cli/zone_commands.ts"),
+    import("./cli/completion_command.ts"),
   ]);
   if (invokedAs === "zmgr") {
     const zmgr = new Command("zmgr").version(VERSION).description(
       "manage illumos zones from KDL templates with automatic address allocation",
     );
     registerZoneCommands(offlineOption(zmgr));
+    registerCompletionCommands(zmgr);
     return zmgr;
   }
   const program = new Command("vmctl").version(VERSION).description(
@@ -55,7 +58,10 @@ export async function buildProgram(invokedAs: string): Promise<Command> {
   registerValidateCommand(program);
   registerImageCommands(program);
   registerSeedCommand(program);
-  registerZoneCommands(program.command("zone").description("manage illumos zones (zmgr)"));
+  const zone = program.command("zone").description("manage illumos zones (zmgr)");
+  registerZoneCommands(zone);
+  registerCompletionCommands(zone, "zmgr");
+  registerCompletionCommands(program);
   return program;
 }
 
@@ -83,6 +89,15 @@ function plainList(args: string[], invokedAs: string): { json: boolean } | undef
 
 /** Run the command line of this process; the Node entry calls it after installing its host. */
 export async function main(): Promise<void> {
+  // `__complete`, or `zone __complete` from the zmgr launcher: run at every TAB of a completion
+  // script, so no command tree, and never an error on screen.
+  const complete = host.args.indexOf("__complete");
+  if (complete === 0 || (complete === 1 && host.args[0] === "zone")) {
+    const run = import("./cli/completion/names.ts").then((m) =>
+      m.completeCommand(host.args.slice(complete + 1))
+    );
+    host.exit(await run.then(() => 0, () => 0));
+  }
   const list = plainList(host.args, invokedName(currentInvocation()));
   if (list) {
     // A failed import (--allow-read withheld) is reported like any other error.

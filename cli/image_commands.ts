@@ -14,7 +14,10 @@ export function registerImageCommands(program: Command<any, any, any>): void {
   image
     .command("pull")
     .description("download an image into the cache (resumes an interrupted pull)")
-    .argument("<url>", "http(s) URL of the image (.zst/.gz are decompressed)")
+    .argument(
+      "<url>",
+      "http(s) URL of the image (.zst/.gz are decompressed), or oci://REGISTRY/REPO:TAG",
+    )
     .option("--name <name>", "cache name (default: the URL's file name)")
     .option("--sha256 <hex>", "expected SHA-256 of the download")
     .action(async (url, opts) => {

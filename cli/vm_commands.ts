@@ -70,7 +70,10 @@ export function registerVmCommands(program: Command<any, any, any>): void {
     .description("create a new VM (and optionally start it)")
     .requiredOption("--name <name>", "VM name")
     .option("--image <path>", "local disk image")
-    .option("--image-url <url>", "download the image from this URL (cached)")
+    .option(
+      "--image-url <url>",
+      "download the image from this http(s) URL or oci:// reference (cached)",
+    )
     .option("--image-sha256 <hex>", "expected SHA-256 of the --image-url download")
     .option("--vcpus <n>", "number of virtual CPUs", "1")
     .option("--memory <mb>", "memory in MB", "1024")

@@ -11,6 +11,7 @@ PKGS=(
   mmdebstrap grub-pc-bin                     # the test guest image
   cloud-init                                 # `cloud-init schema` for our generated YAML
   iproute2 procps
+  zsh fish                                   # completion scripts are loaded into them
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -17,7 +17,7 @@ import { Diagnostic } from "../../lib/diagnostics.ts";
 import { BRIDGE_NAME_PATTERN, BRIDGE_NAME_RULE, USER_NAME_RULE } from "../../lib/names.ts";
 import { describeFileProblem, fileProblem, isFile } from "../../lib/files.ts";
 import { DEFAULT_BRIDGE, requestedAccel, VM_LIMITS } from "../../lib/defaults.ts";
-import { parseImageUrl, parseSha256 } from "../../lib/image_ref.ts";
+import { OCI_REF_EXAMPLE, parseImageUrl, parseSha256 } from "../../lib/image_ref.ts";
 import { defaultBackendTag } from "../../backends/router.ts";
 import { choiceOption, intOption, opsContext, usageError, vmNameArg } from "../common.ts";
 import { createCourse } from "../../vm/create.ts";
@@ -136,15 +136,20 @@ function sha256Arg(text: string): string {
 function imageUrlArg(text: string): string {
   const url = parseImageUrl(text);
   if (url instanceof URL) return url.href;
+  if (url === "bad_oci_ref") {
+    throw usageError(
+      "vmctl::create::invalid_url",
+      `--image-url ${JSON.stringify(text)} is not an OCI reference`,
+      `write it as ${OCI_REF_EXAMPLE} (repository in lower case)`,
+    );
+  }
   throw usageError(
     "vmctl::create::invalid_url",
     url === "not_a_url"
       ? `--image-url ${JSON.stringify(text)} is not a URL`
-      : `--image-url must be http or https, got ${new URL(text).protocol}`,
+      : `--image-url must be http, https or oci, got ${new URL(text).protocol}`,
     url === "not_a_url"
       ? "for example: --image-url https://example.com/disk.qcow2"
-      : url === "oci"
-      ? "OCI images are not supported; download the image and pass --image PATH"
       : "download the image yourself and pass --image PATH",
   );
 }

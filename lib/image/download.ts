@@ -28,6 +28,8 @@ export interface DownloadOptions {
   label?: string;
   /** For tests: the fetch to use. */
   fetch?: typeof fetch;
+  /** Extra request headers (a registry token). */
+  headers?: Record<string, string>;
   /** Give up on a server silent for this long (default 60 s); the part is kept. */
   idleTimeoutMs?: number;
   /** Stops the download (Ctrl+C); the bytes so far are kept for a resume. */
@@ -71,7 +73,7 @@ export async function download(
   const metaFile = `${part}.json`;
   const meta = await readMeta(metaFile, url);
   const have = meta ? await fileSize(part) : 0;
-  const headers: Record<string, string> = { "accept-encoding": "identity" };
+  const headers: Record<string, string> = { ...opts.headers, "accept-encoding": "identity" };
   if (have > 0 && meta) {
     headers.range = `bytes=${have}-`;
     const validator = meta.etag ?? meta.lastModified;

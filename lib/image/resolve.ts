@@ -8,24 +8,34 @@
 import { isAbsolute, resolve } from "../posix_path.ts";
 import { Diagnostic } from "../diagnostics.ts";
 import { describeFileProblem, fileProblem, isFile, withFileLock } from "../files.ts";
-import { parseImageUrl, parseSha256 } from "../image_ref.ts";
+import {
+  OCI_REF_EXAMPLE,
+  type OciRef,
+  parseImageUrl,
+  parseOciRef,
+  parseSha256,
+} from "../image_ref.ts";
 import type { DataPaths } from "../paths.ts";
 import type { ImageSource } from "../vmfile/types.ts";
 import {
   blobPath,
+  type CacheLayout,
   cacheLayout,
   defaultImageName,
   ensureCache,
   findEntry,
   type ImageEntry,
+  type ImageIndex,
   linkName,
   partPath,
   readIndex,
   storeImage,
+  updateIndex,
   validateImageName,
 } from "./cache.ts";
-import { discardPart, download } from "./download.ts";
+import { discardPart, download, type DownloadResult } from "./download.ts";
 import { isOffline, refuseDownloadOffline } from "../offline.ts";
+import { resolveOciLayer } from "./oci.ts";
 import { assertSelfContained } from "./qcow2.ts";
 import { host } from "../../host/mod.ts";
 
@@ -37,9 +47,11 @@ export interface ResolveImageOptions {
 export interface PullOptions {
   /** Cache name (default: the URL's last segment without .zst/.zstd/.gz). */
   name?: string;
-  /** Expected sha256 of the bytes as served. */
+  /** Expected sha256 of the bytes as served (of an OCI reference: of its disk layer). */
   sha256?: string;
   progress?: boolean;
+  /** For tests: the fetch to use. */
+  fetch?: typeof fetch;
 }
 
 export interface PullResult {
@@ -108,21 +120,15 @@ export async function pullImage(
       const link = await linkName(c, opts.name ?? cached.name, cached.sha256);
       return { entry: cached, path: blobPath(c, cached.sha256), link, downloaded: false };
     }
-    const got = await download(url, part, { sha256: want, progress: opts.progress, label: name });
-    await assertSelfContained(got.file).catch(async (err) => {
-      await discardPart(part);
-      throw err;
+    const oci = parseOciRef(url);
+    if (oci) return await pullOci(c, oci, { url, name, part, want, opts });
+    const got = await download(url, part, {
+      sha256: want,
+      progress: opts.progress,
+      label: name,
+      fetch: opts.fetch,
     });
-    const stored = await storeImage(c, got.file, {
-      name,
-      url,
-      sha256: got.sourceSha256,
-      size: got.size,
-      compression: got.compression,
-      pulled_at: new Date().toISOString(),
-    });
-    await discardPart(part);
-    return { entry: stored.entry, path: stored.path, link: stored.link, downloaded: true };
+    return await store(c, { url, name, part }, got);
   });
 }
 
@@ -136,8 +142,85 @@ export function wantedSha256(text: string | undefined): string | undefined {
   });
 }
 
+/** What one pull is about: the reference, its cache name and its part file. */
+interface Pulling {
+  url: string;
+  name: string;
+  part: string;
+}
+
+/** Move a finished download into the store and record it under `p.url` and `p.name`. */
+async function store(c: CacheLayout, p: Pulling, got: DownloadResult): Promise<PullResult> {
+  await assertSelfContained(got.file).catch(async (err) => {
+    await discardPart(p.part);
+    throw err;
+  });
+  const stored = await storeImage(c, got.file, {
+    name: p.name,
+    url: p.url,
+    sha256: got.sourceSha256,
+    size: got.size,
+    compression: got.compression,
+    pulled_at: new Date().toISOString(),
+  });
+  await discardPart(p.part);
+  return { entry: stored.entry, path: stored.path, link: stored.link, downloaded: true };
+}
+
+/** Add the index entry of `p` for a stored file, and point its name at it. */
+async function record(
+  c: CacheLayout,
+  p: Pulling,
+  file: Pick<ImageEntry, "sha256" | "size" | "compression">,
+  downloaded: boolean,
+): Promise<PullResult> {
+  const entry: ImageEntry = {
+    name: p.name,
+    url: p.url,
+    ...file,
+    pulled_at: new Date().toISOString(),
+  };
+  await updateIndex(c, (doc) => {
+    doc.images = doc.images.filter((e) => e.url !== p.url && e.name !== p.name);
+    doc.images.push(entry);
+  });
+  const link = await linkName(c, p.name, entry.sha256);
+  return { entry, path: blobPath(c, entry.sha256), link, downloaded };
+}
+
+/**
+ * Pull the disk layer of an OCI reference: the layer's digest is its cache key, so a layer
+ * already stored (pulled under another tag or digest) is recorded without downloading it.
+ */
+async function pullOci(
+  c: CacheLayout,
+  ref: OciRef,
+  p: Pulling & { want?: string; opts: PullOptions },
+): Promise<PullResult> {
+  const found = await resolveOciLayer(ref, p.opts.fetch);
+  if (p.want && p.want !== found.sha256) {
+    throw new Diagnostic("vmctl::image::checksum_mismatch", `checksum mismatch for ${p.url}`, {
+      hint: "the image's disk layer is not the one expected; nothing was cached",
+      details: [`expected sha256 ${p.want}`, `layer    ${found.layer.digest}`],
+    });
+  }
+  if (isFile(blobPath(c, found.sha256))) {
+    const same = (await readIndex(c)).images.find((e) => e.sha256 === found.sha256);
+    const { size, compression } = same ?? { size: found.layer.size, compression: "none" };
+    return await record(c, p, { sha256: found.sha256, size, compression }, false);
+  }
+  const got = await download(found.blobUrl, p.part, {
+    sha256: found.sha256,
+    headers: found.headers,
+    progress: p.opts.progress,
+    label: p.name,
+    fetch: p.opts.fetch,
+  });
+  return await store(c, p, got);
+}
+
 function findCached(
-  doc: Awaited<ReturnType<typeof readIndex>>,
+  doc: ImageIndex,
   url: string,
   sha256?: string,
 ): ImageEntry | undefined {
@@ -157,9 +240,12 @@ export function checkUrl(url: string): void {
       hint: "give an http:// or https:// URL, or use a local path with --image",
     });
   }
+  if (u === "bad_oci_ref") {
+    throw new Diagnostic("vmctl::image::bad_oci_ref", `\`${url}\` is not an OCI reference`, {
+      hint: `write it as ${OCI_REF_EXAMPLE} (repository in lower case)`,
+    });
+  }
   throw new Diagnostic("vmctl::image::bad_url", `unsupported URL scheme ${new URL(url).protocol}`, {
-    hint: u === "oci"
-      ? "OCI registries are not supported yet; download the qcow2 and use a local path"
-      : "use an http:// or https:// URL",
+    hint: "use an http:// or https:// URL, or an oci:// reference",
   });
 }

@@ -7,7 +7,7 @@
  */
 import type { Entry, Node } from "@bgotink/kdl";
 import { VM_LIMITS } from "../defaults.ts";
-import { parseImageUrl, parseSha256 } from "../image_ref.ts";
+import { OCI_REF_EXAMPLE, parseImageUrl, parseSha256 } from "../image_ref.ts";
 import { didYouMean } from "../diagnostics.ts";
 import {
   type Accel,
@@ -185,24 +185,24 @@ function readNode(ctx: Ctx, k: VmNode, node: Node, parts: Parts): void {
   }
 }
 
-/** An http(s) URL with a host. */
+/** An http(s) URL with a host, or an `oci://` reference. */
 function imageUrl(ctx: Ctx, e: Entry): string | undefined {
   const raw = stringValue(ctx, e, "image-url", LEAF_USAGE["image-url"]);
   if (raw === undefined) return undefined;
   const url = parseImageUrl(raw);
   if (url instanceof URL) return raw;
-  const hint = url === "oci"
-    ? 'OCI images are not supported; download the image and use `image "path"`'
-    : url === "scheme"
-    ? 'only http:// and https:// are supported; for a local file use `image "path"`'
-    : 'write a full URL such as `image-url "https://example.com/image.qcow2"`, or `image "path"` for a local file';
-  return fail(
-    ctx,
-    "invalid_url",
-    e,
-    `image-url ${JSON.stringify(raw)} is not an http(s) URL`,
-    hint,
-  );
+  const [message, hint] = url === "bad_oci_ref"
+    ? [
+      `image-url ${JSON.stringify(raw)} is not an OCI reference`,
+      `write it as ${OCI_REF_EXAMPLE} (repository in lower case)`,
+    ]
+    : [
+      `image-url ${JSON.stringify(raw)} is not an http(s) URL`,
+      url === "scheme"
+        ? 'only http://, https:// and oci:// are supported; for a local file use `image "path"`'
+        : 'write a full URL such as `image-url "https://example.com/image.qcow2"`, or `image "path"` for a local file',
+    ];
+  return fail(ctx, "invalid_url", e, message, hint);
 }
 
 /** 64 hex digits, returned lower-case. */

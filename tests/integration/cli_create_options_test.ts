@@ -40,7 +40,12 @@ const BAD: [string, string[], string, number][] = [
     2,
   ],
   ["ftp url", ["--image-url", "ftp://e.x/d.img"], "vmctl::create::invalid_url", 2],
-  ["oci url", ["--image-url", "oci://ghcr.io/x/y:1"], "vmctl::create::invalid_url", 2],
+  [
+    "malformed oci reference",
+    ["--image-url", "oci://ghcr.io/X/y:1"],
+    "vmctl::create::invalid_url",
+    2,
+  ],
   [
     "short sha256",
     ["--image-url", "https://e.x/d.img", "--image-sha256", "abc"],

@@ -106,12 +106,17 @@ Deno.test("a string where a string is expected must not be a number", () => {
   expectOne('vm "t" {\n  image-url 42\n}\n', "invalid_value", 2, 13);
 });
 
-Deno.test("image-url must be http or https", () => {
+Deno.test("image-url takes an oci:// reference", () => {
+  const def = parseOk('vm "t" {\n  image-url "oci://ghcr.io/org/debian:12"\n}\n').vms[0];
+  assertEquals(def.image, { kind: "url", url: "oci://ghcr.io/org/debian:12" });
+});
+
+Deno.test("image-url must be http, https or a well-formed oci:// reference", () => {
   for (const url of ["ftp://h/x.img", "file:///x.img", "not a url", "https://"]) {
     expectOne(`vm "t" {\n  image-url ${JSON.stringify(url)}\n}\n`, "invalid_url", 2, 13);
   }
-  const oci = expectOne('vm "t" {\n  image-url "oci://ghcr.io/a/b:1"\n}\n', "invalid_url", 2, 13);
-  assertStringIncludes(oci.hint ?? "", "OCI");
+  const oci = expectOne('vm "t" {\n  image-url "oci://ghcr.io/A/b:1"\n}\n', "invalid_url", 2, 13);
+  assertStringIncludes(oci.message, "OCI reference");
   assertEquals(one("").image.kind, "url");
 });
 
