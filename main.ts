@@ -68,8 +68,9 @@ function plainList(args: string[], invokedAs: string): { json: boolean } | undef
   return { json: args.length === 2 };
 }
 
-if (import.meta.main) {
-  const list = plainList(Deno.args, invokedName(currentInvocation()));
+/** Run vmctl (or zmgr) with `args`; exits the process with the command's code. */
+export async function main(args: string[]): Promise<never> {
+  const list = plainList(args, invokedName(currentInvocation()));
   if (list) {
     // A failed import (--allow-read withheld) is reported like any other error.
     const run = import("./cli/vm/list.ts").then(({ listCommand }) => listCommand(list));
@@ -78,5 +79,8 @@ if (import.meta.main) {
   const program = await buildProgram(invokedName(currentInvocation()))
     .catch((err) => Deno.exit(reportError(err))); // e.g. --allow-read withheld
   const { CommanderError } = await import("@commander-js/extra-typings"); // loaded by buildProgram
-  await runMain(program, Deno.args, CommanderError);
+  return await runMain(program, args, CommanderError);
 }
+
+// Not awaited: a top-level await would keep the bundle from being built as CommonJS (the Node SEA).
+if (import.meta.main) main(Deno.args);

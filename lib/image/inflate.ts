@@ -8,8 +8,11 @@
  * @module
  */
 import process from "node:process";
-import { createGunzip, createZstdDecompress } from "node:zlib";
+// A namespace import: Node 20 has no zstd, and a missing named export would stop the whole
+// program from loading there (dist/vmctl.mjs) instead of failing only a zstd download.
+import * as zlib from "node:zlib";
 import type { Transform } from "node:stream";
+import { Diagnostic } from "../diagnostics.ts";
 import { writeAllSync } from "../file_write.ts";
 import { createZstdFrameWalker } from "./zstd_frames.ts";
 
@@ -80,7 +83,7 @@ function decoder(stream: Transform, write: (d: Uint8Array) => void) {
  * that failed). Any other uncaught error is thrown on, as fatal as before.
  */
 function zstdFrameDecoder(write: (d: Uint8Array) => void) {
-  const d = decoder(createZstdDecompress({ chunkSize: OUT_CHUNK }), write);
+  const d = decoder(zlib.createZstdDecompress({ chunkSize: OUT_CHUNK }), write);
   const onUncaught = (err: unknown) => {
     if (!(err instanceof Error && err.message.startsWith("Zstd decompress error"))) throw err;
     d.corrupt(err);
@@ -91,6 +94,13 @@ function zstdFrameDecoder(write: (d: Uint8Array) => void) {
 
 /** Start inflating a `kind` stream into `outPath` (replaced if present). */
 export function startInflater(kind: InflateKind, outPath: string): Inflater {
+  if (kind === "zstd" && typeof zlib.createZstdDecompress !== "function") {
+    throw new Diagnostic(
+      "vmctl::image::zstd_unsupported",
+      `this runtime cannot decompress zstd (Node.js ${process.versions.node})`,
+      { hint: "run vmctl on Node.js 22.15 or later, or on Deno, for .zst images" },
+    );
+  }
   let out: Deno.FsFile | null = null;
   try {
     // A new file, not a truncated one: ext4 flushes a file truncated to zero when it is closed.
@@ -130,7 +140,7 @@ export function startInflater(kind: InflateKind, outPath: string): Inflater {
 }
 
 function gzip(write: (d: Uint8Array) => void) {
-  const d = decoder(createGunzip({ chunkSize: OUT_CHUNK }), write);
+  const d = decoder(zlib.createGunzip({ chunkSize: OUT_CHUNK }), write);
   return { push: d.feed, end: d.finish, dispose: () => {} };
 }
 
