@@ -18,13 +18,13 @@ import { fileURLToPath } from "node:url";
 import { updateStore } from "../../lib/store.ts";
 import { dataPaths } from "../../lib/paths.ts";
 import { staticClosure } from "./startup_graph.ts";
+import { vmctlPermissionFlags } from "../build/permissions.ts";
 
 const ROOT = join(fileURLToPath(new URL(".", import.meta.url)), "..", "..");
 const RUNS = 40;
 const VMS = 200;
 
-const task = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json"))).tasks.vmctl as string;
-const perms = task.split(" ").filter((a) => a === "-q" || a.startsWith("--allow-"));
+const perms = ["-q", ...await vmctlPermissionFlags()];
 
 const tmp = await Deno.makeTempDir({ prefix: "vmctl-bench-list-" });
 try {

@@ -18,10 +18,15 @@ export type BundleFormat = "esm" | "cjs";
 export class BuildError extends Error {}
 
 /** Run a command to completion, throwing a BuildError with its stderr when it fails. */
-export async function run(cmd: string, args: string[], what: string): Promise<string> {
+export async function run(
+  cmd: string,
+  args: string[],
+  what: string,
+  o: { cwd?: string; env?: Record<string, string> } = {},
+): Promise<string> {
   let out: Deno.CommandOutput;
   try {
-    out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
+    out = await new Deno.Command(cmd, { args, ...o, stdout: "piped", stderr: "piped" }).output();
   } catch (err) {
     throw new BuildError(`${what}: cannot run ${cmd}: ${(err as Error).message}`);
   }
