@@ -9,6 +9,7 @@
 import type { Command } from "@commander-js/extra-typings";
 import { currentInvocation, invokedName } from "./cli/invoked.ts";
 import { reportError, runMain } from "./cli/run.ts";
+import { host } from "./host/mod.ts";
 
 export const VERSION = "0.1.0";
 
@@ -68,19 +69,19 @@ function plainList(args: string[], invokedAs: string): { json: boolean } | undef
   return { json: args.length === 2 };
 }
 
-/** Run vmctl (or zmgr) with `args`; exits the process with the command's code. */
-export async function main(args: string[]): Promise<never> {
-  const list = plainList(args, invokedName(currentInvocation()));
+/** Run the command line of this process; the Node entry calls it after installing its host. */
+export async function main(): Promise<void> {
+  const list = plainList(host.args, invokedName(currentInvocation()));
   if (list) {
     // A failed import (--allow-read withheld) is reported like any other error.
     const run = import("./cli/vm/list.ts").then(({ listCommand }) => listCommand(list));
-    Deno.exit(await run.then(() => 0, reportError));
+    host.exit(await run.then(() => 0, reportError));
   }
   const program = await buildProgram(invokedName(currentInvocation()))
-    .catch((err) => Deno.exit(reportError(err))); // e.g. --allow-read withheld
+    .catch((err) => host.exit(reportError(err))); // e.g. --allow-read withheld
   const { CommanderError } = await import("@commander-js/extra-typings"); // loaded by buildProgram
-  return await runMain(program, args, CommanderError);
+  await runMain(program, host.args, CommanderError);
 }
 
 // Not awaited: a top-level await would keep the bundle from being built as CommonJS (the Node SEA).
-if (import.meta.main) main(Deno.args);
+if (import.meta.main) main();

@@ -14,6 +14,8 @@ import { Diagnostic, toDiagnostics } from "../lib/diagnostics.ts";
 import { log } from "../lib/log.ts";
 import { describeAction, type Plan, type Step, type Undo } from "../lib/plan.ts";
 import type { ExecOptions, Runner } from "./exec.ts";
+import { host } from "../host/mod.ts";
+import type { Signal } from "../host/mod.ts";
 
 /** Exit code of an interrupted command (128 + SIGINT). */
 export const EXIT_INTERRUPTED = 130;
@@ -165,7 +167,7 @@ interface SignalTrap {
   release(): void;
 }
 
-const SIGNALS: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+const SIGNALS: Signal[] = ["SIGINT", "SIGTERM"];
 
 /** Note SIGINT/SIGTERM while a plan runs; `check()` throws once one arrived. */
 function trapSignals(code: string, hint: string, forceQuit?: () => void): SignalTrap {
@@ -176,15 +178,14 @@ function trapSignals(code: string, hint: string, forceQuit?: () => void): Signal
       caught = sig;
       log.warn(`${sig}: undoing what was done (again to quit at once)`);
     };
-    Deno.addSignalListener(sig, h);
-    return [sig, h] as const;
+    return host.onSignal(sig, h);
   });
   return {
     check() {
       if (caught) throw interrupted(caught, code, hint);
     },
     release() {
-      for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
+      for (const stopListening of handlers) stopListening();
     },
   };
 }

@@ -13,6 +13,8 @@ import { COMMAND_TIMEOUT_MS } from "../lib/defaults.ts";
 import { Diagnostic } from "../lib/diagnostics.ts";
 import { log } from "../lib/log.ts";
 import { formatArgv } from "../lib/plan.ts";
+import { host, isNotFound, isPermissionRefused } from "../host/mod.ts";
+import type { Child, ChildStatus, SpawnOptions } from "../host/mod.ts";
 
 export interface ExecOptions {
   /** Kill the command after this many milliseconds (default COMMAND_TIMEOUT_MS). */
@@ -72,7 +74,7 @@ export { formatArgv };
 /** Run one command to completion. Prefer a {@link Runner}; this is its engine. */
 export async function execCommand(argv: string[], o: ExecOptions = {}): Promise<ExecResult> {
   log.debug(`exec: ${formatArgv(argv)}`);
-  const child = spawnChild(argv, {
+  const child = await spawnChild(argv, {
     cwd: o.cwd,
     env: o.env,
     stdin: o.stdin === undefined ? "null" : "piped",
@@ -138,7 +140,7 @@ export interface StreamResult {
 /** Run `argv`, passing its output on chunk by chunk; resolves with the exit status. */
 export async function execStreaming(argv: string[], o: StreamOptions = {}): Promise<StreamResult> {
   log.debug(`exec (streaming): ${formatArgv(argv)}`);
-  const child = spawnChild(argv, {
+  const child = await spawnChild(argv, {
     stdin: o.stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
@@ -169,7 +171,7 @@ async function pump(stream: ReadableStream<Uint8Array>, sink: (c: Uint8Array) =>
   for await (const chunk of stream) sink(chunk);
 }
 
-async function feedStdin(child: Deno.ChildProcess, stdin: StreamOptions["stdin"]): Promise<void> {
+async function feedStdin(child: Child, stdin: StreamOptions["stdin"]): Promise<void> {
   if (stdin === undefined) return;
   if (stdin instanceof Uint8Array) {
     const w = child.stdin.getWriter();
@@ -177,16 +179,16 @@ async function feedStdin(child: Deno.ChildProcess, stdin: StreamOptions["stdin"]
     await w.close().catch(() => {});
     return;
   }
-  const file = await Deno.open(stdin.file, { read: true });
+  const file = await host.open(stdin.file, { read: true });
   // pipeTo closes both ends; a child that exits early makes it reject (broken pipe): harmless,
   // the exit status tells what happened.
   await file.readable.pipeTo(child.stdin).catch(() => {});
 }
 
 /** Run `argv` on this process's terminal (stdin, stdout, stderr inherited); resolves with its status. */
-export async function execInteractive(argv: string[]): Promise<Deno.CommandStatus> {
+export async function execInteractive(argv: string[]): Promise<ChildStatus> {
   log.debug(`exec (interactive): ${formatArgv(argv)}`);
-  const child = spawnChild(argv, { stdin: "inherit", stdout: "inherit", stderr: "inherit" });
+  const child = await spawnChild(argv, { stdin: "inherit", stdout: "inherit", stderr: "inherit" });
   return await child.status;
 }
 
@@ -197,27 +199,26 @@ export async function execInteractive(argv: string[]): Promise<Deno.CommandStatu
  */
 export function execSync(argv: string[]): { code: number; stdout: string } {
   const [cmd, ...args] = argv;
-  let out: Deno.CommandOutput;
+  let out: { code: number; stdout: Uint8Array };
   try {
-    out = new Deno.Command(cmd, { args, stdin: "null", stdout: "piped", stderr: "null" })
-      .outputSync();
+    out = host.outputSync(cmd, args);
   } catch (err) {
     throw spawnError(cmd, err);
   }
   return { code: out.code, stdout: decoder.decode(out.stdout) };
 }
 
-function spawnChild(argv: string[], stdio: Omit<Deno.CommandOptions, "args">): Deno.ChildProcess {
+async function spawnChild(argv: string[], stdio: Omit<SpawnOptions, "args">): Promise<Child> {
   if (argv.length === 0) throw new Error("exec: empty argv");
   const [cmd, ...args] = argv;
   try {
-    return new Deno.Command(cmd, { ...stdio, args }).spawn();
+    return await host.spawn(cmd, { ...stdio, args });
   } catch (err) {
     throw spawnError(cmd, err);
   }
 }
 
-function killQuietly(child: Deno.ChildProcess): void {
+function killQuietly(child: Child): void {
   try {
     child.kill("SIGKILL");
   } catch { /* already gone */ }
@@ -225,7 +226,7 @@ function killQuietly(child: Deno.ChildProcess): void {
 
 /** Map a spawn failure to a diagnostic naming the tool or the missing permission. */
 export function spawnError(cmd: string, err: unknown): Diagnostic {
-  if (err instanceof Deno.errors.NotFound) {
+  if (isNotFound(err)) {
     return new Diagnostic(
       "vmctl::exec::not_found",
       `required program \`${cmd}\` was not found on PATH`,
@@ -235,12 +236,14 @@ export function spawnError(cmd: string, err: unknown): Diagnostic {
       },
     );
   }
-  if (err instanceof Error && (err.name === "NotCapable" || err.name === "PermissionDenied")) {
+  if (isPermissionRefused(err)) {
     return new Diagnostic(
       "vmctl::permission::denied",
       `permission to run \`${cmd}\` was withheld`,
       {
-        hint: `grant it with --allow-run=${cmd}`,
+        hint: host.runtime === "node"
+          ? "grant it with --allow-child-process"
+          : `grant it with --allow-run=${cmd}`,
         cause: err,
       },
     );

@@ -7,10 +7,8 @@
  * @module
  */
 import { execSync } from "./exec.ts";
-
-function refused(err: unknown): boolean {
-  return err instanceof Error && (err.name === "NotCapable" || err.name === "PermissionDenied");
-}
+import { host, isNotFound, isPermissionRefused } from "../host/mod.ts";
+import type { Signal } from "../host/mod.ts";
 
 function ps(args: string[]): { code: number; stdout: string } {
   return execSync(["ps", ...args]);
@@ -18,14 +16,7 @@ function ps(args: string[]): { code: number; stdout: string } {
 
 /** True when a process with `pid` exists. */
 export function pidAlive(pid: number): boolean {
-  try {
-    Deno.statSync(`/proc/${pid}`);
-    return true;
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return false;
-    if (!refused(err)) throw err;
-  }
-  return ps(["-p", String(pid), "-o", "pid="]).code === 0;
+  return host.processExists(pid);
 }
 
 /**
@@ -34,11 +25,11 @@ export function pidAlive(pid: number): boolean {
  */
 export function commandLine(pid: number): string | null {
   try {
-    const raw = Deno.readTextFileSync(`/proc/${pid}/cmdline`);
+    const raw = host.readTextFileSync(`/proc/${pid}/cmdline`);
     return raw === "" ? null : raw.replace(/\0$/, "").replaceAll("\0", " ");
   } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return null;
-    if (!refused(err)) throw err;
+    if (isNotFound(err)) return null;
+    if (!isPermissionRefused(err)) throw err;
   }
   const r = ps(["-ww", "-p", String(pid), "-o", "args="]);
   const line = r.stdout.trim();
@@ -47,16 +38,16 @@ export function commandLine(pid: number): string | null {
 }
 
 /**
- * Send `sig` to `pid`; false when the process is already gone. Deno.kill
+ * Send `sig` to `pid`; false when the process is already gone. host.kill
  * needs unscoped --allow-run, so under the scoped set we run `kill(1)`.
  */
-export function sendSignal(pid: number, sig: Deno.Signal): boolean {
+export function sendSignal(pid: number, sig: Signal): boolean {
   try {
-    Deno.kill(pid, sig);
+    host.kill(pid, sig);
     return true;
   } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return false;
-    if (!refused(err)) throw err;
+    if (isNotFound(err)) return false;
+    if (!isPermissionRefused(err)) throw err;
   }
   return execSync(["kill", "-s", sig.replace(/^SIG/, ""), String(pid)]).code === 0;
 }

@@ -24,6 +24,7 @@ import { SSH_ERROR_EXIT, sshUpload, streamSsh } from "./ssh/exec.ts";
 import { sshTargetFor } from "./ssh/mod.ts";
 import { waitForSsh } from "./ssh/readiness.ts";
 import { LineSink, ProvisionLog } from "./ssh/output.ts";
+import { host } from "../host/mod.ts";
 
 export interface ProvisionOptions {
   ctx: BackendContext;
@@ -176,7 +177,7 @@ async function checkLocalSources(steps: ProvisionStep[]): Promise<void> {
   for (const [i, step] of steps.entries()) {
     const path = step.kind === "file" ? step.source : "script" in step ? step.script : undefined;
     if (path === undefined) continue;
-    const st = await Deno.stat(path).catch(() => undefined);
+    const st = await host.stat(path).catch(() => undefined);
     if (!st?.isFile) {
       throw new Diagnostic(
         "vmctl::provision::source_missing",

@@ -12,21 +12,21 @@ import { env } from "../lib/paths.ts";
 import { BACKEND_TAGS, type BackendTag } from "../lib/types.ts";
 import type { Hypervisor } from "./hypervisor.ts";
 import { noopBackend } from "./noop.ts";
+import { host } from "../host/mod.ts";
 
 /** The backend for new VMs: VMCTL_BACKEND if set, else qemu on Linux, propolis on illumos. */
 export function defaultBackendTag(): BackendTag {
   const chosen = env("VMCTL_BACKEND");
   if (chosen) return checkTag(chosen, "VMCTL_BACKEND");
-  switch (Deno.build.os) {
+  switch (host.os) {
     case "linux":
       return "qemu";
     case "illumos":
-    case "solaris":
       return "propolis";
     default:
       throw new Diagnostic(
         "vmctl::backend::unsupported_platform",
-        `vmctl has no VM backend for ${Deno.build.os}`,
+        `vmctl has no VM backend for ${host.os}`,
         {
           hint:
             "VMs run on Linux (QEMU) and illumos (Propolis); VMCTL_BACKEND=noop tries the commands",

@@ -12,21 +12,22 @@
  * @module
  */
 import { basename } from "../lib/posix_path.ts";
+import { host } from "../host/mod.ts";
 
 export type InvokedName = "vmctl" | "zmgr";
 
 /** What the process knows about how it was started; argv0 is read only if needed. */
 export interface Invocation {
-  /** `Deno.mainModule`: the script as typed, symlink name kept. */
+  /** `host.mainModule`: the script as typed, symlink name kept. */
   mainModule: string;
-  /** `Deno.execPath()`: the deno binary, or the compiled program. */
+  /** `host.execPath()`: the deno binary, or the compiled program. */
   execPath: string;
   /** `process.argv0`, read lazily: the name a compiled binary was run by. */
   argv0: () => string | undefined;
 }
 
 // Windows paths too: deno.exe on Windows, a compiled zmgr.exe.
-const stem = (p: string) => basename(p.replaceAll("\\", "/")).replace(/\.(ts|js|exe)$/, "");
+const stem = (p: string) => basename(p.replaceAll("\\", "/")).replace(/\.(ts|m?js|exe)$/, "");
 
 /** `zmgr` for a script or bundle named zmgr, or a compiled binary run as zmgr. */
 export function invokedName(run: Invocation): InvokedName {
@@ -38,9 +39,8 @@ export function invokedName(run: Invocation): InvokedName {
 /** The invocation of this process. */
 export function currentInvocation(): Invocation {
   return {
-    mainModule: Deno.mainModule,
-    execPath: Deno.execPath(),
-    // deno-lint-ignore no-explicit-any
-    argv0: () => (globalThis as any).process?.argv0 as string | undefined,
+    mainModule: host.mainModule,
+    execPath: host.execPath(),
+    argv0: () => host.argv0(),
   };
 }

@@ -9,11 +9,12 @@ import type { Command, CommanderError } from "@commander-js/extra-typings";
 import { EXIT_USAGE, renderDiagnostic, toDiagnostics } from "../lib/diagnostics.ts";
 import { EXIT_INTERRUPTED } from "../backends/apply.ts";
 import { enabled } from "../lib/log.ts";
+import { host } from "../host/mod.ts";
 
 /** True when stderr is a terminal (colour on). NO_COLOR disables it. */
 export function stderrColor(): boolean {
   try {
-    return Deno.stderr.isTerminal() && !Deno.env.get("NO_COLOR");
+    return host.stderr.isTerminal() && !host.env("NO_COLOR");
   } catch {
     return false;
   }
@@ -34,7 +35,7 @@ export function reportError(err: unknown): number {
  * `vmctl list`, and `vmctl destroy` removes it).
  */
 export function quitNow(): never {
-  Deno.exit(EXIT_INTERRUPTED);
+  host.exit(EXIT_INTERRUPTED);
 }
 
 /** Parse and run; exits the process with the right code. */
@@ -49,14 +50,14 @@ export async function runMain(
   try {
     await program.parseAsync(args, { from: "user" });
     // 0 unless an action set another status (`vmctl ssh` returns the remote command's).
-    Deno.exit(Deno.exitCode);
+    host.exit(host.exitCode);
   } catch (err) {
     if (err instanceof commanderError) {
       // help and version are "errors" in commander; they exit 0.
-      if (err.exitCode === 0) Deno.exit(0);
-      Deno.exit(EXIT_USAGE);
+      if (err.exitCode === 0) host.exit(0);
+      host.exit(EXIT_USAGE);
     }
-    Deno.exit(reportError(err));
+    host.exit(reportError(err));
   }
 }
 

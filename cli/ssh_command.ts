@@ -8,6 +8,7 @@
  */
 import type { Command } from "@commander-js/extra-typings";
 import { inSeconds, SSH_READY_TIMEOUT_MS } from "../lib/defaults.ts";
+import { host } from "../host/mod.ts";
 
 export interface SshCommandOptions {
   name?: string;
@@ -37,12 +38,12 @@ export function registerSshCommand(program: Command<any, any, any>): void {
     .action(async (name, command, opts) => {
       // Operands after `--` are the command even when they come first (`vmctl ssh -- ls`).
       const operands = [name, ...command].filter((w): w is string => w !== undefined);
-      const dash = Deno.args.indexOf("--");
-      const afterDash = dash >= 0 ? Deno.args.length - dash - 1 : 0;
+      const dash = host.args.indexOf("--");
+      const afterDash = dash >= 0 ? host.args.length - dash - 1 : 0;
       const cmd = operands.slice(Math.max(operands.length - afterDash, 0));
       const named = operands.slice(0, operands.length - cmd.length);
       // The remote command's status is vmctl's; cli/run.ts exits with it.
-      Deno.exitCode = await sshCommand(named[0], named.slice(1).concat(cmd), opts);
+      host.exitCode = await sshCommand(named[0], named.slice(1).concat(cmd), opts);
     });
 }
 

@@ -28,12 +28,10 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 /** Settle like `p`, or reject with `signal`'s reason as soon as it aborts. */
 export function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(signal.reason);
-  const aborted = Promise.withResolvers<never>();
-  const onAbort = () => aborted.reject(signal.reason);
+  let onAbort = () => {};
+  const aborted = new Promise<never>((_, reject) => (onAbort = () => reject(signal.reason)));
   signal.addEventListener("abort", onAbort, { once: true });
-  return Promise.race([p, aborted.promise]).finally(() =>
-    signal.removeEventListener("abort", onAbort)
-  );
+  return Promise.race([p, aborted]).finally(() => signal.removeEventListener("abort", onAbort));
 }
 
 /** Options for {@link deadline}. */

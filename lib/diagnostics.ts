@@ -87,6 +87,8 @@ export function toDiagnostics(err: unknown): Diagnostic[] {
  */
 export function fromUnknownError(err: unknown): Diagnostic {
   if (err instanceof Diagnostic) return err;
+  const node = nodePermissionRefusal(err);
+  if (node) return node;
   const message = err instanceof Error ? err.message : String(err);
   // Deno's module loader reports a withheld permission as a TypeError: vmctl
   // loads a command's modules on demand (deno.json: lazy-dynamic-imports).
@@ -116,6 +118,27 @@ export function fromUnknownError(err: unknown): Diagnostic {
     hint: "this is a bug in vmctl; rerun with VMCTL_LOG=debug for the stack trace and report it",
     cause: err,
   });
+}
+
+/** Node's permission model (`--permission`) names what it refused, not the flag: we do. */
+const NODE_PERMISSION_FLAGS: Record<string, string> = {
+  FileSystemRead: "--allow-fs-read",
+  FileSystemWrite: "--allow-fs-write",
+  ChildProcess: "--allow-child-process",
+  WorkerThreads: "--allow-worker",
+  AddonsAccess: "--allow-addons",
+};
+
+function nodePermissionRefusal(err: unknown): Diagnostic | undefined {
+  const e = err as { code?: unknown; permission?: unknown; resource?: unknown };
+  if (!(err instanceof Error) || e.code !== "ERR_ACCESS_DENIED") return undefined;
+  const flag = NODE_PERMISSION_FLAGS[String(e.permission)] ?? "the matching --allow-* flag";
+  const what = typeof e.resource === "string" ? ` (${e.resource})` : "";
+  return new Diagnostic(
+    "vmctl::permission::denied",
+    `permission withheld: ${String(e.permission ?? "access")}${what} needs ${flag}`,
+    { hint: `run with ${flag} (see docs/distribution.md for the scoped set)`, cause: err },
+  );
 }
 
 function firstLine(s: string): string {

@@ -11,12 +11,13 @@
  *
  * @module
  */
+import type { HostFile } from "../host/mod.ts";
 
 /** The largest single write: small enough for order-4 folios, large enough to keep calls few. */
 export const WRITE_PIECE = 64 * 1024;
 
 /** Write all of `data` to `file`, synchronously, in pieces of at most {@link WRITE_PIECE} bytes. */
-export function writeAllSync(file: Deno.FsFile, data: Uint8Array): void {
+export function writeAllSync(file: HostFile, data: Uint8Array): void {
   let off = 0;
   while (off < data.length) {
     off += file.writeSync(data.subarray(off, Math.min(data.length, off + WRITE_PIECE)));

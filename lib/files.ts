@@ -8,6 +8,9 @@
  */
 import { Diagnostic } from "./diagnostics.ts";
 import { dirname } from "./posix_path.ts";
+import { sleep } from "./async.ts";
+import { errorKind, host, isAlreadyExists, isNotFound } from "../host/mod.ts";
+import type { HostFile } from "../host/mod.ts";
 
 const encoder = new TextEncoder();
 
@@ -16,7 +19,7 @@ export const TEMP_INFIX = ".tmp-";
 
 /** A fresh temp name next to `path`, for a file that is then renamed onto it. */
 export function tempPathFor(path: string): string {
-  return `${path}${TEMP_INFIX}${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
+  return `${path}${TEMP_INFIX}${host.pid}-${crypto.randomUUID().slice(0, 8)}`;
 }
 
 /** Options for {@link writeAtomic} and {@link writeAtomicWith}. */
@@ -58,15 +61,15 @@ export function writeAtomic(
  */
 export async function writeAtomicWith(
   path: string,
-  fill: (file: Deno.FsFile) => void | Promise<void>,
+  fill: (file: HostFile) => void | Promise<void>,
   o: AtomicWriteOptions = {},
 ): Promise<void> {
   const fail = o.failure ?? ((err: unknown) => writeError(path, err));
   const sync = o.sync ?? true;
   const tmp = tempPathFor(path);
-  let file: Deno.FsFile;
+  let file: HostFile;
   try {
-    file = await Deno.open(tmp, { write: true, createNew: true, mode: o.mode ?? 0o600 });
+    file = await host.open(tmp, { write: true, createNew: true, mode: o.mode ?? 0o600 });
   } catch (err) {
     throw fail(err, false);
   }
@@ -79,7 +82,7 @@ export async function writeAtomicWith(
     }
     await replaceWith(path, tmp, { sync });
   } catch (err) {
-    await Deno.remove(tmp).catch(() => {});
+    await host.remove(tmp).catch(() => {});
     throw fail(err, true);
   }
 }
@@ -94,28 +97,32 @@ export async function replaceWith(
   from: string,
   o: { sync?: boolean } = {},
 ): Promise<void> {
-  await Deno.rename(from, path);
+  await host.rename(from, path);
   if (o.sync ?? true) await syncDir(dirname(path));
 }
 
 async function syncDir(dir: string): Promise<void> {
   try {
-    using d = await Deno.open(dir, { read: true });
-    await d.sync();
+    const d = await host.open(dir, { read: true });
+    try {
+      await d.sync();
+    } finally {
+      d.close();
+    }
   } catch {
     // Not every platform can fsync a directory; the rename itself is still atomic.
   }
 }
 
 function writeError(path: string, err: unknown): unknown {
-  if (err instanceof Deno.errors.NotFound) {
+  if (isNotFound(err)) {
     return new Diagnostic(
       "vmctl::fs::no_directory",
       `cannot write ${path}: its directory does not exist`,
       { hint: "create the directory first, or choose another path", cause: err },
     );
   }
-  if (err instanceof Deno.errors.PermissionDenied && !/--allow/.test(String(err))) {
+  if (errorKind(err) === "PermissionDenied" && !/--allow/.test(String(err))) {
     return new Diagnostic(
       "vmctl::fs::permission_denied",
       `cannot write ${path}: permission denied`,
@@ -135,12 +142,12 @@ export type FileProblem = "missing" | "not_a_file" | "denied";
  */
 export function fileProblem(path: string): FileProblem | undefined {
   try {
-    return Deno.statSync(path).isFile ? undefined : "not_a_file";
+    return host.statSync(path).isFile ? undefined : "not_a_file";
   } catch (err) {
-    if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory) {
+    if (isNotFound(err) || errorKind(err) === "NotADirectory") {
       return "missing";
     }
-    if (err instanceof Deno.errors.PermissionDenied) return "denied";
+    if (errorKind(err) === "PermissionDenied") return "denied";
     throw err;
   }
 }
@@ -165,10 +172,10 @@ export function describeFileProblem(problem: FileProblem, what: string, path: st
 /** True when something exists at `path` (a dangling symlink counts). */
 export async function pathExists(path: string): Promise<boolean> {
   try {
-    await Deno.lstat(path);
+    await host.lstat(path);
     return true;
   } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return false;
+    if (isNotFound(err)) return false;
     throw err;
   }
 }
@@ -183,7 +190,7 @@ const TAIL_WINDOW = 64 * 1024;
  */
 export async function logTail(path: string, n: number): Promise<string[] | undefined> {
   try {
-    const bytes = await Deno.readFile(path);
+    const bytes = await host.readFile(path);
     const text = new TextDecoder().decode(bytes.subarray(Math.max(0, bytes.length - TAIL_WINDOW)));
     // deno-lint-ignore no-control-regex
     const clean = text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "").replace(/\r/g, "");
@@ -191,4 +198,66 @@ export async function logTail(path: string, n: number): Promise<string[] | undef
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Run `fn` holding the lock `lockFile`; waits while another live process holds it.
+ *
+ * The lock is the file itself, holding its owner's PID, made by an atomic
+ * hard link of a finished temp file (never seen half-written). The same
+ * protocol works on Deno and Node (which has no flock), so the two builds
+ * exclude each other too. A holder killed outright leaves the file behind;
+ * its PID is then gone, and the next taker moves the file aside, checks it
+ * moved the dead holder's file (not a fresh one), and takes the lock.
+ */
+export async function withFileLock<T>(lockFile: string, fn: () => Promise<T>): Promise<T> {
+  await acquireLock(lockFile);
+  try {
+    return await fn();
+  } finally {
+    await host.remove(lockFile).catch(() => {});
+  }
+}
+
+const LOCK_POLL_MAX_MS = 50;
+
+async function acquireLock(lockFile: string): Promise<void> {
+  // Not a TEMP_INFIX name: a lock holder clears those as stale, and this one is a waiter's.
+  const tmp = `${lockFile}.want-${host.pid}-${crypto.randomUUID().slice(0, 8)}`;
+  await host.writeFile(tmp, encoder.encode(`${host.pid}\n`), { createNew: true, mode: 0o600 });
+  try {
+    for (let wait = 2;; wait = Math.min(wait * 2, LOCK_POLL_MAX_MS)) {
+      try {
+        return await host.link(tmp, lockFile);
+      } catch (err) {
+        if (!isAlreadyExists(err)) throw err;
+      }
+      await breakDeadLock(lockFile);
+      await sleep(wait);
+    }
+  } finally {
+    await host.remove(tmp).catch(() => {});
+  }
+}
+
+/**
+ * Remove `lockFile` if its holder is dead. A lock file without a PID is one
+ * an older vmctl left (it locked with flock): nobody holds it.
+ */
+async function breakDeadLock(lockFile: string): Promise<void> {
+  const seen = await host.readTextFile(lockFile).catch(() => undefined);
+  if (seen === undefined) return;
+  const holder = Number(seen.trim());
+  if (Number.isInteger(holder) && holder > 0 && host.processExists(holder)) return;
+  const aside = `${lockFile}.dead-${host.pid}`;
+  try {
+    await host.rename(lockFile, aside);
+  } catch (err) {
+    if (isNotFound(err)) return; // another taker moved it first
+    throw err;
+  }
+  const moved = await host.readTextFile(aside).catch(() => seen);
+  // Between our read and the move, a live process may have taken the lock: give it back.
+  if (moved !== seen) await host.link(aside, lockFile).catch(() => {});
+  await host.remove(aside).catch(() => {});
 }

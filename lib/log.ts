@@ -4,6 +4,7 @@
  * @module
  */
 import { env } from "./paths.ts";
+import { host } from "../host/mod.ts";
 
 export type LogLevel = "error" | "warn" | "info" | "debug" | "trace";
 const ORDER: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3, trace: 4 };
@@ -28,7 +29,7 @@ const encoder = new TextEncoder();
 function emit(level: LogLevel, msg: string): void {
   if (!enabled(level)) return;
   const prefix = level === "info" ? "" : `${level}: `;
-  Deno.stderr.writeSync(encoder.encode(`${prefix}${msg}\n`));
+  host.stderr.writeSync(encoder.encode(`${prefix}${msg}\n`));
 }
 
 export const log = {

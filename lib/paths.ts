@@ -8,6 +8,7 @@
 import { isAbsolute, join, normalize, resolve, sep } from "./posix_path.ts";
 import { Diagnostic } from "./diagnostics.ts";
 import { validateVmName } from "./names.ts";
+import { host } from "../host/mod.ts";
 
 /** Where vmctl keeps its state. */
 export interface DataPaths {
@@ -31,7 +32,7 @@ export interface DataPaths {
  * misleading "not set".
  */
 export function env(name: string): string | undefined {
-  return Deno.env.get(name);
+  return host.env(name);
 }
 
 /** The user's home directory. */
@@ -91,7 +92,7 @@ export function assertInside(parent: string, child: string): void {
  * project directory and passes the caller's directory in INIT_CWD.
  */
 export function invocationCwd(): string {
-  return env("INIT_CWD") || Deno.cwd();
+  return env("INIT_CWD") || host.cwd();
 }
 
 /** Expand `~` and resolve `p` against `baseDir` (the VMFile's directory or the cwd). */

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { host } from "../host/mod.ts";
 
 /** The path separator. */
 export const sep = "/";
@@ -47,7 +48,7 @@ export function resolve(...parts: string[]): string {
   for (let i = parts.length - 1; i >= 0 && !isAbsolute(acc); i--) {
     if (parts[i] !== "") acc = acc ? `${parts[i]}/${acc}` : parts[i];
   }
-  if (!isAbsolute(acc)) acc = acc ? `${Deno.cwd()}/${acc}` : Deno.cwd();
+  if (!isAbsolute(acc)) acc = acc ? `${host.cwd()}/${acc}` : host.cwd();
   const n = normalize(acc);
   return n.length > 1 && n.endsWith("/") ? n.slice(0, -1) : n;
 }

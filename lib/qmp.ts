@@ -11,6 +11,8 @@
  */
 import { deadline, sleep } from "./async.ts";
 import { Diagnostic } from "./diagnostics.ts";
+import { errorKind, host, isNotFound, isPermissionRefused } from "../host/mod.ts";
+import type { Conn } from "../host/mod.ts";
 
 /** An asynchronous QMP event (SHUTDOWN, STOP, RESUME, POWERDOWN, ...). */
 export interface QmpEvent {
@@ -60,15 +62,15 @@ const encoder = new TextEncoder();
 export async function connectQmp(path: string, opts: QmpConnectOptions = {}): Promise<QmpClient> {
   const budget = opts.timeoutMs ?? 5_000;
   const giveUpAt = Date.now() + budget;
-  let conn: Deno.UnixConn | undefined;
+  let conn: Conn | undefined;
   let delay = 50;
   for (;;) {
     try {
-      conn = await Deno.connect({ transport: "unix", path });
+      conn = await host.connectUnix(path);
       break;
     } catch (err) {
-      const retryable = err instanceof Deno.errors.NotFound ||
-        err instanceof Deno.errors.ConnectionRefused;
+      const retryable = isNotFound(err) ||
+        errorKind(err) === "ConnectionRefused";
       if (!opts.retry || !retryable || Date.now() + delay > giveUpAt) {
         throw connectError(path, err);
       }
@@ -99,7 +101,7 @@ class Session implements QmpClient {
   readonly events: QmpEvent[] = [];
   version: QmpVersion | null = null;
   readonly greeting: Promise<Record<string, unknown>>;
-  #conn: Deno.UnixConn;
+  #conn: Conn;
   #path: string;
   #pending = new Map<string, Pending>();
   #eventWaiters: { name: string; resolve(e: QmpEvent): void }[] = [];
@@ -109,7 +111,7 @@ class Session implements QmpClient {
   #resolveGreeting!: (g: Record<string, unknown>) => void;
   #rejectGreeting!: (e: unknown) => void;
 
-  constructor(conn: Deno.UnixConn, path: string) {
+  constructor(conn: Conn, path: string) {
     this.#conn = conn;
     this.#path = path;
     this.greeting = new Promise((resolve, reject) => {
@@ -139,8 +141,8 @@ class Session implements QmpClient {
       this.#fail(closedError(this.#path));
     } catch (err) {
       this.#fail(
-        this.#closed || err instanceof Deno.errors.ConnectionReset ||
-          err instanceof Deno.errors.BrokenPipe
+        this.#closed || errorKind(err) === "ConnectionReset" ||
+          errorKind(err) === "BrokenPipe"
           ? closedError(this.#path, err)
           : new Diagnostic(
             "vmctl::qmp::io",
@@ -246,22 +248,22 @@ class Session implements QmpClient {
 
 /** A connection failure, named by its cause. */
 function connectError(path: string, err: unknown): Diagnostic {
-  if (err instanceof Deno.errors.NotFound) {
+  if (isNotFound(err)) {
     return new Diagnostic("vmctl::qmp::no_socket", `QMP socket ${path} does not exist`, {
       hint: "the VM is not running (QEMU removes its sockets when it exits)",
       cause: err,
     });
   }
-  if (err instanceof Deno.errors.ConnectionRefused) {
+  if (errorKind(err) === "ConnectionRefused") {
     return new Diagnostic("vmctl::qmp::refused", `QMP socket ${path} refused the connection`, {
       hint: "QEMU is gone and left a stale socket; `vmctl status` reconciles the state",
       cause: err,
     });
   }
-  if (err instanceof Error && (err.name === "NotCapable" || err.name === "PermissionDenied")) {
+  if (isPermissionRefused(err)) {
     return new Diagnostic(
       "vmctl::permission::denied",
-      `cannot connect to ${path}: ${err.message}`,
+      `cannot connect to ${path}: ${(err as Error).message}`,
       {
         hint: "run with --allow-read and --allow-write for the data directory",
         cause: err,

@@ -15,13 +15,14 @@
 import { DEFAULT_BRIDGE } from "./defaults.ts";
 import { basename, dirname, join } from "./posix_path.ts";
 import { Diagnostic, didYouMean } from "./diagnostics.ts";
-import { TEMP_INFIX, writeAtomic } from "./files.ts";
+import { TEMP_INFIX, withFileLock, writeAtomic } from "./files.ts";
 
 /** The one atomic write, re-exported for lib/image/cache.ts, which imports it from here. */
 export { writeAtomic };
 import type { DataPaths } from "./paths.ts";
 import type { BackendTag, NetworkConfig, VmOperation, VmRecord, VmState } from "./types.ts";
 import { VM_STATES } from "./types.ts";
+import { host, isNotFound } from "../host/mod.ts";
 
 export type { VmOperation } from "./types.ts";
 
@@ -91,9 +92,9 @@ export function emptyStore(): StoreDoc {
 export async function readStore(paths: DataPaths): Promise<StoreDoc> {
   let text: string;
   try {
-    text = decoder.decode(await Deno.readFile(paths.storeFile));
+    text = decoder.decode(await host.readFile(paths.storeFile));
   } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return emptyStore();
+    if (isNotFound(err)) return emptyStore();
     throw err; // permission errors surface with the flag to add
   }
   return parseStore(text, paths);
@@ -177,7 +178,7 @@ function normalizeNetwork(n: unknown): NetworkConfig {
 
 /** The backend a record without a tag was made by: upstream chose it by platform. */
 function platformBackend(): BackendTag {
-  return Deno.build.os === "illumos" || Deno.build.os === "solaris" ? "propolis" : "qemu";
+  return host.os === "illumos" ? "propolis" : "qemu";
 }
 
 /**
@@ -190,23 +191,14 @@ export async function updateStore<T>(
   change: (doc: StoreDoc) => T | Promise<T>,
 ): Promise<T> {
   await ensurePrivateDir(paths.dataDir);
-  const lock = await Deno.open(paths.storeLock, {
-    read: true,
-    write: true,
-    create: true,
-    mode: 0o600,
-  });
-  try {
-    await lock.lock(true);
+  return await withFileLock(paths.storeLock, async () => {
     await removeStaleTemps(paths);
     const doc = await readStore(paths);
     const result = await change(doc);
     doc.version = Math.max(doc.version, STORE_VERSION);
     await writeAtomic(paths.storeFile, serializeStore(doc));
     return result;
-  } finally {
-    lock.close(); // closing releases the lock
-  }
+  });
 }
 
 /** The registry as written: each record with the fields of newer versions it was read with. */
@@ -225,9 +217,9 @@ export function serializeStore(doc: StoreDoc): string {
  */
 async function removeStaleTemps(paths: DataPaths): Promise<void> {
   const prefix = `${basename(paths.storeFile)}${TEMP_INFIX}`;
-  for await (const e of Deno.readDir(paths.dataDir)) {
+  for await (const e of host.readDir(paths.dataDir)) {
     if (e.isFile && e.name.startsWith(prefix)) {
-      await Deno.remove(join(paths.dataDir, e.name)).catch(() => {});
+      await host.remove(join(paths.dataDir, e.name)).catch(() => {});
     }
   }
 }
@@ -239,21 +231,21 @@ async function removeStaleTemps(paths: DataPaths): Promise<void> {
  */
 export async function ensurePrivateDir(dir: string): Promise<void> {
   // Parents (e.g. ~/.local/share) get the usual mode; only `dir` itself is private.
-  await Deno.mkdir(dirname(dir), { recursive: true });
-  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  await host.mkdir(dirname(dir), { recursive: true });
+  await host.mkdir(dir, { recursive: true, mode: 0o700 });
   await fixMode(dir);
 }
 
 /** Create `dir` (its parent must exist) with mode 0700; fails if it exists. */
 export async function createPrivateDir(dir: string): Promise<void> {
-  await Deno.mkdir(dir, { mode: 0o700 });
+  await host.mkdir(dir, { mode: 0o700 });
   await fixMode(dir);
 }
 
 async function fixMode(dir: string): Promise<void> {
-  if (Deno.build.os === "windows") return;
-  const st = await Deno.stat(dir);
-  if (st.mode !== null && (st.mode & 0o777) !== 0o700) await Deno.chmod(dir, 0o700);
+  if (host.os === "windows") return;
+  const st = await host.stat(dir);
+  if (st.mode !== null && (st.mode & 0o777) !== 0o700) await host.chmod(dir, 0o700);
 }
 
 /** The record of `name`, or a `vmctl::vm::not_found` diagnostic with a did-you-mean hint. */
@@ -275,7 +267,7 @@ export function busyHolder(
 ): VmOperation | undefined {
   const op = rec.operation;
   if (!isObject(op) || typeof op.pid !== "number") return undefined;
-  if (op.pid === Deno.pid) return op;
+  if (op.pid === host.pid) return op;
   return pidAlive(op.pid) ? op : undefined;
 }
 

@@ -40,6 +40,7 @@ import { backendFor } from "../backends/router.ts";
 import type { VmContext } from "./context.ts";
 import { type Course, keepCause, planStage, type Stage } from "./course.ts";
 import { removeRecord, removeWorkDir, transitionPlan } from "./lifecycle.ts";
+import { host, isAlreadyExists } from "../host/mod.ts";
 
 function exists(name: string): Diagnostic {
   return new Diagnostic("vmctl::vm::exists", `a VM named '${name}' already exists`, {
@@ -190,8 +191,8 @@ function reservation(config: VmConfig, workDir: string): VmRecord {
     backend: config.backend,
     state: "failed",
     state_reason:
-      `creation by vmctl pid ${Deno.pid} did not finish; \`vmctl destroy ${config.name}\` removes it`,
-    operation: { pid: Deno.pid, action: "create", started_at: new Date().toISOString() },
+      `creation by vmctl pid ${host.pid} did not finish; \`vmctl destroy ${config.name}\` removes it`,
+    operation: { pid: host.pid, action: "create", started_at: new Date().toISOString() },
     work_dir: workDir,
     image_path: null,
     image_source: config.image,
@@ -239,7 +240,7 @@ async function makeWorkDir(ctx: VmContext, name: string, workDir: string): Promi
   try {
     await createPrivateDir(workDir);
   } catch (err) {
-    if (err instanceof Deno.errors.AlreadyExists) {
+    if (isAlreadyExists(err)) {
       throw new Diagnostic(
         "vmctl::vm::workdir_exists",
         `the work directory ${workDir} already exists but no VM '${name}' is registered`,

@@ -47,6 +47,7 @@ import { backendFor } from "../backends/router.ts";
 import type { VmContext } from "./context.ts";
 import { type Course, planStage } from "./course.ts";
 import { withLive } from "./reconcile.ts";
+import { host, isNotFound } from "../host/mod.ts";
 
 export type Transition = "start" | "stop" | "suspend" | "resume";
 
@@ -134,7 +135,7 @@ export async function claim(ctx: VmContext, name: string, action: string): Promi
     const rec = requireRecord(doc, name);
     const holder = busyHolder(rec, pidAlive);
     if (holder) throw busyError(name, holder);
-    const op: VmOperation = { pid: Deno.pid, action, started_at: new Date().toISOString() };
+    const op: VmOperation = { pid: host.pid, action, started_at: new Date().toISOString() };
     doc.vms[name] = { ...rec, operation: op };
     return doc.vms[name];
   });
@@ -354,9 +355,9 @@ export async function destroyCourse(
 export async function removeWorkDir(ctx: VmContext, dir: string): Promise<void> {
   assertInside(ctx.paths.vmsDir, dir);
   try {
-    await Deno.remove(dir, { recursive: true });
+    await host.remove(dir, { recursive: true });
   } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
+    if (!(isNotFound(err))) throw err;
   }
 }
 

@@ -17,6 +17,8 @@ import { vmGoneReason } from "../backends/provision.ts";
 import { backendFor } from "../backends/router.ts";
 import { sshArgv, type SshTarget, sshTargetFor, waitForSsh } from "../backends/ssh/mod.ts";
 import type { VmContext } from "./context.ts";
+import { host } from "../host/mod.ts";
+import type { Signal } from "../host/mod.ts";
 
 export interface SshSessionOptions {
   /** NAME or --name; absent: the only VM of the VMFile. */
@@ -45,7 +47,7 @@ export async function sshSession(
   // Interactive sessions may prompt for a key passphrase; commands never prompt.
   const argv = sshArgv(target, {
     batch: !interactive,
-    tty: interactive && Deno.stdin.isTerminal(),
+    tty: interactive && host.stdin.isTerminal(),
   });
   if (!interactive) argv.push(command.join(" "));
   const status = await execInteractive(argv);
@@ -132,7 +134,7 @@ async function vmfileFor(
   );
 }
 
-const SIGNAL_NUMBERS: Partial<Record<Deno.Signal, number>> = {
+const SIGNAL_NUMBERS: Partial<Record<Signal, number>> = {
   SIGHUP: 1,
   SIGINT: 2,
   SIGQUIT: 3,
@@ -141,6 +143,6 @@ const SIGNAL_NUMBERS: Partial<Record<Deno.Signal, number>> = {
   SIGTERM: 15,
 };
 
-function signalNumber(sig: Deno.Signal): number {
+function signalNumber(sig: Signal): number {
   return SIGNAL_NUMBERS[sig] ?? 1;
 }

@@ -7,6 +7,8 @@
  * @module
  */
 import { Diagnostic } from "../../lib/diagnostics.ts";
+import { errorKind, host, isNotFound } from "../../host/mod.ts";
+import type { Conn, Signal } from "../../host/mod.ts";
 
 /** The detach key, Ctrl+]. */
 export const DETACH = 0x1d;
@@ -25,20 +27,20 @@ export interface ConsoleIo {
 }
 
 const realIo: ConsoleIo = {
-  stdin: Deno.stdin,
-  stdout: Deno.stdout,
-  setRaw: (raw) => Deno.stdin.setRaw(raw),
-  notice: (m) => Deno.stderr.writeSync(new TextEncoder().encode(m)),
+  stdin: host.stdin,
+  stdout: host.stdout,
+  setRaw: (raw) => host.stdin.setRaw(raw),
+  notice: (m) => host.stderr.writeSync(new TextEncoder().encode(m)),
 };
 
 /** Attach to the console at `socketPath` until Ctrl+] or the VM closes it. */
 export async function attachConsole(socketPath: string, io: ConsoleIo = realIo): Promise<void> {
-  let conn: Deno.UnixConn;
+  let conn: Conn;
   try {
-    conn = await Deno.connect({ transport: "unix", path: socketPath });
+    conn = await host.connectUnix(socketPath);
   } catch (err) {
     throw new Diagnostic("vmctl::console::connect_failed", `cannot open console ${socketPath}`, {
-      hint: err instanceof Deno.errors.ConnectionRefused || err instanceof Deno.errors.NotFound
+      hint: errorKind(err) === "ConnectionRefused" || isNotFound(err)
         ? "the VM is not running"
         : "QEMU serves one console client at a time; is another `vmctl console` attached?",
       cause: err,
@@ -57,8 +59,8 @@ export async function attachConsole(socketPath: string, io: ConsoleIo = realIo):
     restore();
     conn.close();
   };
-  const signals: Deno.Signal[] = ["SIGTERM", "SIGHUP"];
-  for (const s of signals) Deno.addSignalListener(s, onSignal);
+  const signals: Signal[] = ["SIGTERM", "SIGHUP"];
+  const stopListening = signals.map((s) => host.onSignal(s, onSignal));
   if (tty) io.setRaw(true);
   io.notice(`Connected to ${socketPath}. Press Ctrl+] to detach.\r\n`);
   let done = false;
@@ -87,7 +89,7 @@ export async function attachConsole(socketPath: string, io: ConsoleIo = realIo):
     await Promise.race([fromVm, toVm]);
   } finally {
     restore();
-    for (const s of signals) Deno.removeSignalListener(s, onSignal);
+    for (const stop of stopListening) stop();
     try {
       conn.close();
     } catch { /* already closed */ }

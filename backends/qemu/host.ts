@@ -16,16 +16,18 @@ import type { Accel } from "../../lib/types.ts";
 import { vmFile } from "../../lib/vm_files.ts";
 import type { Runner } from "../exec.ts";
 import { commandLine, sendSignal } from "../proc.ts";
+import { host, isNotFound, isRuntimeRefusal } from "../../host/mod.ts";
+import type { Signal } from "../../host/mod.ts";
 
 /** Read `pidfile`; null when absent or not a number. */
 export function readPidFile(pidFile: string): number | null {
   // Synchronous on purpose: `list` reads one per VM, and a sync read of a
   // tiny local file costs ~15 us where an async op round trip costs ~75 us.
   try {
-    const n = Number(Deno.readTextFileSync(pidFile).trim());
+    const n = Number(host.readTextFileSync(pidFile).trim());
     return Number.isInteger(n) && n > 1 ? n : null;
   } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return null;
+    if (isNotFound(err)) return null;
     throw err;
   }
 }
@@ -43,7 +45,7 @@ export function isOurQemu(pid: number, pidFile: string): Promise<boolean> {
 }
 
 /** Send `sig` to `pid`, ignoring a process that is already gone. */
-export function signal(pid: number, sig: Deno.Signal): void {
+export function signal(pid: number, sig: Signal): void {
   sendSignal(pid, sig);
 }
 
@@ -58,11 +60,8 @@ export async function waitGone(pid: number, pidFile: string, timeoutMs: number):
 }
 
 /** Ask the OS for a free TCP port on 127.0.0.1. */
-export function freeLoopbackPort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
+export function freeLoopbackPort(): Promise<number> {
+  return host.probeTcpPort("127.0.0.1", 0);
 }
 
 /** A random locally administered MAC in QEMU's 52:54:00 range. */
@@ -83,21 +82,21 @@ export function socketDir(workDir: string, vmId: string): { dir: string; inWorkD
     return { dir: workDir, inWorkDir: true };
   }
   const base = env("XDG_RUNTIME_DIR") || "/tmp";
-  const dir = join(base, `vmctl-${Deno.uid() ?? 0}`, vmId.replace(/^qemu-/, "").slice(0, 12));
+  const dir = join(base, `vmctl-${host.uid() ?? 0}`, vmId.replace(/^qemu-/, "").slice(0, 12));
   return { dir, inWorkDir: false };
 }
 
 /** Create `dir` (and its parent) 0700 and check nobody else owns the parent. */
 export async function ensureRuntimeDir(dir: string): Promise<void> {
   const parent = join(dir, "..");
-  await Deno.mkdir(parent, { recursive: true, mode: 0o700 });
-  const st = await Deno.stat(parent);
-  if (st.uid !== Deno.uid() || ((st.mode ?? 0) & 0o077) !== 0) {
+  await host.mkdir(parent, { recursive: true, mode: 0o700 });
+  const st = await host.stat(parent);
+  if (st.uid !== host.uid() || ((st.mode ?? 0) & 0o077) !== 0) {
     throw new Diagnostic("vmctl::qemu::unsafe_runtime_dir", `${parent} is not private to you`, {
       hint: "remove it or set XDG_RUNTIME_DIR to a private directory",
     });
   }
-  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  await host.mkdir(dir, { recursive: true, mode: 0o700 });
 }
 
 // The KVM probe: a boot sector SeaBIOS loads from a virtio disk on q35 (as for a real VM); it
@@ -129,10 +128,10 @@ export async function chooseAccel(
   runner: Runner,
   scratchDir: string,
   cacheFile?: string,
-  host: KvmHost = REAL_KVM_HOST,
+  kvm: KvmHost = REAL_KVM_HOST,
 ): Promise<AccelChoice> {
   if (want === "tcg") return { accel: "tcg" };
-  const dev = host.deviceProblem();
+  const dev = kvm.deviceProblem();
   if (want === "kvm") {
     if (dev) {
       throw new Diagnostic("vmctl::qemu::kvm_unavailable", `KVM was asked for but ${dev}`, {
@@ -142,7 +141,7 @@ export async function chooseAccel(
     return { accel: "kvm" };
   }
   if (dev) return { accel: "tcg", notice: `KVM not usable (${dev}); using TCG (slower)` };
-  const probe = await cachedProbe(runner, scratchDir, cacheFile, host);
+  const probe = await cachedProbe(runner, scratchDir, cacheFile, kvm);
   if (probe) return { accel: "tcg", notice: `KVM not usable (${probe}); using TCG (slower)` };
   return { accel: "kvm" };
 }
@@ -169,20 +168,20 @@ async function cachedProbe(
   runner: Runner,
   scratchDir: string,
   cacheFile: string | undefined,
-  host: KvmHost,
+  kvm: KvmHost,
 ): Promise<string | null> {
   const bootId = await hostBootId();
   if (cacheFile && bootId) {
     try {
-      const c = JSON.parse(await Deno.readTextFile(cacheFile));
+      const c = JSON.parse(await host.readTextFile(cacheFile));
       if (c.boot_id === bootId && (c.problem === null || typeof c.problem === "string")) {
         return c.problem;
       }
     } catch { /* no cache yet */ }
   }
-  const problem = await host.probe(runner, scratchDir);
+  const problem = await kvm.probe(runner, scratchDir);
   if (cacheFile && bootId) {
-    await Deno.writeTextFile(cacheFile, JSON.stringify({ boot_id: bootId, problem }) + "\n", {
+    await host.writeTextFile(cacheFile, JSON.stringify({ boot_id: bootId, problem }) + "\n", {
       mode: 0o600,
     }).catch(() => {});
   }
@@ -196,11 +195,11 @@ async function cachedProbe(
  */
 function kvmDeviceProblem(): string | null {
   try {
-    Deno.openSync("/dev/kvm", { read: true, write: true }).close();
+    host.openSync("/dev/kvm", { read: true, write: true }).close();
     return null;
   } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return "/dev/kvm does not exist";
-    if (err instanceof Error && err.name === "NotCapable") return null;
+    if (isNotFound(err)) return "/dev/kvm does not exist";
+    if (isRuntimeRefusal(err)) return null;
     return `/dev/kvm cannot be opened: ${err instanceof Error ? err.message : err}`;
   }
 }
@@ -211,10 +210,10 @@ function kvmDeviceProblem(): string | null {
  */
 async function hostBootId(): Promise<string | null> {
   try {
-    return (await Deno.readTextFile("/proc/sys/kernel/random/boot_id")).trim();
+    return (await host.readTextFile("/proc/sys/kernel/random/boot_id")).trim();
   } catch {
     try {
-      return `boot-${Math.round((Date.now() / 1000 - Deno.osUptime()) / 60)}`;
+      return `boot-${Math.round((Date.now() / 1000 - host.osUptime()) / 60)}`;
     } catch {
       return null;
     }
@@ -229,7 +228,7 @@ async function probeKvm(runner: Runner, scratchDir: string): Promise<string | nu
   disk.set(KVM_PROBE_HEX.match(/../g)!.map((h) => parseInt(h, 16)));
   disk[510] = 0x55;
   disk[511] = 0xaa;
-  await Deno.writeFile(img, disk, { mode: 0o600 });
+  await host.writeFile(img, disk, { mode: 0o600 });
   try {
     const res = await runner.run([
       "qemu-system-x86_64",
@@ -258,7 +257,7 @@ async function probeKvm(runner: Runner, scratchDir: string): Promise<string | nu
     log.debug(`kvm probe: exit ${res.code}: ${res.stderr}`);
     return `the KVM probe guest failed${why ? `: ${why}` : ` (exit ${res.code})`}`;
   } finally {
-    await Deno.remove(img).catch(() => {});
+    await host.remove(img).catch(() => {});
   }
 }
 
@@ -311,7 +310,7 @@ export function bridgeHelper(bridge: string): string {
   }
   let conf = "";
   try {
-    conf = Deno.readTextFileSync("/etc/qemu/bridge.conf");
+    conf = host.readTextFileSync("/etc/qemu/bridge.conf");
   } catch { /* missing: reported below */ }
   const allowed = conf.split("\n").map((l) => l.trim()).some((l) =>
     l === `allow ${bridge}` || l === "allow all"

@@ -35,6 +35,7 @@ import {
 import { discoverTapIp } from "./network.ts";
 import { liveQemu, stopQemu } from "./process.ts";
 import { closeAllMasters } from "../ssh/exec.ts";
+import { host } from "../../host/mod.ts";
 
 const pidFileOf = (vm: VmRecord) => vmFile(vm.work_dir, "pidfile");
 
@@ -76,7 +77,7 @@ async function prepare(
     if (spec.uefi) {
       const fw = findOvmf();
       efivars = vmFile(workDir, "efivars");
-      await Deno.writeFile(efivars, await Deno.readFile(fw.vars), { mode: 0o600 });
+      await host.writeFile(efivars, await host.readFile(fw.vars), { mode: 0o600 });
     }
     if (spec.network.type === "tap") bridgeHelper(spec.network.bridge);
     if (spec.network.type === "vnic") {
@@ -85,8 +86,8 @@ async function prepare(
       });
     }
   } catch (err) {
-    await Deno.remove(overlay).catch(() => {});
-    if (efivars) await Deno.remove(efivars).catch(() => {});
+    await host.remove(overlay).catch(() => {});
+    if (efivars) await host.remove(efivars).catch(() => {});
     throw err;
   }
   const sockets = socketDir(workDir, base.id);
@@ -111,7 +112,7 @@ async function prepare(
 /** Remove sockets/pidfile a dead QEMU left behind (only ever called with no live QEMU). */
 async function clearLeftovers(vm: VmRecord): Promise<void> {
   for (const p of [vm.qmp_socket, vm.console_socket, pidFileOf(vm)]) {
-    if (p) await Deno.remove(p).catch(() => {});
+    if (p) await host.remove(p).catch(() => {});
   }
 }
 
@@ -150,7 +151,7 @@ async function start(
 
   let lastErr: Diagnostic | null = null;
   for (let attempt = 0; attempt < 5; attempt++) {
-    const port = vm.network.type === "user" ? qemuHooks.pickSshPort() : undefined;
+    const port = vm.network.type === "user" ? await qemuHooks.pickSshPort() : undefined;
     const argv = buildQemuArgv({
       name: vm.name,
       accel: choice.accel,
@@ -324,7 +325,7 @@ async function destroy(vm: VmRecord, _ctx: BackendContext): Promise<void> {
   if (pid) await stopQemu(vm, pid, pidFile, 0, "quit");
   await clearLeftovers(vm);
   const sockDir = vm.qmp_socket ? join(vm.qmp_socket, "..") : null;
-  if (sockDir && !sockDir.startsWith(vm.work_dir)) await Deno.remove(sockDir).catch(() => {});
+  if (sockDir && !sockDir.startsWith(vm.work_dir)) await host.remove(sockDir).catch(() => {});
 }
 
 async function guestIp(vm: VmRecord, ctx: BackendContext, timeoutMs = 60_000) {

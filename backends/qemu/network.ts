@@ -8,6 +8,8 @@
 import { Diagnostic } from "../../lib/diagnostics.ts";
 import type { Runner } from "../exec.ts";
 import { sleep } from "../../lib/async.ts";
+import { host } from "../../host/mod.ts";
+import type { DirEntry } from "../../host/mod.ts";
 
 /** Lease files we read (dnsmasq, Debian's dnsmasq package, libvirt's JSON status files). */
 export const LEASE_FILES = [
@@ -53,17 +55,17 @@ export function ipFromLibvirtStatus(text: string, mac: string): string | null {
 
 async function fromLeaseFiles(mac: string): Promise<string | null> {
   for (const f of LEASE_FILES) {
-    const text = await Deno.readTextFile(f).catch(() => "");
+    const text = await host.readTextFile(f).catch(() => "");
     const ip = ipFromDnsmasqLeases(text, mac);
     if (ip) return ip;
   }
-  let entries: Deno.DirEntry[] = [];
+  let entries: DirEntry[] = [];
   try {
-    entries = [...Deno.readDirSync(LIBVIRT_LEASE_DIR)];
+    entries = [...host.readDirSync(LIBVIRT_LEASE_DIR)];
   } catch { /* no libvirt */ }
   for (const e of entries) {
     if (!e.name.endsWith(".status")) continue;
-    const text = await Deno.readTextFile(`${LIBVIRT_LEASE_DIR}/${e.name}`).catch(() => "");
+    const text = await host.readTextFile(`${LIBVIRT_LEASE_DIR}/${e.name}`).catch(() => "");
     const ip = ipFromLibvirtStatus(text, mac);
     if (ip) return ip;
   }

@@ -15,6 +15,8 @@ import {
   uploadCommand,
 } from "./args.ts";
 import { join } from "../../lib/posix_path.ts";
+import { host } from "../../host/mod.ts";
+import type { FileInfo } from "../../host/mod.ts";
 
 /** Exit status ssh uses for its own failures (connection, authentication, host key). */
 export const SSH_ERROR_EXIT = 255;
@@ -53,9 +55,9 @@ export async function sshUpload(
   dest: string,
   o: UploadOptions = {},
 ): Promise<void> {
-  let st: Deno.FileInfo;
+  let st: FileInfo;
   try {
-    st = await Deno.stat(localPath);
+    st = await host.stat(localPath);
   } catch (err) {
     throw new Diagnostic("vmctl::ssh::upload_source_missing", `cannot read ${localPath}`, {
       hint: "the file to upload must exist on this machine",
@@ -101,7 +103,7 @@ export async function closeMaster(t: SshTarget): Promise<void> {
 export async function closeAllMasters(dir: string): Promise<void> {
   const names: string[] = [];
   try {
-    for await (const e of Deno.readDir(dir)) {
+    for await (const e of host.readDir(dir)) {
       if (CONTROL_SOCKET_NAME.test(e.name)) names.push(e.name);
     }
   } catch {
@@ -113,5 +115,5 @@ export async function closeAllMasters(dir: string): Promise<void> {
 async function closeSocket(controlPath: string): Promise<void> {
   await execCommand(closeMasterArgv(controlPath), { timeoutMs: 5000, check: false })
     .catch(() => {});
-  await Deno.remove(controlPath).catch(() => {});
+  await host.remove(controlPath).catch(() => {});
 }

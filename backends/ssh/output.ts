@@ -5,6 +5,8 @@
  *
  * @module
  */
+import { host } from "../../host/mod.ts";
+import type { HostFile } from "../../host/mod.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -52,17 +54,17 @@ export class LineSink {
 }
 
 function writeStd(fd: "out" | "err", bytes: Uint8Array): void {
-  const stream = fd === "out" ? Deno.stdout : Deno.stderr;
+  const stream = fd === "out" ? host.stdout : host.stderr;
   let off = 0;
   while (off < bytes.length) off += stream.writeSync(bytes.subarray(off));
 }
 
 /** provision.log of one VM, appended to; created 0600. */
 export class ProvisionLog {
-  private constructor(readonly path: string, private file: Deno.FsFile) {}
+  private constructor(readonly path: string, private file: HostFile) {}
 
   static async open(path: string): Promise<ProvisionLog> {
-    const file = await Deno.open(path, { append: true, create: true, mode: 0o600 });
+    const file = await host.open(path, { append: true, create: true, mode: 0o600 });
     return new ProvisionLog(path, file);
   }
 

@@ -21,6 +21,8 @@ import { logTail } from "../../lib/files.ts";
 import { log } from "../../lib/log.ts";
 import { sshArgv, type SshTarget } from "./args.ts";
 import { runSsh } from "./exec.ts";
+import { host } from "../../host/mod.ts";
+import type { Conn } from "../../host/mod.ts";
 
 export type ReadinessStage = "tcp" | "banner" | "login";
 
@@ -145,8 +147,8 @@ async function vmGoneError(t: SshTarget, reason: string, o: ReadinessOptions): P
 }
 
 /** One TCP connect attempt, bounded by `deadline`. */
-async function tcpAccepts(host: string, port: number, deadline: number): Promise<boolean> {
-  const attempt = Deno.connect({ hostname: host, port });
+async function tcpAccepts(hostname: string, port: number, deadline: number): Promise<boolean> {
+  const attempt = host.connectTcp(hostname, port);
   const conn = await settleWithin(attempt, deadline - performance.now()).catch(() => {
     attempt.then(closeQuietly, () => {}); // a connection that arrives late is not leaked
     return undefined;
@@ -162,14 +164,14 @@ async function tcpAccepts(host: string, port: number, deadline: number): Promise
  * banner, or undefined at the deadline.
  */
 function firstBanner(
-  host: string,
+  hostname: string,
   port: number,
   deadline: number,
   pollMs: number,
   signal?: AbortSignal,
 ): Promise<string | undefined> {
   return new Promise((resolve) => {
-    const open = new Set<Deno.TcpConn>();
+    const open = new Set<Conn>();
     let finished = false;
     let inFlight = 0;
     const finish = (banner: string | undefined) => {
@@ -184,7 +186,7 @@ function firstBanner(
       if (finished || inFlight >= 4) return;
       inFlight++;
       try {
-        const conn = await Deno.connect({ hostname: host, port }).catch(() => undefined);
+        const conn = await host.connectTcp(hostname, port).catch(() => undefined);
         if (!conn) return;
         if (finished) return closeQuietly(conn);
         open.add(conn);
@@ -204,7 +206,7 @@ function firstBanner(
 }
 
 /** Read until the first line starting with "SSH-" (servers may send other lines first). */
-async function readBanner(conn: Deno.TcpConn, deadline: number): Promise<string | undefined> {
+async function readBanner(conn: Conn, deadline: number): Promise<string | undefined> {
   const buf = new Uint8Array(1024);
   let text = "";
   const timer = setTimeout(() => closeQuietly(conn), Math.max(0, deadline - performance.now()));
@@ -292,13 +294,13 @@ async function notReady(
 
 function isSocket(path: string): boolean {
   try {
-    return Deno.statSync(path).isSocket === true;
+    return host.statSync(path).isSocket === true;
   } catch {
     return false;
   }
 }
 
-function closeQuietly(c: Deno.Conn): void {
+function closeQuietly(c: Conn): void {
   try {
     c.close();
   } catch { /* already closed */ }

@@ -16,6 +16,7 @@ import { requireName, USER_NAME_RULE } from "../../lib/names.ts";
 import type { VmRecord } from "../../lib/types.ts";
 import { VM_FILES } from "../../lib/vm_files.ts";
 import type { HostKeyPolicy } from "./args.ts";
+import { host, isNotFound } from "../../host/mod.ts";
 
 /** File name of the key pair vmctl generates in a VM's work dir. */
 export const GENERATED_KEY = VM_FILES.generatedKey;
@@ -98,9 +99,9 @@ export function hostKeyPolicy(
 export function hasEntryFor(file: string, alias: string): boolean {
   let text: string;
   try {
-    text = Deno.readTextFileSync(file);
+    text = host.readTextFileSync(file);
   } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return false;
+    if (isNotFound(err)) return false;
     throw err;
   }
   return text.split("\n").some((line) => {

@@ -45,6 +45,7 @@ import {
   unchangedSincePlan,
   withRegistryLock,
 } from "./registry.ts";
+import { host, isNotFound } from "../../host/mod.ts";
 
 /** Flags that describe a pool (`pool create`, `init --pool`). */
 export interface PoolFlags {
@@ -212,7 +213,7 @@ function mkdirStep(path: string): Step {
   return {
     title: `make directory ${path}`,
     action: { kind: "mkdir", path, mode: 0o755 },
-    run: () => Deno.mkdir(path, { recursive: true, mode: 0o755 }),
+    run: () => host.mkdir(path, { recursive: true, mode: 0o755 }),
   };
 }
 
@@ -235,7 +236,7 @@ async function readSshKeys(files: string[]): Promise<string[]> {
     const path = resolveUserPath(f);
     let text: string;
     try {
-      text = await Deno.readTextFile(path);
+      text = await host.readTextFile(path);
     } catch (err) {
       throw new Diagnostic("zmgr::init::ssh_key_unreadable", `cannot read --ssh-key ${path}`, {
         hint: "give the public key file, e.g. ~/.ssh/id_ed25519.pub",
@@ -302,9 +303,9 @@ export async function editEntity(
 
 async function readTextIfExists(path: string): Promise<string | null> {
   try {
-    return await Deno.readTextFile(path);
+    return await host.readTextFile(path);
   } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return null;
+    if (isNotFound(err)) return null;
     throw err;
   }
 }

@@ -7,7 +7,7 @@
  * @module
  */
 import { dirname, join } from "../../lib/posix_path.ts";
-import { writeAtomic } from "../../lib/files.ts";
+import { withFileLock, writeAtomic } from "../../lib/files.ts";
 import { Diagnostic, didYouMean } from "../../lib/diagnostics.ts";
 import { env, resolveUserPath } from "../../lib/paths.ts";
 import type { Step, Undo } from "../../lib/plan.ts";
@@ -27,6 +27,8 @@ import {
   type ZoneEntry,
   type ZoneTemplate,
 } from "../../lib/zones/schema.ts";
+import { host, isNotFound } from "../../host/mod.ts";
+import type { DirEntry } from "../../host/mod.ts";
 
 /** The default registry root. */
 export const DEFAULT_ROOT = "/etc/zmgr";
@@ -77,9 +79,9 @@ export function entityPath(reg: Registry, kind: EntityKind, name: string): strin
 export async function readKdlFile(path: string): Promise<KdlFile | undefined> {
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    text = await host.readTextFile(path);
   } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return undefined;
+    if (isNotFound(err)) return undefined;
     throw err;
   }
   return parseKdl(text, path);
@@ -89,13 +91,13 @@ export async function readKdlFile(path: string): Promise<KdlFile | undefined> {
 export async function listEntityNames(reg: Registry, kind: EntityKind): Promise<string[]> {
   const names: string[] = [];
   try {
-    for await (const e of Deno.readDir(reg.dirs[kind])) {
+    for await (const e of host.readDir(reg.dirs[kind])) {
       if (e.isFile && e.name.endsWith(".kdl") && !e.name.startsWith(".")) {
         names.push(e.name.slice(0, -4));
       }
     }
   } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
+    if (!(isNotFound(err))) throw err;
   }
   return names.sort();
 }
@@ -151,11 +153,11 @@ export function loadAll<T>(
   read: (f: KdlFile, name: string) => T,
 ): Promise<T[]> {
   const out: T[] = [];
-  let entries: Deno.DirEntry[];
+  let entries: DirEntry[];
   try {
-    entries = [...Deno.readDirSync(reg.dirs[kind])];
+    entries = [...host.readDirSync(reg.dirs[kind])];
   } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return Promise.resolve(out);
+    if (isNotFound(err)) return Promise.resolve(out);
     throw err;
   }
   const names = entries
@@ -166,9 +168,9 @@ export function loadAll<T>(
     const path = join(reg.dirs[kind], `${name}.kdl`);
     let text: string;
     try {
-      text = Deno.readTextFileSync(path);
+      text = host.readTextFileSync(path);
     } catch (err) {
-      if (err instanceof Deno.errors.NotFound) continue; // removed meanwhile (no lock held)
+      if (isNotFound(err)) continue; // removed meanwhile (no lock held)
       throw err;
     }
     out.push(readKdlText(text, path, (f) => read(f, name)));
@@ -182,43 +184,34 @@ export const loadAllZones = (reg: Registry): Promise<ZoneEntry[]> =>
 
 /** Write `text` to `path` atomically (lib/files.ts writeAtomic), creating its directory. */
 export async function atomicWrite(path: string, text: string, mode = 0o644): Promise<void> {
-  await Deno.mkdir(dirname(path), { recursive: true, mode: 0o755 });
+  await host.mkdir(dirname(path), { recursive: true, mode: 0o755 });
   await writeAtomic(path, text, { mode });
 }
 
 /** Remove a registry file; true when it existed. */
 export async function removeFile(path: string): Promise<boolean> {
   try {
-    await Deno.remove(path);
+    await host.remove(path);
     return true;
   } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return false;
+    if (isNotFound(err)) return false;
     throw err;
   }
 }
 
-/** Run `fn` holding the registry's exclusive lock (flock on ROOT/.lock). */
+/** Run `fn` holding the registry's exclusive lock (ROOT/.lock, see lib/files.ts withFileLock). */
 export async function withRegistryLock<T>(reg: Registry, fn: () => Promise<T>): Promise<T> {
-  let f: Deno.FsFile;
   try {
-    f = await Deno.open(reg.lockFile, { read: true, write: true, create: true, mode: 0o600 });
+    await host.stat(dirname(reg.lockFile));
   } catch (err) {
-    if (err instanceof Deno.errors.NotFound) {
+    if (isNotFound(err)) {
       throw new Diagnostic("zmgr::registry::not_initialized", `no zmgr registry at ${reg.root}`, {
         hint: "run `zmgr init` first, or point --root / ZMGR_ROOT at the registry",
       });
     }
     throw err;
   }
-  try {
-    await f.lock(true);
-    return await fn();
-  } finally {
-    try {
-      await f.unlock();
-    } catch { /* closing releases it anyway */ }
-    f.close();
-  }
+  return await withFileLock(reg.lockFile, fn);
 }
 
 /** A step changing registry file `path` (shown as a store change); `run` holds the registry lock. */
@@ -266,9 +259,9 @@ export function registryRemoveUndo(reg: Registry, path: string, change: string):
 export async function unchangedSincePlan(path: string, before: string | null): Promise<void> {
   let now: string | null = null;
   try {
-    now = await Deno.readTextFile(path);
+    now = await host.readTextFile(path);
   } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
+    if (!(isNotFound(err))) throw err;
   }
   if (now === before) return;
   throw new Diagnostic(

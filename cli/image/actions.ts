@@ -20,6 +20,7 @@ import { pullImage } from "../../lib/image/resolve.ts";
 import { createRunner } from "../../backends/exec.ts";
 import { imageInfo } from "../../backends/qemu/img.ts";
 import { formatTable, printJson } from "../common.ts";
+import { host, isNotFound } from "../../host/mod.ts";
 
 /** `image pull URL [--name N] [--sha256 HEX]` */
 export async function pullCommand(url: string, o: { name?: string; sha256?: string }) {
@@ -35,7 +36,7 @@ export async function listCommand(o: { json?: boolean }) {
   const rows = [];
   for (const e of [...doc.images].sort((a, b) => a.name.localeCompare(b.name))) {
     const path = blobPath(c, e.sha256);
-    const present = await Deno.stat(path).then(() => true, () => false);
+    const present = await host.stat(path).then(() => true, () => false);
     rows.push({ ...e, path: join(c.dir, e.name), file: path, present });
   }
   if (o.json) return printJson(rows);
@@ -55,7 +56,7 @@ export async function listCommand(o: { json?: boolean }) {
 export async function inspectCommand(what: string, o: { json?: boolean }) {
   const c = cacheLayout(dataPaths());
   let path = resolveUserPath(what);
-  const isFile = await Deno.stat(path).then((s) => s.isFile, () => false);
+  const isFile = await host.stat(path).then((s) => s.isFile, () => false);
   const entry = isFile ? undefined : findEntry(await readIndex(c), what);
   if (!isFile) {
     if (!entry) {
@@ -119,10 +120,10 @@ export async function rmCommand(key: string) {
       );
     }
     doc.images = doc.images.filter((x) => x !== e);
-    if (!doc.images.some((x) => x.sha256 === e.sha256)) await Deno.remove(blob).catch(() => {});
+    if (!doc.images.some((x) => x.sha256 === e.sha256)) await host.remove(blob).catch(() => {});
     const link = join(c.dir, e.name);
-    if ((await Deno.readLink(link).catch(() => "")) === join("store", `${e.sha256}.img`)) {
-      await Deno.remove(link);
+    if ((await host.readLink(link).catch(() => "")) === join("store", `${e.sha256}.img`)) {
+      await host.remove(link);
     }
     return e;
   });
@@ -139,26 +140,26 @@ export async function pruneCommand(o: { dryRun?: boolean }) {
   const doc = await readIndex(c);
   const victims = await unreferencedBlobs(c, doc, new Set(used.keys()));
   try {
-    for await (const e of Deno.readDir(c.partialDir)) {
+    for await (const e of host.readDir(c.partialDir)) {
       const p = join(c.partialDir, e.name);
-      const st = await Deno.stat(p);
+      const st = await host.stat(p);
       if (Date.now() - (st.mtime?.getTime() ?? 0) > PARTIAL_MAX_AGE_MS) victims.push(p);
     }
   } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
+    if (!(isNotFound(err))) throw err;
   }
   try {
-    for await (const e of Deno.readDir(c.dir)) {
+    for await (const e of host.readDir(c.dir)) {
       const p = join(c.dir, e.name);
-      if (e.isSymlink && !(await Deno.stat(p).then(() => true, () => false))) victims.push(p);
+      if (e.isSymlink && !(await host.stat(p).then(() => true, () => false))) victims.push(p);
     }
   } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
+    if (!(isNotFound(err))) throw err;
   }
   let bytes = 0;
   for (const p of victims) {
-    bytes += (await Deno.lstat(p)).size;
-    if (!o.dryRun) await Deno.remove(p);
+    bytes += (await host.lstat(p)).size;
+    if (!o.dryRun) await host.remove(p);
     console.log(`${o.dryRun ? "would remove" : "removed"} ${p}`);
   }
   console.log(`${victims.length} file(s), ${formatBytes(bytes)}${o.dryRun ? " (dry run)" : ""}`);

@@ -10,6 +10,7 @@ import { assertInside } from "../../lib/paths.ts";
 import { readStore, requireRecord } from "../../lib/store.ts";
 import { intOption, opsContext, vmNameArg } from "../common.ts";
 import { vmFile } from "../../lib/vm_files.ts";
+import { host, isNotFound } from "../../host/mod.ts";
 
 /** The last `n` lines of `data` (all of it for n = 0). */
 export function tailBytes(data: Uint8Array, n: number): Uint8Array {
@@ -44,9 +45,9 @@ export async function logCommand(
   const missing: string[] = [];
   for (const [label, path] of wanted) {
     try {
-      found.push([label, path, await Deno.readFile(path)]);
+      found.push([label, path, await host.readFile(path)]);
     } catch (err) {
-      if (!(err instanceof Deno.errors.NotFound)) throw err;
+      if (!(isNotFound(err))) throw err;
       missing.push(label);
     }
   }
@@ -75,5 +76,5 @@ export async function logCommand(
 
 async function writeAll(data: Uint8Array): Promise<void> {
   let off = 0;
-  while (off < data.length) off += await Deno.stdout.write(data.subarray(off));
+  while (off < data.length) off += await host.stdout.write(data.subarray(off));
 }

@@ -7,6 +7,7 @@
 import { createRunner, type Runner } from "../../backends/exec.ts";
 import { type Registry, registryAt } from "../../backends/zones/registry.ts";
 import { type Plan, planJson, renderPlan } from "../../lib/plan.ts";
+import { errorKind, host } from "../../host/mod.ts";
 
 /** The runner of the zone commands (a dry run only plans: its queries run, nothing else). */
 export function zoneRunner(): Runner {
@@ -24,11 +25,11 @@ export function out(line = ""): void {
   const data = encoder.encode(line + "\n");
   let off = 0;
   try {
-    while (off < data.length) off += Deno.stdout.writeSync(data.subarray(off));
+    while (off < data.length) off += host.stdout.writeSync(data.subarray(off));
   } catch (err) {
     // The reader went away (`zmgr list | head`): the rest of the output has
     // nobody to read it, which is not an error of the command.
-    if (!(err instanceof Deno.errors.BrokenPipe)) throw err;
+    if (!(errorKind(err) === "BrokenPipe")) throw err;
     stdoutClosed = true;
   }
 }

@@ -14,6 +14,7 @@ import {
 import { Diagnostic } from "../diagnostics.ts";
 import { pathExists, writeAtomic } from "../files.ts";
 import { readPublicKeyFile, writeKeyPair } from "../sshkey/files.ts";
+import { host } from "../../host/mod.ts";
 
 export interface SeedKeys {
   /** The public key line put in the user's authorized_keys. */
@@ -94,7 +95,7 @@ export async function commitFiles(
       await s.write();
     }
   } catch (err) {
-    for (const p of created) await Deno.remove(p).catch(() => {});
+    for (const p of created) await host.remove(p).catch(() => {});
     throw err;
   }
 }

@@ -7,6 +7,7 @@
  */
 import { Diagnostic } from "../diagnostics.ts";
 import { buildIsoFile, type IsoEntry, type IsoLayout } from "../iso9660/mod.ts";
+import { errorKind, host, isNotFound } from "../../host/mod.ts";
 
 /** The label cloud-init looks for (lower case works with every cloud-init version). */
 export const SEED_LABEL = "cidata";
@@ -53,9 +54,9 @@ export async function writeSeedIso(
 /** Read an input file for the seed (user-data, network-config, ...) with a clear diagnostic. */
 export async function readSeedInput(path: string, what: string): Promise<Uint8Array> {
   try {
-    return await Deno.readFile(path);
+    return await host.readFile(path);
   } catch (err) {
-    if (err instanceof Deno.errors.NotFound) {
+    if (isNotFound(err)) {
       throw new Diagnostic(
         "vmctl::cloudinit::file_not_found",
         `${what} file ${path} does not exist`,
@@ -65,7 +66,7 @@ export async function readSeedInput(path: string, what: string): Promise<Uint8Ar
         },
       );
     }
-    if (err instanceof Deno.errors.IsADirectory) {
+    if (errorKind(err) === "IsADirectory") {
       throw new Diagnostic(
         "vmctl::cloudinit::file_not_found",
         `${what} path ${path} is a directory`,

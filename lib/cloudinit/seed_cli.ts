@@ -28,6 +28,7 @@ import {
   type SeedKeys,
 } from "./keys.ts";
 import { readSeedInput, type SeedFiles, writeSeedIso } from "./seed.ts";
+import { host, isNotFound } from "../../host/mod.ts";
 
 export interface SeedCommandOptions {
   /** Absolute output path. */
@@ -158,14 +159,14 @@ export async function runSeedCommand(o: SeedCommandOptions): Promise<SeedCommand
 
 async function assertNotDirectory(path: string): Promise<void> {
   try {
-    if ((await Deno.stat(path)).isDirectory) {
+    if ((await host.stat(path)).isDirectory) {
       throw new Diagnostic("vmctl::seed::output_is_directory", `${path} is a directory`, {
         hint: "give the path of the ISO file to write, e.g. seed.iso",
         exitCode: EXIT_USAGE,
       });
     }
   } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
+    if (!(isNotFound(err))) throw err;
   }
 }
 

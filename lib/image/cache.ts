@@ -17,8 +17,9 @@ import { basename, join } from "../posix_path.ts";
 import { Diagnostic } from "../diagnostics.ts";
 import { isValidVmName, validateVmName } from "../names.ts";
 import type { DataPaths } from "../paths.ts";
-import { replaceWith, tempPathFor, writeAtomic } from "../files.ts";
+import { replaceWith, tempPathFor, withFileLock, writeAtomic } from "../files.ts";
 import { SHA256_HEX } from "../image_ref.ts";
+import { host, isNotFound } from "../../host/mod.ts";
 
 export interface ImageEntry {
   name: string;
@@ -61,7 +62,7 @@ export function cacheLayout(paths: DataPaths): CacheLayout {
 /** Create the cache dirs (0700). */
 export async function ensureCache(c: CacheLayout): Promise<void> {
   for (const d of [c.dir, c.storeDir, c.partialDir]) {
-    await Deno.mkdir(d, { recursive: true, mode: 0o700 });
+    await host.mkdir(d, { recursive: true, mode: 0o700 });
   }
 }
 
@@ -106,9 +107,9 @@ export function validateImageName(name: string): string {
 export async function readIndex(c: CacheLayout): Promise<ImageIndex> {
   let text: string;
   try {
-    text = await Deno.readTextFile(c.indexFile);
+    text = await host.readTextFile(c.indexFile);
   } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return { version: 1, images: [] };
+    if (isNotFound(err)) return { version: 1, images: [] };
     throw err;
   }
   try {
@@ -137,17 +138,6 @@ export async function updateIndex<T>(
   });
 }
 
-/** Run `fn` holding an exclusive lock on `lockFile` (flock; waits for other holders). */
-export async function withFileLock<T>(lockFile: string, fn: () => Promise<T>): Promise<T> {
-  const f = await Deno.open(lockFile, { create: true, write: true, mode: 0o600 });
-  try {
-    await f.lock(true);
-    return await fn();
-  } finally {
-    f.close(); // closing releases the lock
-  }
-}
-
 function withCacheLock<T>(c: CacheLayout, fn: () => Promise<T>): Promise<T> {
   return withFileLock(c.lockFile, fn);
 }
@@ -156,9 +146,9 @@ function withCacheLock<T>(c: CacheLayout, fn: () => Promise<T>): Promise<T> {
 export async function linkName(c: CacheLayout, name: string, sha256: string): Promise<string> {
   const link = join(c.dir, name);
   const tmp = tempPathFor(link);
-  await Deno.symlink(join("store", `${sha256}.img`), tmp);
+  await host.symlink(join("store", `${sha256}.img`), tmp);
   try {
-    const st = await Deno.lstat(link).catch(() => null);
+    const st = await host.lstat(link).catch(() => null);
     if (st && !st.isSymlink) {
       throw new Diagnostic("vmctl::image::name_taken", `${link} exists and is not a cache name`, {
         hint: "choose another --name or move that file away",
@@ -166,7 +156,7 @@ export async function linkName(c: CacheLayout, name: string, sha256: string): Pr
     }
     await replaceWith(link, tmp);
   } catch (err) {
-    await Deno.remove(tmp).catch(() => {});
+    await host.remove(tmp).catch(() => {});
     throw err;
   }
   return link;
@@ -187,12 +177,12 @@ export async function unreferencedBlobs(
   const used = new Set(doc.images.map((e) => blobPath(c, e.sha256)));
   const out: string[] = [];
   try {
-    for await (const e of Deno.readDir(c.storeDir)) {
+    for await (const e of host.readDir(c.storeDir)) {
       const p = join(c.storeDir, e.name);
       if (!used.has(p) && !keep.has(p)) out.push(p);
     }
   } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
+    if (!(isNotFound(err))) throw err;
   }
   return out.sort();
 }

@@ -15,6 +15,8 @@
 import { Diagnostic } from "../diagnostics.ts";
 import { createProgress } from "./progress.ts";
 import { type Compression, errText, replayPart, Sink } from "./sink.ts";
+import { host, isNotFound } from "../../host/mod.ts";
+import type { HostFile } from "../../host/mod.ts";
 
 export { type Compression, detectCompression } from "./sink.ts";
 
@@ -162,15 +164,15 @@ async function receive(
 }
 
 /** The part file, open for writing at byte `have`. */
-async function openPart(part: string, have: number): Promise<Deno.FsFile> {
+async function openPart(part: string, have: number): Promise<HostFile> {
   // A fresh start replaces the part rather than truncating it: on ext4 a file truncated to zero
   // is flushed to disk by the kernel when it is closed (auto_da_alloc), so the pull would wait
   // for the writeback of the whole image; a new file's pages are written back later, in the
   // background, as for any other program's download.
   if (have === 0) await removeIfPresent(part);
-  const raw = await Deno.open(part, { create: true, write: true, mode: 0o600 });
+  const raw = await host.open(part, { create: true, write: true, mode: 0o600 });
   try {
-    await raw.seek(have, Deno.SeekMode.Start);
+    await raw.seek(have);
     return raw;
   } catch (err) {
     raw.close();
@@ -195,15 +197,15 @@ function checksumMismatch(url: string, expected: string, got: string): Diagnosti
 
 async function removeIfPresent(path: string): Promise<void> {
   try {
-    await Deno.remove(path);
+    await host.remove(path);
   } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
+    if (!(isNotFound(err))) throw err;
   }
 }
 
 /** Remove a part and its companions (.json, .out). */
 export async function discardPart(part: string): Promise<void> {
-  for (const p of [part, `${part}.json`, `${part}.out`]) await Deno.remove(p).catch(() => {});
+  for (const p of [part, `${part}.json`, `${part}.out`]) await host.remove(p).catch(() => {});
 }
 
 function interrupted(url: string, got: number, total: number | null, cause?: unknown): Diagnostic {
@@ -308,7 +310,8 @@ function idleTimer(ms: number): IdleTimer {
   const restart = () => {
     clearTimeout(timer);
     timer = setTimeout(
-      () => ctl.abort(new Deno.errors.TimedOut(`no answer from the server for ${ms / 1000} s`)),
+      () =>
+        ctl.abort(new DOMException(`no answer from the server for ${ms / 1000} s`, "TimeoutError")),
       ms,
     );
   };
@@ -325,7 +328,7 @@ function expectedTotal(res: Response, have: number): number | null {
 
 async function fileSize(p: string): Promise<number> {
   try {
-    return (await Deno.stat(p)).size;
+    return (await host.stat(p)).size;
   } catch {
     return 0;
   }
@@ -333,7 +336,7 @@ async function fileSize(p: string): Promise<number> {
 
 async function readMeta(file: string, url: string): Promise<PartMeta | null> {
   try {
-    const m = JSON.parse(await Deno.readTextFile(file)) as PartMeta;
+    const m = JSON.parse(await host.readTextFile(file)) as PartMeta;
     return m.url === url ? m : null;
   } catch {
     return null;
@@ -341,5 +344,5 @@ async function readMeta(file: string, url: string): Promise<PartMeta | null> {
 }
 
 async function writeMeta(file: string, meta: PartMeta): Promise<void> {
-  await Deno.writeTextFile(file, JSON.stringify(meta), { mode: 0o600 });
+  await host.writeTextFile(file, JSON.stringify(meta), { mode: 0o600 });
 }

@@ -8,13 +8,13 @@
  * @module
  */
 import process from "node:process";
-// A namespace import: Node 20 has no zstd, and a missing named export would stop the whole
-// program from loading there (dist/vmctl.mjs) instead of failing only a zstd download.
 import * as zlib from "node:zlib";
+import { Decompress as PureZstdDecompress } from "fzstd";
 import type { Transform } from "node:stream";
-import { Diagnostic } from "../diagnostics.ts";
 import { writeAllSync } from "../file_write.ts";
 import { createZstdFrameWalker } from "./zstd_frames.ts";
+import { host, isNotFound } from "../../host/mod.ts";
+import type { HostFile } from "../../host/mod.ts";
 
 export type InflateKind = "zstd" | "gzip";
 
@@ -83,6 +83,7 @@ function decoder(stream: Transform, write: (d: Uint8Array) => void) {
  * that failed). Any other uncaught error is thrown on, as fatal as before.
  */
 function zstdFrameDecoder(write: (d: Uint8Array) => void) {
+  if (!zlib.createZstdDecompress) return pureZstdFrameDecoder(write);
   const d = decoder(zlib.createZstdDecompress({ chunkSize: OUT_CHUNK }), write);
   const onUncaught = (err: unknown) => {
     if (!(err instanceof Error && err.message.startsWith("Zstd decompress error"))) throw err;
@@ -92,24 +93,42 @@ function zstdFrameDecoder(write: (d: Uint8Array) => void) {
   return { ...d, close: () => process.off("uncaughtException", onUncaught) };
 }
 
+/**
+ * A zstd frame decoder in JavaScript (fzstd), for runtimes whose node:zlib has none (Node 20,
+ * which illumos distributions ship). It throws a bad frame's error where it is fed.
+ */
+function pureZstdFrameDecoder(write: (d: Uint8Array) => void) {
+  let failure: CorruptStreamError | undefined;
+  const inflater = new PureZstdDecompress((chunk) => write(chunk));
+  const push = (chunk: Uint8Array, final: boolean) => {
+    if (failure) throw failure;
+    try {
+      inflater.push(chunk, final);
+    } catch (err) {
+      throw (failure = new CorruptStreamError(message(err)));
+    }
+  };
+  return {
+    feed: (chunk: Uint8Array) => Promise.resolve().then(() => push(chunk, false)),
+    finish: () => Promise.resolve().then(() => push(new Uint8Array(), true)),
+    corrupt(err: Error) {
+      failure = new CorruptStreamError(err.message);
+    },
+    close: () => {},
+  };
+}
+
 /** Start inflating a `kind` stream into `outPath` (replaced if present). */
 export function startInflater(kind: InflateKind, outPath: string): Inflater {
-  if (kind === "zstd" && typeof zlib.createZstdDecompress !== "function") {
-    throw new Diagnostic(
-      "vmctl::image::zstd_unsupported",
-      `this runtime cannot decompress zstd (Node.js ${process.versions.node})`,
-      { hint: "run vmctl on Node.js 22.15 or later, or on Deno, for .zst images" },
-    );
-  }
-  let out: Deno.FsFile | null = null;
+  let out: HostFile | null = null;
   try {
     // A new file, not a truncated one: ext4 flushes a file truncated to zero when it is closed.
-    Deno.removeSync(outPath);
+    host.removeSync(outPath);
   } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw new OutputWriteError(message(err));
+    if (!(isNotFound(err))) throw new OutputWriteError(message(err));
   }
   try {
-    out = Deno.openSync(outPath, { createNew: true, write: true, mode: 0o600 });
+    out = host.openSync(outPath, { createNew: true, write: true, mode: 0o600 });
   } catch (err) {
     throw new OutputWriteError(message(err));
   }

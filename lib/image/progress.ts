@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { host } from "../../host/mod.ts";
 
 export interface Progress {
   /** `done` bytes of `total` (null: unknown length). */
@@ -35,7 +36,7 @@ export function createProgress(
 ): Progress {
   if (!opts.enabled) return { update() {}, finish() {} };
   const enc = new TextEncoder();
-  const write = opts.write ?? ((s: string) => Deno.stderr.writeSync(enc.encode(s)));
+  const write = opts.write ?? ((s: string) => host.stderr.writeSync(enc.encode(s)));
   const tty = opts.tty ?? safeIsTty();
   const t0 = performance.now();
   const base = opts.startAt ?? 0;
@@ -69,7 +70,7 @@ export function createProgress(
 
 function safeIsTty(): boolean {
   try {
-    return Deno.stderr.isTerminal();
+    return host.stderr.isTerminal();
   } catch {
     return false;
   }

@@ -6,10 +6,11 @@
  * @module
  */
 import { Diagnostic } from "../diagnostics.ts";
+import { host } from "../../host/mod.ts";
 
 /** The backing file a qcow2 header names, "" when none, or null when `path` is not qcow2. */
 export async function qcow2BackingFile(path: string): Promise<string | null> {
-  const f = await Deno.open(path, { read: true });
+  const f = await host.open(path, { read: true });
   try {
     const head = new Uint8Array(20);
     let got = 0;
@@ -25,7 +26,7 @@ export async function qcow2BackingFile(path: string): Promise<string | null> {
     const size = dv.getUint32(16);
     if (offset === 0n || size === 0) return "";
     const name = new Uint8Array(Math.min(size, 4096));
-    await f.seek(Number(offset), Deno.SeekMode.Start);
+    await f.seek(Number(offset));
     const n = (await f.read(name)) ?? 0;
     return new TextDecoder().decode(name.subarray(0, n)) || "(unreadable)";
   } finally {

@@ -7,7 +7,7 @@
  */
 import { isAbsolute, resolve } from "../posix_path.ts";
 import { Diagnostic } from "../diagnostics.ts";
-import { describeFileProblem, fileProblem, isFile, replaceWith } from "../files.ts";
+import { describeFileProblem, fileProblem, isFile, replaceWith, withFileLock } from "../files.ts";
 import { parseImageUrl, parseSha256 } from "../image_ref.ts";
 import type { DataPaths } from "../paths.ts";
 import type { ImageSource } from "../vmfile/types.ts";
@@ -23,10 +23,10 @@ import {
   readIndex,
   updateIndex,
   validateImageName,
-  withFileLock,
 } from "./cache.ts";
 import { discardPart, download } from "./download.ts";
 import { assertSelfContained } from "./qcow2.ts";
+import { host } from "../../host/mod.ts";
 
 export interface ResolveImageOptions {
   /** Print progress (TTY bar or plain lines). */
@@ -102,7 +102,7 @@ export async function pullImage(
       await discardPart(part);
       throw err;
     });
-    await Deno.chmod(got.file, 0o600);
+    await host.chmod(got.file, 0o600);
     // Not fsynced, like the image itself: a crash loses an entry that is pulled again.
     await replaceWith(target, got.file, { sync: false });
     await discardPart(part);

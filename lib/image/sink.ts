@@ -11,6 +11,8 @@ import { concatBytes } from "../bytes.ts";
 import { Diagnostic } from "../diagnostics.ts";
 import { writeAllSync } from "../file_write.ts";
 import { CorruptStreamError, type Inflater, OutputWriteError, startInflater } from "./inflate.ts";
+import { host } from "../../host/mod.ts";
+import type { HostFile } from "../../host/mod.ts";
 
 const CHUNK = 1024 * 1024;
 
@@ -35,7 +37,7 @@ export function detectCompression(head: Uint8Array): Compression | "xz" {
  */
 export class Sink {
   #partPath: string;
-  #part: Deno.FsFile;
+  #part: HostFile;
   #hash = createHash("sha256");
   #mode: Compression | null = null;
   #head: Uint8Array = new Uint8Array(0);
@@ -43,7 +45,7 @@ export class Sink {
   #size = 0;
 
   /** `part`: the part file, open for writing at its end. */
-  constructor(partPath: string, part: Deno.FsFile) {
+  constructor(partPath: string, part: HostFile) {
     this.#partPath = partPath;
     this.#part = part;
   }
@@ -147,7 +149,7 @@ export class Sink {
 
 /** Feed the first `n` bytes already in `part` through the sink (after a resume). */
 export async function replayPart(part: string, n: number, sink: Sink): Promise<void> {
-  const f = await Deno.open(part, { read: true });
+  const f = await host.open(part, { read: true });
   try {
     const buf = new Uint8Array(CHUNK);
     let left = n;

@@ -8,6 +8,8 @@
  */
 import { Diagnostic } from "../diagnostics.ts";
 import { writeAllSync } from "../file_write.ts";
+import { host } from "../../host/mod.ts";
+import type { HostFile } from "../../host/mod.ts";
 
 /** One file of the data region: bytes in memory, or a file on disk of a known size. */
 export interface DataItem {
@@ -52,9 +54,9 @@ export function sourceChanged(path: string): Diagnostic {
  * probed for one more byte, so a file that grew is refused as well as one that shrank.
  */
 function readSource(path: string, pos: number, dst: Uint8Array, ends: boolean): void {
-  const src = Deno.openSync(path);
+  const src = host.openSync(path, { read: true });
   try {
-    if (pos > 0) src.seekSync(pos, Deno.SeekMode.Start);
+    if (pos > 0) src.seekSync(pos);
     for (let got = 0; got < dst.length;) {
       const r = src.readSync(dst.subarray(got));
       if (r === null) throw sourceChanged(path);
@@ -106,7 +108,7 @@ export function readDataRegionInto(region: DataRegion, dst: Uint8Array, sector: 
 }
 
 /** Append the region to `out`, one span at a time. */
-export function writeDataRegion(region: DataRegion, out: Deno.FsFile, sector: number): void {
+export function writeDataRegion(region: DataRegion, out: HostFile, sector: number): void {
   const buf = new Uint8Array(Math.min(SPAN, region.size));
   let from = 0;
   for (let start = 0; start < region.size; start += SPAN) {

@@ -19,6 +19,8 @@ import { Diagnostic } from "../diagnostics.ts";
 import { env } from "../paths.ts";
 import { type IsoEntry, type IsoLayout, type IsoOptions, layoutIso } from "./layout.ts";
 import { writeIsoFile, type WriteIsoOptions } from "./write.ts";
+import { errorKind, host, isNotFound } from "../../host/mod.ts";
+import type { FileInfo } from "../../host/mod.ts";
 
 export type { IsoEntry, IsoLayout } from "./layout.ts";
 export { isoBytes, writeIsoFile, type WriteIsoOptions } from "./write.ts";
@@ -89,12 +91,12 @@ async function sizeEntries(entries: IsoEntry[]): Promise<IsoEntry[]> {
   return sized;
 }
 
-async function statRegular(path: string): Promise<Deno.FileInfo> {
-  let info: Deno.FileInfo;
+async function statRegular(path: string): Promise<FileInfo> {
+  let info: FileInfo;
   try {
-    info = await Deno.stat(path);
+    info = await host.stat(path);
   } catch (err) {
-    if (err instanceof Deno.errors.NotFound) {
+    if (isNotFound(err)) {
       throw new Diagnostic("vmctl::iso::source_missing", `${path} does not exist`, {
         hint: "check the path",
         cause: err,
@@ -119,7 +121,7 @@ export function entriesFromDirectory(dir: string, prefix = ""): Promise<IsoEntry
   const out: IsoEntry[] = [];
   // Synchronous calls: a tree of many files is walked without a promise per file.
   const walk = (abs: string, rel: string) => {
-    const items = [...Deno.readDirSync(abs)];
+    const items = [...host.readDirSync(abs)];
     items.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const e of items) {
       const p = rel ? `${rel}/${e.name}` : e.name;
@@ -128,7 +130,7 @@ export function entriesFromDirectory(dir: string, prefix = ""): Promise<IsoEntry
         out.push({ path: p, directory: true, mode: 0o555 });
         walk(src, p);
       } else if (e.isFile) {
-        out.push({ path: p, sourcePath: src, size: Deno.statSync(src).size, mode: 0o444 });
+        out.push({ path: p, sourcePath: src, size: host.statSync(src).size, mode: 0o444 });
       } else {
         throw new Diagnostic(
           "vmctl::iso::unsupported_file_type",
@@ -141,14 +143,14 @@ export function entriesFromDirectory(dir: string, prefix = ""): Promise<IsoEntry
   try {
     walk(dir, prefix);
   } catch (err) {
-    if (err instanceof Deno.errors.NotADirectory) {
+    if (errorKind(err) === "NotADirectory") {
       return Promise.reject(
         new Diagnostic("vmctl::iso::not_a_directory", `${dir} is not a directory`, {
           hint: "--add takes a directory whose contents go to the image root",
         }),
       );
     }
-    if (err instanceof Deno.errors.NotFound) {
+    if (isNotFound(err)) {
       return Promise.reject(
         new Diagnostic("vmctl::iso::source_missing", `${dir} does not exist`, {
           hint: "check the path",

@@ -40,6 +40,7 @@ import {
   writeDataRegion,
 } from "./data.ts";
 import { NM_CONTINUE, writeCE, writeER, writeNM, writePX, writeSP, writeTF } from "./susp.ts";
+import { isNotFound, isRuntimeRefusal } from "../../host/mod.ts";
 
 const FLAG_DIR = 0x02;
 
@@ -245,7 +246,7 @@ export function writeIsoFile(
 
 /** A temp file that cannot be created: a missing directory is a diagnostic; others pass. */
 function createFailed(path: string, err: unknown): unknown {
-  if (!(err instanceof Deno.errors.NotFound)) return err;
+  if (!(isNotFound(err))) return err;
   return new Diagnostic("vmctl::iso::no_output_dir", `directory ${dirname(path)} does not exist`, {
     hint: "create it first, or choose another output path",
     cause: err,
@@ -254,7 +255,7 @@ function createFailed(path: string, err: unknown): unknown {
 
 /** I/O failures (disk full, target is a directory, ...) become diagnostics; others pass. */
 function writeFailed(path: string, err: unknown): unknown {
-  if (err instanceof Diagnostic || !(err instanceof Error) || err.name === "NotCapable") return err;
+  if (err instanceof Diagnostic || !(err instanceof Error) || isRuntimeRefusal(err)) return err;
   return new Diagnostic("vmctl::iso::write_failed", `cannot write ${path}: ${err.message}`, {
     hint: "check that the path is a writable file location with enough free space",
     cause: err,

@@ -13,6 +13,7 @@ import {
   formatPublicKey,
   parsePublicKeyLine,
 } from "./ed25519.ts";
+import { errorKind, host, isNotFound } from "../../host/mod.ts";
 
 /** Write `privatePath` (0600) and `privatePath.pub` (0644). Returns the public key line. */
 export async function writeKeyPair(privatePath: string, kp: Ed25519KeyPair): Promise<string> {
@@ -26,15 +27,15 @@ export async function writeKeyPair(privatePath: string, kp: Ed25519KeyPair): Pro
 export async function readPublicKeyFile(path: string): Promise<string> {
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    text = await host.readTextFile(path);
   } catch (err) {
-    if (err instanceof Deno.errors.NotFound) {
+    if (isNotFound(err)) {
       throw new Diagnostic("vmctl::sshkey::not_found", `SSH public key ${path} does not exist`, {
         hint: "check the ssh-key path, or leave it out to let vmctl generate a key pair",
         cause: err,
       });
     }
-    if (err instanceof Deno.errors.IsADirectory) {
+    if (errorKind(err) === "IsADirectory") {
       throw new Diagnostic("vmctl::sshkey::bad_public_key", `${path} is a directory`, {
         hint: "pass the .pub file",
       });

@@ -9,6 +9,7 @@ import { validateVmName } from "../names.ts";
 import { invocationCwd, resolveUserPath } from "../paths.ts";
 import { parseVmFile } from "./parse.ts";
 import type { VmDef, VmFile } from "./types.ts";
+import { errorKind, host, isNotFound } from "../../host/mod.ts";
 
 /** The file name looked for when `--file` is not given. */
 export const VMFILE_NAME = "VMFile.kdl";
@@ -45,10 +46,10 @@ export function discoverVmFile(fileOpt?: string): string {
 
 function kindOf(path: string): "file" | "dir" | "other" | undefined {
   try {
-    const st = Deno.statSync(path);
+    const st = host.statSync(path);
     return st.isFile ? "file" : st.isDirectory ? "dir" : "other";
   } catch (err) {
-    if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory) {
+    if (isNotFound(err) || errorKind(err) === "NotADirectory") {
       return undefined;
     }
     throw err;
@@ -63,16 +64,16 @@ export async function loadVmFile(
   const abs = resolveUserPath(path);
   let bytes: Uint8Array;
   try {
-    bytes = await Deno.readFile(abs);
+    bytes = await host.readFile(abs);
   } catch (err) {
-    if (err instanceof Deno.errors.NotFound) {
+    if (isNotFound(err)) {
       throw new DiagnosticList([
         new Diagnostic("vmctl::vmfile::not_found", `VMFile not found: ${abs}`, {
           hint: "check the path, or pass --file PATH",
         }),
       ]);
     }
-    if (err instanceof Deno.errors.NotCapable) throw err;
+    if (errorKind(err) === "NotCapable") throw err;
     throw new DiagnosticList([
       new Diagnostic(
         "vmctl::vmfile::read_failed",

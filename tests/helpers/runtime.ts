@@ -48,19 +48,6 @@ export const TEST_RUNTIME: TestRuntime = parseTestRuntime((name) => Deno.env.get
 export const DENO_ONLY = TEST_RUNTIME.kind !== "deno";
 
 /**
- * True when the runtime under test is a Node without zstd (Node 20; zstd came in Node 22.15): a
- * .zst image there fails with `vmctl::image::zstd_unsupported`, so tests that pull one say why
- * they are skipped.
- */
-export const NODE_WITHOUT_ZSTD = TEST_RUNTIME.kind === "node" &&
-  new TextDecoder().decode(
-      new Deno.Command(TEST_RUNTIME.node, {
-        args: ["-p", "typeof require('node:zlib').createZstdDecompress"],
-        stdout: "piped",
-      }).outputSync().stdout,
-    ).trim() !== "function";
-
-/**
  * The command line that runs `vmctl ARGS`: `perms` are Deno permission flags (default --allow-all),
  * used by the Deno runtimes only.
  */

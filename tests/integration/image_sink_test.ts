@@ -8,6 +8,8 @@ import { Diagnostic } from "../../lib/diagnostics.ts";
 import { Sink } from "../../lib/image/sink.ts";
 import { assertEquals, assertRejects } from "../helpers/assert.ts";
 import { sha256, testBytes, zstdCompress } from "./image_helpers.ts";
+import { host } from "../../host/mod.ts";
+import type { HostFile } from "../../host/mod.ts";
 
 /** Push `data` in pieces of `piece` bytes (not a multiple of the sink's 1 MiB replay reads). */
 async function pushAll(sink: Sink, data: Uint8Array, piece = 1024 * 1024 + 3): Promise<void> {
@@ -28,7 +30,7 @@ async function withPart(fn: (part: string, dir: string) => Promise<void>): Promi
 /** Run `fn` with a sink over `raw`, then close the sink and `raw`. */
 async function withSink(
   partPath: string,
-  raw: Deno.FsFile,
+  raw: HostFile,
   fn: (sink: Sink) => Promise<void>,
 ): Promise<void> {
   const sink = new Sink(partPath, raw);
@@ -48,7 +50,7 @@ async function rejectsWrite(fn: () => Promise<unknown>): Promise<void> {
 Deno.test("a plain download is written and hashed, each byte once", async () => {
   await withPart(async (part) => {
     const body = testBytes(3 * 1024 * 1024 + 17, 3);
-    const raw = await Deno.open(part, { create: true, write: true });
+    const raw = await host.open(part, { create: true, write: true });
     await withSink(part, raw, async (sink) => {
       await pushAll(sink, body);
       const out = await sink.end();
@@ -66,7 +68,7 @@ Deno.test("a plain download is written and hashed, each byte once", async () => 
 Deno.test("a download pushed in small pieces is written and hashed exactly", async () => {
   await withPart(async (part) => {
     const body = testBytes(300_000, 4);
-    const raw = await Deno.open(part, { create: true, write: true });
+    const raw = await host.open(part, { create: true, write: true });
     await withSink(part, raw, async (sink) => {
       await pushAll(sink, body, 70_000);
       assertEquals((await sink.end()).sourceSha256, await sha256(body));
@@ -80,8 +82,8 @@ Deno.test("a resumed download hashes the bytes on disk without writing them agai
     const body = testBytes(3 * 1024 * 1024, 5);
     const have = 1024 * 1024 + 5;
     await Deno.writeFile(part, body.subarray(0, have));
-    const raw = await Deno.open(part, { write: true });
-    await raw.seek(have, Deno.SeekMode.Start);
+    const raw = await host.open(part, { write: true });
+    await raw.seek(have);
     await withSink(part, raw, async (sink) => {
       await sink.replay(body.subarray(0, 4)); // fewer bytes than the compression check needs
       await sink.replay(body.subarray(4, have));
@@ -95,7 +97,7 @@ Deno.test("a resumed download hashes the bytes on disk without writing them agai
 Deno.test("every pushed byte is in the part file as soon as push returns", async () => {
   await withPart(async (part) => {
     const body = testBytes(5 * 1024 * 1024, 6);
-    const raw = await Deno.open(part, { create: true, write: true });
+    const raw = await host.open(part, { create: true, write: true });
     await withSink(part, raw, async (sink) => {
       await pushAll(sink, body);
       assertEquals(await Deno.readFile(part), body);
@@ -104,14 +106,14 @@ Deno.test("every pushed byte is in the part file as soon as push returns", async
 });
 
 Deno.test("a failed write of the part is vmctl::image::write_failed", async () => {
-  const full = await Deno.open("/dev/full", { write: true });
+  const full = await host.open("/dev/full", { write: true });
   await withSink("/dev/full", full, async (sink) => {
     await rejectsWrite(() => sink.push(testBytes(100)));
   });
 });
 
 Deno.test("a failed write of the part after a resumed start is vmctl::image::write_failed", async () => {
-  const full = await Deno.open("/dev/full", { write: true });
+  const full = await host.open("/dev/full", { write: true });
   await withSink("/dev/full", full, async (sink) => {
     const body = testBytes(2 * 1024 * 1024);
     await sink.replay(body.subarray(0, 8)); // decided without writing
@@ -123,7 +125,7 @@ Deno.test("a decompressed image that cannot be written is write_failed, not a co
   await withPart(async (part) => {
     await Deno.mkdir(`${part}.out/in-the-way`, { recursive: true });
     const packed = await zstdCompress(testBytes(200_000));
-    const raw = await Deno.open(part, { create: true, write: true });
+    const raw = await host.open(part, { create: true, write: true });
     await withSink(part, raw, async (sink) => {
       await rejectsWrite(async () => {
         await pushAll(sink, packed, 50_000);

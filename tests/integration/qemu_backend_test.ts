@@ -222,8 +222,8 @@ Deno.test("start retries with another port when the SSH forward port was taken",
   const taken = (squatter.addr as Deno.NetAddr).port;
   const original = qemuHooks.pickSshPort;
   const offered: number[] = [];
-  qemuHooks.pickSshPort = () => {
-    const p = offered.length === 0 ? taken : original();
+  qemuHooks.pickSshPort = async () => {
+    const p = offered.length === 0 ? taken : await original();
     offered.push(p);
     return p;
   };

@@ -13,7 +13,7 @@ import {
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
-const PRODUCT_DIRS = ["lib", "backends", "cli", "vm"];
+const PRODUCT_DIRS = ["lib", "backends", "cli", "vm", "host"];
 
 /** Every product source file (path relative to the repo) with its text. */
 function productSources(): [string, string][] {
@@ -38,18 +38,29 @@ function offenders(pattern: RegExp, home: string[]): string[] {
     .map(([path]) => path);
 }
 
-Deno.test("processes are started only by the runner (backends/exec.ts)", () => {
-  assertEquals(offenders(/\bDeno\.Command\b|\bDeno\.run\b/, ["backends/exec.ts"]), []);
+const HOST_IMPLEMENTATIONS = ["host/deno.ts", "host/node.ts"];
+
+Deno.test("only the host layer touches the runtime (Deno.*, node: built-ins for I/O)", () => {
+  assertEquals(offenders(/\bDeno\.[a-zA-Z]/, ["host/deno.ts"]), []);
+  const nodeIo = /from "node:(fs|fs\/promises|child_process|net|os|process)"/;
+  assertEquals(offenders(nodeIo, [...HOST_IMPLEMENTATIONS, "lib/image/inflate.ts"]), []);
+});
+
+Deno.test("processes are started only by the runner (backends/exec.ts) and the host layer", () => {
+  assertEquals(offenders(/\bhost\.(spawn|outputSync)\(/, ["backends/exec.ts"]), []);
 });
 
 Deno.test("only cli/run.ts and main.ts end the process", () => {
-  assertEquals(offenders(/\bDeno\.exit\(/, ["cli/run.ts", "main.ts"]), []);
+  assertEquals(
+    offenders(/\b(Deno|host)\.exit\(/, ["cli/run.ts", "main.ts", "host/deno.ts", "host/node.ts"]),
+    [],
+  );
 });
 
 Deno.test("the VM domain neither prints nor parses the command line", () => {
   const vmDomain = productSources().filter(([path]) => path.startsWith("vm/"));
   const found = vmDomain.filter(([, text]) =>
-    /\bconsole\.(log|error)\(|\bDeno\.args\b|@commander-js/.test(text)
+    /\bconsole\.(log|error)\(|\b(Deno|host)\.args\b|@commander-js/.test(text)
   );
   assertEquals(found.map(([path]) => path), []);
 });
@@ -61,8 +72,8 @@ Deno.test("sleep and the promise deadline are defined only in lib/async.ts", () 
 });
 
 Deno.test("files are replaced atomically only by lib/files.ts writeAtomic", () => {
-  const home = ["lib/files.ts"];
-  assertEquals(offenders(/\bDeno\.rename(Sync)?\(/, home), []);
+  const home = ["lib/files.ts", ...HOST_IMPLEMENTATIONS];
+  assertEquals(offenders(/\b(Deno|host)\.rename(Sync)?\(/, home), []);
   assertEquals(offenders(/\.sync\(\)|\.syncSync\(\)|fdatasync/, home), []);
 });
 
