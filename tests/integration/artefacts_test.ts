@@ -73,15 +73,16 @@ async function permissionSwitch(node: string): Promise<string> {
   return /^v(20|21|22\.([0-9]|1[0-2]))\./.test(v) ? "--experimental-permission" : "--permission";
 }
 
-Deno.test("under Node's permission model the vmctl-node launcher's scoped set runs the zones", async () => {
+Deno.test("under Node's permission model the vmctl-node launcher's scoped set creates a zone", async () => {
   const t = await zoneTestEnv();
   try {
     const launcher = join(await artefact(), "..", "vmctl-node");
-    const r = await run(launcher, ["zone", "list", "--root", t.root], {
-      ...t.env,
-      VMCTL_NODE: NODE,
-    });
+    const env = { ...t.env, VMCTL_NODE: NODE };
+    const r = await run(launcher, ["zone", "create", "w1", "--no-boot", "--root", t.root], env);
     assertEquals(r.code, 0, r.stderr);
+    assertEquals(r.stderr.includes("Warning"), false, r.stderr);
+    const list = await run(launcher, ["zone", "list", "--root", t.root], env);
+    assertMatch(list.stdout, /^w1\s/m);
   } finally {
     await t.cleanup();
   }
