@@ -31,7 +31,8 @@ async function writeExecutable(path: string, text: string): Promise<void> {
  * A POSIX sh launcher: runs vmctl.mjs (found next to the launcher's real path) with Node's
  * permission model on and `flags` granted. Node 20 to 22.12 spell the switch
  * `--experimental-permission`. Run as `zmgr` (a symlink), it passes `zone` first, as every
- * launcher does (docs/zones.md). VMCTL_NODE names the node binary (default: node on PATH).
+ * launcher does (docs/zones.md). VMCTL_NODE names the node binary (default: node on PATH; Node 20.11
+ * or later, for --disable-warning).
  */
 export function nodeLauncher(flags: string[]): string {
   return `#!/bin/sh
@@ -52,7 +53,11 @@ esac
 case $(basename "$0") in
 zmgr) set -- zone "$@" ;;
 esac
-exec "$node" "$model" ${flags.map((f) => `'${f}'`).join(" ")} "$(dirname "$self")/vmctl.mjs" "$@"
+# The model's start-up notices (experimental; child processes allowed) are expected, not news.
+quiet="--disable-warning=ExperimentalWarning --disable-warning=SecurityWarning"
+exec "$node" "$model" $quiet ${
+    flags.map((f) => `'${f}'`).join(" ")
+  } "$(dirname "$self")/vmctl.mjs" "$@"
 `;
 }
 
