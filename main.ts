@@ -42,12 +42,13 @@ export async function buildProgram(invokedAs: string): Promise<Command> {
     const zmgr = new Command("zmgr").version(VERSION).description(
       "manage illumos zones from KDL templates with automatic address allocation",
     );
-    registerZoneCommands(zmgr);
+    registerZoneCommands(offlineOption(zmgr));
     return zmgr;
   }
   const program = new Command("vmctl").version(VERSION).description(
     "create, run and provision virtual machines (QEMU/KVM, Propolis) and illumos zones",
   );
+  offlineOption(program);
   registerVmCommands(program);
   registerSshCommand(program);
   registerDeclarativeCommands(program);
@@ -56,6 +57,17 @@ export async function buildProgram(invokedAs: string): Promise<Command> {
   registerSeedCommand(program);
   registerZoneCommands(program.command("zone").description("manage illumos zones (zmgr)"));
   return program;
+}
+
+/** The global `--offline` (VMCTL_OFFLINE=1 does the same): before any action runs. */
+function offlineOption(program: Command): Command {
+  return program
+    .option("--offline", "never use the network: images come from the cache (or VMCTL_OFFLINE=1)")
+    .hook("preAction", async (root) => {
+      if (!root.opts().offline) return;
+      const { goOffline } = await import("./lib/offline.ts");
+      goOffline();
+    });
 }
 
 /**

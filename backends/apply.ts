@@ -83,7 +83,7 @@ export async function apply(p: Plan, opts: ApplyOptions = {}): Promise<ApplyResu
       current = step;
       opts.onStep?.(step, i);
       try {
-        await step.run();
+        await step.run(trap.signal);
       } catch (err) {
         if (step.undo?.afterFailure) done.push(step.undo);
         throw err;
@@ -163,6 +163,8 @@ function describeUndo(u: Undo): string {
 }
 
 interface SignalTrap {
+  /** Aborted (with the interrupt's diagnostic) once a signal arrived. */
+  signal: AbortSignal;
   check(): void;
   release(): void;
 }
@@ -172,15 +174,18 @@ const SIGNALS: Signal[] = ["SIGINT", "SIGTERM"];
 /** Note SIGINT/SIGTERM while a plan runs; `check()` throws once one arrived. */
 function trapSignals(code: string, hint: string, forceQuit?: () => void): SignalTrap {
   let caught: string | undefined;
+  const ctl = new AbortController();
   const handlers = SIGNALS.map((sig) => {
     const h = () => {
       if (caught) return forceQuit?.();
       caught = sig;
       log.warn(`${sig}: undoing what was done (again to quit at once)`);
+      ctl.abort(interrupted(sig, code, hint));
     };
     return host.onSignal(sig, h);
   });
   return {
+    signal: ctl.signal,
     check() {
       if (caught) throw interrupted(caught, code, hint);
     },
@@ -239,7 +244,7 @@ export function storeStep(
 export function taskStep(
   title: string,
   detail: string,
-  run: () => Promise<unknown>,
+  run: Step["run"],
   undo?: Undo,
 ): Step {
   return { title, action: { kind: "task", detail }, run, undo };

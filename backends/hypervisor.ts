@@ -10,9 +10,11 @@
  * @module
  */
 import type { DataPaths } from "../lib/paths.ts";
+import type { ImageSnapshot } from "../lib/snapshots.ts";
 import type {
   BackendTag,
   ConsoleEndpoint,
+  SnapshotOrigin,
   SshEndpoint,
   VmRecord,
   VmSpec,
@@ -36,6 +38,34 @@ export interface StateReport {
 export interface StartOptions {
   /** Overrides the recorded accelerator. */
   accel?: VmSpec["accel"];
+  /** Start from this memory snapshot of the disk instead of booting. */
+  loadvm?: string;
+}
+
+/**
+ * Snapshots of a VM's disk, with the guest's memory when it runs. Methods
+ * work on a running and on a stopped VM; the backend picks how.
+ */
+export interface SnapshotOps {
+  /** The snapshots the VM's disk holds. */
+  list(vm: VmRecord, ctx: BackendContext): Promise<ImageSnapshot[]>;
+  /** What would write or load a memory snapshot now: the running hypervisor, else the installed one. */
+  origin(vm: VmRecord, ctx: BackendContext): Promise<SnapshotOrigin>;
+  /**
+   * Take snapshot `tag` (with memory when `memory` and the VM runs); returns
+   * the origin of a memory snapshot. A failure leaves no partial snapshot
+   * behind only after the caller's `remove`.
+   */
+  create(
+    vm: VmRecord,
+    ctx: BackendContext,
+    tag: string,
+    o: { memory: boolean },
+  ): Promise<SnapshotOrigin | undefined>;
+  /** Bring a running VM back to memory snapshot `tag`, or a stopped one's disk to `tag`. */
+  restore(vm: VmRecord, ctx: BackendContext, tag: string): Promise<VmRecord>;
+  /** Delete `tag`; false when the disk does not hold it. */
+  remove(vm: VmRecord, ctx: BackendContext, tag: string): Promise<boolean>;
 }
 
 export interface Hypervisor {
@@ -46,8 +76,16 @@ export interface Hypervisor {
    */
   prepare(spec: VmSpec, base: VmRecord, ctx: BackendContext): Promise<VmRecord>;
   start(vm: VmRecord, ctx: BackendContext, opts?: StartOptions): Promise<VmRecord>;
-  /** Graceful stop with escalation after `timeoutMs`. */
-  stop(vm: VmRecord, timeoutMs: number, ctx: BackendContext): Promise<VmRecord>;
+  /**
+   * Graceful stop with escalation after `timeoutMs`; `quit` ends the
+   * hypervisor at once instead (its state was saved: the guest must not run on).
+   */
+  stop(
+    vm: VmRecord,
+    timeoutMs: number,
+    ctx: BackendContext,
+    o?: { quit?: boolean },
+  ): Promise<VmRecord>;
   suspend(vm: VmRecord, ctx: BackendContext): Promise<VmRecord>;
   resume(vm: VmRecord, ctx: BackendContext): Promise<VmRecord>;
   /** Stop if needed and release backend resources (not the work dir: the caller removes it). */
@@ -57,4 +95,6 @@ export interface Hypervisor {
   /** Where to reach the guest's SSH server. */
   guestIp(vm: VmRecord, ctx: BackendContext, timeoutMs?: number): Promise<SshEndpoint>;
   consoleEndpoint(vm: VmRecord): ConsoleEndpoint;
+  /** Snapshots; absent when the backend cannot take them. */
+  readonly snapshots?: SnapshotOps;
 }

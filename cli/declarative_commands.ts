@@ -17,6 +17,7 @@ export function registerDeclarativeCommands(program: Command<any, any, any>): vo
     .option("--file <path>", "VMFile.kdl to use (default: ./VMFile.kdl)")
     .option("--name <name>", "only this VM")
     .option("--no-provision", "skip provisioning")
+    .option("--fresh", "boot VMs afresh, discarding a state `down --save` kept")
     .option(
       "--timeout <seconds>",
       "how long to wait for SSH before provisioning",
@@ -36,6 +37,7 @@ export function registerDeclarativeCommands(program: Command<any, any, any>): vo
     .option("--name <name>", "only this VM")
     .option("--destroy", "destroy the VMs instead of stopping them")
     .option("--adopt", "also destroy VMs of the same name created from another VMFile path")
+    .option("--save", "save each VM's running state; the next `up` resumes it instead of booting")
     .option("--timeout <seconds>", "graceful shutdown timeout", inSeconds(STOP_TIMEOUT_MS))
     .option("--dry-run", "print what would be stopped or destroyed; change nothing")
     .option("--json", PLAN_JSON_HELP)

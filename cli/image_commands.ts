@@ -1,10 +1,11 @@
 /**
- * `vmctl image pull|list|inspect|rm|prune`: the shared image cache. Actions
+ * `vmctl image pull|import|list|inspect|rm|prune`: the shared image cache. Actions
  * import their implementation (cli/image/actions.ts) lazily.
  *
  * @module
  */
 import type { Command } from "@commander-js/extra-typings";
+import { PLAN_JSON_HELP } from "../lib/plan.ts";
 
 /** Registers this group's commands. */
 // deno-lint-ignore no-explicit-any
@@ -19,6 +20,19 @@ export function registerImageCommands(program: Command<any, any, any>): void {
     .action(async (url, opts) => {
       const { pullCommand } = await import("./image/actions.ts");
       await pullCommand(url, opts);
+    });
+  image
+    .command("import")
+    .description("put a local image file into the cache, as if downloaded from --url")
+    .argument("<file>", "qcow2 or raw image, plain or .zst/.gz/.xz")
+    .option("--url <url>", "the URL the image stands for (default: the file's file:// URL)")
+    .option("--name <name>", "cache name (default: the URL's file name)")
+    .option("--sha256 <hex>", "expected SHA-256 of the file as given (compressed bytes)")
+    .option("--dry-run", "print what would be imported; change nothing")
+    .option("--json", PLAN_JSON_HELP)
+    .action(async (file, opts) => {
+      const { importCommand } = await import("./image/actions.ts");
+      await importCommand(file, opts);
     });
   image
     .command("list")

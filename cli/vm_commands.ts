@@ -15,6 +15,53 @@ import {
 } from "../lib/defaults.ts";
 import { PLAN_JSON_HELP } from "../lib/plan.ts";
 
+/** `vmctl snapshot create|list|restore|delete`. */
+// deno-lint-ignore no-explicit-any
+function registerSnapshotCommands(program: Command<any, any, any>): void {
+  const snapshot = program
+    .command("snapshot")
+    .description("snapshots of a VM: with its memory while it runs, of its disk when stopped");
+  snapshot
+    .command("create")
+    .description("take a snapshot (a running VM: disk, memory and devices)")
+    .argument("<name>", "VM name")
+    .argument("<snap>", "snapshot name")
+    .option("--disk-only", "only the disk, even when the VM runs")
+    .option("--dry-run", "print the plan; change nothing")
+    .option("--json", PLAN_JSON_HELP)
+    .action(async (name, snap, opts) => {
+      const { snapshotCommand } = await import("./vm/snapshot.ts");
+      await snapshotCommand("create", name, snap, opts);
+    });
+  snapshot
+    .command("list")
+    .description("list a VM's snapshots: name, time, size, with or without memory")
+    .argument("<name>", "VM name")
+    .option("--json", "machine-readable output")
+    .action(async (name, opts) => {
+      const { snapshotListCommand } = await import("./vm/snapshot.ts");
+      await snapshotListCommand(name, opts);
+    });
+  for (
+    const [action, what] of [
+      ["restore", "bring the VM back to a snapshot (files, memory, running processes)"],
+      ["delete", "delete a snapshot"],
+    ] as const
+  ) {
+    snapshot
+      .command(action)
+      .description(what)
+      .argument("<name>", "VM name")
+      .argument("<snap>", "snapshot name")
+      .option("--dry-run", "print the plan; change nothing")
+      .option("--json", PLAN_JSON_HELP)
+      .action(async (name, snap, opts) => {
+        const { snapshotCommand } = await import("./vm/snapshot.ts");
+        await snapshotCommand(action, name, snap, opts);
+      });
+  }
+}
+
 /** Registers this group's commands on `program`. */
 // deno-lint-ignore no-explicit-any
 export function registerVmCommands(program: Command<any, any, any>): void {
@@ -49,6 +96,7 @@ export function registerVmCommands(program: Command<any, any, any>): void {
     .description("start a prepared or stopped VM")
     .argument("<name>", "VM name")
     .option("--accel <accel>", "accelerator for this start: kvm, tcg or auto (default: as created)")
+    .option("--fresh", "boot afresh: discard the state `stop --save` kept instead of resuming it")
     .option("--dry-run", "print the plan; change nothing")
     .option("--json", PLAN_JSON_HELP)
     .action(async (name, opts) => {
@@ -79,12 +127,15 @@ export function registerVmCommands(program: Command<any, any, any>): void {
     .description("stop a running VM (ACPI power-down, then SIGTERM, then SIGKILL)")
     .argument("<name>", "VM name")
     .option("--timeout <seconds>", "graceful shutdown timeout", inSeconds(STOP_TIMEOUT_MS))
+    .option("--save", "save the running state; the next start resumes it instead of booting")
     .option("--dry-run", "print the plan; change nothing")
     .option("--json", PLAN_JSON_HELP)
     .action(async (name, opts) => {
       const { transitionCommand } = await import("./vm/lifecycle.ts");
       await transitionCommand("stop", name, opts);
     });
+
+  registerSnapshotCommands(program);
 
   program
     .command("destroy")

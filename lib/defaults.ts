@@ -63,6 +63,9 @@ export const SSH_READY_TIMEOUT_MS = 30_000;
 /** How long `up` and `provision` wait for SSH before provisioning. */
 export const PROVISION_READY_TIMEOUT_MS = 120_000;
 
+/** How long a start from a saved state (`stop --save`) waits for the guest's SSH again. */
+export const RESUME_READY_TIMEOUT_MS = 120_000;
+
 /** How long an external command may run unless its caller says otherwise. */
 export const COMMAND_TIMEOUT_MS = 120_000;
 

@@ -63,6 +63,17 @@ export const VM_NAME_RULE: NameRule = {
   hint: `names ${NAME_RULE}`,
 };
 
+/**
+ * Snapshot names: the VM name rule, but not all digits (QEMU looks a snapshot
+ * up by its numeric ID as well as its name), and not starting with `vmctl-`
+ * (vmctl's own, such as the state `stop --save` keeps).
+ */
+export const SNAPSHOT_NAME_RULE: NameRule = {
+  what: "snapshot name",
+  test: (v) => isValidVmName(v) && !/^[0-9]+$/.test(v) && !v.startsWith("vmctl-"),
+  hint: `snapshot names ${NAME_RULE}; not all digits, and not starting with 'vmctl-'`,
+};
+
 /** Throw `code` with the rule's hint unless `value` follows `rule`. */
 export function requireName(rule: NameRule, value: string, code: string, label?: string): string {
   if (rule.test(value)) return value;

@@ -49,7 +49,11 @@ export interface Step {
   /** What the step achieves, as a verb phrase ("create the VNIC"). */
   title: string;
   action: Action;
-  run: () => Promise<unknown>;
+  /**
+   * Do it. `interrupted` aborts when SIGINT/SIGTERM arrives: a long step (a
+   * copy of gigabytes) may stop early instead of at the next step boundary.
+   */
+  run: (interrupted: AbortSignal) => Promise<unknown>;
   undo?: Undo;
 }
 

@@ -44,6 +44,7 @@ export interface StoreDoc {
  */
 const KNOWN_FIELDS = new Set<string>([
   "id",
+  "saved_state",
   "name",
   "backend",
   "state",

@@ -157,9 +157,27 @@ export interface VmRecord {
   host_key_alias?: string | null;
   /** Hash of the VMFile definition this VM was created from. */
   def_hash?: string | null;
+  /** The running state `stop --save` kept for the next start (one use). */
+  saved_state?: SavedState | null;
   /** Set while a vmctl process changes the VM. */
   operation?: VmOperation;
   created_at: string;
+}
+
+/**
+ * The QEMU that wrote a memory snapshot: only the same version and machine
+ * type can load it back.
+ */
+export interface SnapshotOrigin {
+  qemu_version: string;
+  machine: string;
+}
+
+/** A running state kept by `stop --save` (an internal snapshot of the overlay). */
+export interface SavedState extends SnapshotOrigin {
+  /** The internal snapshot's tag. */
+  tag: string;
+  saved_at: string;
 }
 
 /** Where to reach a VM's SSH server. */

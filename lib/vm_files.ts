@@ -32,6 +32,8 @@ export const VM_FILES = {
   generatedKey: "id_ed25519_generated",
   /** The VM's own known_hosts (host key injected through cloud-init). */
   knownHosts: "known_hosts",
+  /** vmctl's facts about the VM's snapshots (which QEMU wrote each one). */
+  snapshots: "snapshots.json",
 } as const;
 
 /**

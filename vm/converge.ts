@@ -6,6 +6,7 @@
  * `up`, in file order, to running:
  *
  *   absent                     -> create, start, provision
+ *   stopped with a saved state -> start from it (not re-provisioned; --fresh: discard, boot)
  *   prepared, stopped, failed  -> start, provision
  *   suspended                  -> resume (not re-provisioned: the guest kept its state)
  *   running                    -> skip
@@ -39,7 +40,7 @@ import { backendFor, defaultBackendTag } from "../backends/router.ts";
 import type { VmContext } from "./context.ts";
 import { type Course, planStage, type Stage } from "./course.ts";
 import { createPlan, createStage, startStage } from "./create.ts";
-import { destroyPlan, transitionPlan } from "./lifecycle.ts";
+import { destroyPlan, savedStateMode, transitionPlan } from "./lifecycle.ts";
 import { liveRecord } from "./reconcile.ts";
 
 /** `--file` / `--name` as given. */
@@ -284,6 +285,7 @@ export async function upCourses(
   ctx: VmContext,
   o: TargetOptions,
   provision: StageOptions,
+  opts: { fresh?: boolean } = {},
 ): Promise<Course[]> {
   const { file, vms, stage } = await provisionedTargets(ctx, o, provision);
   const courses: Course[] = [];
@@ -316,8 +318,23 @@ export async function upCourses(
           ),
         ],
       });
+    } else if (savedStateMode(rec, opts.fresh) === "resume") {
+      const p = transitionPlan(ctx, t.backend, def.name, "start", { savedState: "resume" });
+      courses.push({
+        decision: `${def.name}: ${rec.state} with a saved state -> resume it (not re-provisioned)`,
+        header,
+        stages: [
+          planStage(
+            ctx,
+            p,
+            (_, took) =>
+              `    resumed its saved state in ${took} (not re-provisioned: it kept its state)`,
+          ),
+        ],
+      });
     } else {
-      const p = transitionPlan(ctx, t.backend, def.name, "start");
+      const savedState = savedStateMode(rec, opts.fresh);
+      const p = transitionPlan(ctx, t.backend, def.name, "start", { savedState });
       courses.push({
         decision: `${def.name}: ${rec.state} -> start, provision`,
         header,
@@ -335,7 +352,7 @@ export async function upCourses(
 export async function downCourses(
   ctx: VmContext,
   o: TargetOptions,
-  opts: { destroy?: boolean; adopt?: boolean; timeoutMs: number },
+  opts: { destroy?: boolean; adopt?: boolean; save?: boolean; timeoutMs: number },
 ): Promise<Course[]> {
   const { file, vms } = await targets(ctx, o);
   return vms.map(({ def, backend, rec }): Course => {
@@ -352,10 +369,14 @@ export async function downCourses(
     if (rec.state !== "running" && rec.state !== "suspended") {
       return { stages: [{ note: `${name}: already ${rec.state}: skipped` }] };
     }
-    const p = transitionPlan(ctx, backend, name, "stop", { timeoutMs: opts.timeoutMs });
+    const p = transitionPlan(ctx, backend, name, "stop", {
+      timeoutMs: opts.timeoutMs,
+      save: opts.save,
+    });
+    const how = opts.save ? "stop, saving its state" : "stop";
     return {
-      decision: `${name}: ${rec.state} -> stop`,
-      stages: [planStage(ctx, p, () => `${name}: stopped`)],
+      decision: `${name}: ${rec.state} -> ${how}`,
+      stages: [planStage(ctx, p, () => `${name}: stopped${opts.save ? " (state saved)" : ""}`)],
     };
   });
 }

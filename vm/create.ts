@@ -35,6 +35,7 @@ import {
 import { describeNetwork, type VmConfig, type VmRecord } from "../lib/types.ts";
 import { vmFile } from "../lib/vm_files.ts";
 import { log } from "../lib/log.ts";
+import { isOffline } from "../lib/offline.ts";
 import type { Hypervisor } from "../backends/hypervisor.ts";
 import { backendFor } from "../backends/router.ts";
 import type { VmContext } from "./context.ts";
@@ -69,6 +70,10 @@ export async function createPlan(
   // Fail fast before a possibly long download; the reservation re-checks under the lock.
   if (!opts.replacing && (await readStore(ctx.paths)).vms[config.name]) throw exists(config.name);
   if (config.image.kind === "path") requireImageFile(config.image.path);
+  else if (config.backend !== "noop" && isOffline()) {
+    const { requireCachedWhenOffline } = await import("../lib/image/resolve.ts");
+    await requireCachedWhenOffline(config.image, ctx.paths);
+  }
   const workDir = vmWorkDir(ctx.paths, config.name);
   const m: Making = { rec: reservation(config, workDir) };
   const steps: Step[] = [

@@ -29,24 +29,18 @@
  * @module
  */
 import { STOP_TIMEOUT_MS } from "../lib/defaults.ts";
-import { pidAlive } from "../backends/proc.ts";
-import { storeStep, taskStep } from "../backends/apply.ts";
+import { storeStep } from "../backends/apply.ts";
 import { Diagnostic } from "../lib/diagnostics.ts";
 import { assertInside } from "../lib/paths.ts";
-import { type Plan, plan, type Step } from "../lib/plan.ts";
-import { busyHolder, readStore, requireRecord, type StoreDoc, updateStore } from "../lib/store.ts";
-import {
-  type Accel,
-  VM_STATES,
-  type VmOperation,
-  type VmRecord,
-  type VmState,
-} from "../lib/types.ts";
+import { type Plan, plan } from "../lib/plan.ts";
+import { readStore, requireRecord, type StoreDoc, updateStore } from "../lib/store.ts";
+import { type Accel, VM_STATES, type VmRecord, type VmState } from "../lib/types.ts";
 import type { Hypervisor } from "../backends/hypervisor.ts";
 import { backendFor } from "../backends/router.ts";
 import type { VmContext } from "./context.ts";
 import { type Course, planStage } from "./course.ts";
-import { withLive } from "./reconcile.ts";
+import { backendStep, claimStep, failed, type Held, release } from "./claim.ts";
+import { discardSavedStateStep, resumeSteps, saveStateStep } from "./snapshot.ts";
 import { host, isNotFound } from "../host/mod.ts";
 
 export type Transition = "start" | "stop" | "suspend" | "resume";
@@ -118,106 +112,23 @@ export function invalidState(name: string, state: VmState, action: Transition): 
   );
 }
 
-function busyError(name: string, op: VmOperation): Diagnostic {
-  return new Diagnostic(
-    "vmctl::vm::busy",
-    `VM '${name}' is busy: another vmctl (pid ${op.pid}) is running \`${op.action}\` on it`,
-    { hint: "wait for it to finish, then try again" },
-  );
+/** Options of a transition plan. */
+export interface TransitionOptions {
+  timeoutMs?: number;
+  accel?: Accel;
+  /** stop: save the running state first, then quit (`stop --save`). */
+  save?: boolean;
+  /** start: the VM has a saved state; resume from it, or discard it and boot (`--fresh`). */
+  savedState?: "resume" | "discard";
 }
 
-/**
- * Mark `name` busy for `action` under the store lock and return the fresh
- * record; refuses when another live vmctl holds it.
- */
-export async function claim(ctx: VmContext, name: string, action: string): Promise<VmRecord> {
-  return await updateStore(ctx.paths, (doc) => {
-    const rec = requireRecord(doc, name);
-    const holder = busyHolder(rec, pidAlive);
-    if (holder) throw busyError(name, holder);
-    const op: VmOperation = { pid: host.pid, action, started_at: new Date().toISOString() };
-    doc.vms[name] = { ...rec, operation: op };
-    return doc.vms[name];
-  });
-}
-
-/** Store `next` for the VM `id` (unless it was destroyed meanwhile) and clear the busy mark. */
-export async function release(ctx: VmContext, next: VmRecord): Promise<VmRecord> {
-  return await updateStore(ctx.paths, (doc) => {
-    const cur = doc.vms[next.name];
-    if (!cur || cur.id !== next.id) return next;
-    const rest: VmRecord = { ...next };
-    delete rest.operation;
-    doc.vms[next.name] = rest;
-    return doc.vms[next.name];
-  });
-}
-
-/** The record after `action` failed: state failed, the reason kept for `status`. */
-export function failed(vm: VmRecord, action: string, err: unknown): VmRecord {
-  const msg = err instanceof Error ? err.message : String(err);
-  return { ...vm, state: "failed", state_reason: `${action} failed: ${msg}` };
-}
-
-/** The record a transition plan carries from step to step. */
-interface Held {
-  vm?: VmRecord;
-}
-
-/**
- * The first step of every transition: mark the VM busy, read its live state,
- * check `allowed` (when given). Its undo stores the VM as the later steps left
- * it (failed, with the reason) and clears the mark.
- */
-function claimStep(
-  ctx: VmContext,
-  backend: Hypervisor,
-  name: string,
-  action: Transition | "destroy",
-  held: Held,
-): Step {
-  const allowed = action === "destroy" ? undefined : ALLOWED_FROM[action];
-  const check = allowed ? `; its live state must be ${allowed.join(", ")}` : "";
-  return storeStep(
-    `mark VM '${name}' busy (${action})`,
-    ctx.paths.storeFile,
-    `VM '${name}': operation ${action} by this vmctl${check}`,
-    async () => {
-      const claimed = await claim(ctx, name, action);
-      held.vm = claimed;
-      try {
-        held.vm = withLive(claimed, await backend.state(claimed, ctx));
-        if (allowed && !allowed.includes(held.vm.state)) {
-          throw invalidState(name, held.vm.state, action as Transition);
-        }
-      } catch (err) {
-        await release(ctx, held.vm);
-        throw err;
-      }
-    },
-    {
-      action: { kind: "store", file: ctx.paths.storeFile, change: `VM '${name}': clear the mark` },
-      run: () => release(ctx, held.vm!),
-    },
-  );
-}
-
-/** A step calling the backend on the held VM; a failure leaves it `failed` with the reason. */
-function backendStep(
-  title: string,
-  detail: string,
-  action: string,
-  held: Held,
-  call: (vm: VmRecord) => Promise<VmRecord | void>,
-): Step {
-  return taskStep(title, detail, async () => {
-    try {
-      held.vm = (await call(held.vm!)) ?? held.vm;
-    } catch (err) {
-      held.vm = failed(held.vm!, action, err);
-      throw err;
-    }
-  });
+/** How a start treats the saved state of `rec` (none, resume from it, or discard it with --fresh). */
+export function savedStateMode(
+  rec: VmRecord | undefined,
+  fresh = false,
+): TransitionOptions["savedState"] {
+  if (!rec?.saved_state) return undefined;
+  return fresh ? "discard" : "resume";
 }
 
 /** The plan of one transition on `name` (the record is read when it runs). */
@@ -226,26 +137,51 @@ export function transitionPlan(
   backend: Hypervisor,
   name: string,
   action: Transition,
-  opts: { timeoutMs?: number; accel?: Accel } = {},
+  opts: TransitionOptions = {},
 ): Plan {
   const held: Held = {};
   const edge = TRANSITIONS[action];
-  const how = action === "start" && opts.accel ? ` (accelerator ${opts.accel})` : "";
-  return plan(`${action} VM '${name}'`, [
-    claimStep(ctx, backend, name, action, held),
-    backendStep(
-      `${action} VM '${name}'`,
-      `${backend.tag} backend: ${action}${how}`,
-      action,
-      held,
-      (vm) => runBackend(backend, action, vm, ctx, opts.timeoutMs ?? STOP_TIMEOUT_MS, opts.accel),
-    ),
-    storeStep(
-      `record VM '${name}' ${edge.to}`,
-      ctx.paths.storeFile,
-      `VM '${name}': state ${edge.to}, clear the mark`,
-      async () => held.vm = await release(ctx, held.vm!),
-    ),
+  const save = action === "stop" && opts.save === true;
+  const resume = action === "start" && opts.savedState === "resume";
+  const how = [
+    action === "start" && opts.accel ? ` (accelerator ${opts.accel})` : "",
+    resume ? " from the saved state (-loadvm)" : "",
+    save ? " at once (quit: the state is saved)" : "",
+  ].join("");
+  const from: readonly VmState[] = save ? ["running", "suspended"] : ALLOWED_FROM[action];
+  const claimed = claimStep(ctx, backend, name, action, held, {
+    states: from,
+    refuse: (state) => invalidState(name, state, action),
+  });
+  const run = backendStep(
+    `${action} VM '${name}'${resume ? " from its saved state" : ""}`,
+    `${backend.tag} backend: ${action}${how}`,
+    action,
+    held,
+    (vm) => runBackend(backend, action, vm, ctx, opts, vm.saved_state?.tag),
+  );
+  const record = storeStep(
+    `record VM '${name}' ${edge.to}`,
+    ctx.paths.storeFile,
+    `VM '${name}': state ${edge.to}${save ? ", its saved state" : ""}, clear the mark`,
+    async () => held.vm = await release(ctx, held.vm!),
+  );
+  if (resume) {
+    return plan(`start VM '${name}' from its saved state`, [
+      claimed,
+      ...resumeSteps(ctx, backend, name, held, { start: run, record }),
+    ]);
+  }
+  const before = save
+    ? [saveStateStep(ctx, backend, name, held)]
+    : action === "start" && opts.savedState === "discard"
+    ? [discardSavedStateStep(ctx, backend, name, held)]
+    : [];
+  return plan(`${action} VM '${name}'${save ? " (saving its state)" : ""}`, [
+    claimed,
+    ...before,
+    run,
+    record,
   ]);
 }
 
@@ -254,14 +190,17 @@ function runBackend(
   action: Transition,
   vm: VmRecord,
   ctx: VmContext,
-  timeoutMs: number,
-  accel?: Accel,
+  opts: TransitionOptions,
+  savedTag?: string,
 ): Promise<VmRecord> {
   switch (action) {
     case "start":
-      return b.start(vm, ctx, accel ? { accel } : undefined);
+      return b.start(vm, ctx, {
+        ...(opts.accel ? { accel: opts.accel } : {}),
+        ...(opts.savedState === "resume" && savedTag ? { loadvm: savedTag } : {}),
+      });
     case "stop":
-      return b.stop(vm, timeoutMs, ctx);
+      return b.stop(vm, opts.timeoutMs ?? STOP_TIMEOUT_MS, ctx, { quit: opts.save });
     case "suspend":
       return b.suspend(vm, ctx);
     case "resume":
@@ -332,10 +271,15 @@ export async function transitionCourse(
   ctx: VmContext,
   name: string,
   action: Transition,
-  opts: { timeoutMs?: number; accel?: Accel } = {},
+  opts: Omit<TransitionOptions, "savedState"> & { fresh?: boolean } = {},
 ): Promise<Course> {
   const stored = requireRecord(await readStore(ctx.paths), name);
-  const p = transitionPlan(ctx, await backendFor(stored.backend), name, action, opts);
+  const { fresh, ...rest } = opts;
+  const savedState = action === "start" ? savedStateMode(stored, fresh) : undefined;
+  const p = transitionPlan(ctx, await backendFor(stored.backend), name, action, {
+    ...rest,
+    savedState,
+  });
   return { stages: [planStage(ctx, p, () => `VM '${name}' ${TRANSITIONS[action].done}`)] };
 }
 

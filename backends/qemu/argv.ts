@@ -35,6 +35,8 @@ export interface QemuLaunch {
   vnc: boolean;
   /** OVMF code + the VM's own vars copy (UEFI). */
   firmware?: { code: string; vars: string };
+  /** Start from this internal snapshot (memory and disk) instead of booting. */
+  loadvm?: string;
 }
 
 /** Build the argv for `qemu-system-x86_64` (first element included). */
@@ -98,6 +100,7 @@ export function buildQemuArgv(l: QemuLaunch): string[] {
   } else {
     argv.push("-display", "none");
   }
+  if (l.loadvm) argv.push("-loadvm", l.loadvm);
   argv.push("-daemonize", "-pidfile", l.pidFile);
   return argv;
 }

@@ -20,9 +20,17 @@ export interface ImageInfo {
   raw: Record<string, unknown>;
 }
 
-/** Probe `path` with qemu-img (read-only). */
-export async function imageInfo(runner: Runner, path: string): Promise<ImageInfo> {
-  const res = await runner.run(["qemu-img", "info", "--output=json", "--", path], {
+/**
+ * Probe `path` with qemu-img (read-only). `forceShare` reads an image a
+ * running QEMU holds open (its header, not a consistent view of the data).
+ */
+export async function imageInfo(
+  runner: Runner,
+  path: string,
+  o: { forceShare?: boolean } = {},
+): Promise<ImageInfo> {
+  const share = o.forceShare ? ["-U"] : [];
+  const res = await runner.run(["qemu-img", "info", ...share, "--output=json", "--", path], {
     timeoutMs: 30_000,
     errorCode: "vmctl::image::unreadable",
     hint: "is it a disk image? `qemu-img info` could not read it",

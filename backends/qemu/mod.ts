@@ -18,7 +18,7 @@ import { log } from "../../lib/log.ts";
 import { connectQmp, queryVnc } from "../../lib/qmp.ts";
 import type { Accel, VmRecord } from "../../lib/types.ts";
 import { vmFile } from "../../lib/vm_files.ts";
-import type { BackendContext, Hypervisor, StateReport } from "../hypervisor.ts";
+import type { BackendContext, Hypervisor, StartOptions, StateReport } from "../hypervisor.ts";
 import { buildQemuArgv } from "./argv.ts";
 import { createOverlay } from "./img.ts";
 import {
@@ -35,22 +35,12 @@ import {
 import { discoverTapIp } from "./network.ts";
 import { liveQemu, stopQemu } from "./process.ts";
 import { closeAllMasters } from "../ssh/exec.ts";
+import { pidFileOf, requireField } from "./record.ts";
+import { qemuSnapshots } from "./snapshot.ts";
 import { host } from "../../host/mod.ts";
-
-const pidFileOf = (vm: VmRecord) => vmFile(vm.work_dir, "pidfile");
 
 /** Fault injection for tests: how start picks the SSH forward port (default: ask the OS). */
 export const qemuHooks = { pickSshPort: freeLoopbackPort };
-
-function requireField(vm: VmRecord, v: string | null | undefined, what: string): string {
-  if (!v) {
-    throw new Diagnostic("vmctl::qemu::incomplete_record", `VM '${vm.name}' has no ${what}`, {
-      hint:
-        `the record was not prepared by the QEMU backend; recreate it (vmctl destroy ${vm.name})`,
-    });
-  }
-  return v;
-}
 
 /** The accelerator to ask for: --accel, then the record (unless auto), then VMCTL_ACCEL, else auto. */
 function wantedAccel(vm: VmRecord, override?: Accel): Accel {
@@ -119,7 +109,7 @@ async function clearLeftovers(vm: VmRecord): Promise<void> {
 async function start(
   vm: VmRecord,
   ctx: BackendContext,
-  opts: { accel?: Accel } = {},
+  opts: StartOptions = {},
 ): Promise<VmRecord> {
   const overlay = requireField(vm, vm.overlay_path, "overlay disk");
   const qmpSocket = requireField(vm, vm.qmp_socket, "QMP socket path");
@@ -169,6 +159,7 @@ async function start(
       bridgeHelper: helper,
       vnc: vm.vnc === true,
       firmware,
+      loadvm: opts.loadvm,
     });
     const res = await ctx.runner.run(argv, { check: false, timeoutMs: 60_000 });
     if (res.code === 0) return await afterLaunch(vm, pidFile, port, choice.accel);
@@ -228,11 +219,16 @@ async function afterLaunch(
   }
 }
 
-async function stop(vm: VmRecord, timeoutMs: number, _ctx: BackendContext): Promise<VmRecord> {
+async function stop(
+  vm: VmRecord,
+  timeoutMs: number,
+  _ctx: BackendContext,
+  o: { quit?: boolean } = {},
+): Promise<VmRecord> {
   await closeAllMasters(vm.work_dir);
   const pidFile = pidFileOf(vm);
   const pid = await liveQemu(vm, pidFile);
-  if (pid) await stopQemu(vm, pid, pidFile, timeoutMs);
+  if (pid) await stopQemu(vm, pid, pidFile, timeoutMs, o.quit ? "quit" : "system_powerdown");
   await clearLeftovers(vm);
   return {
     ...vm,
@@ -371,4 +367,5 @@ export const qemuBackend: Hypervisor = {
       ? { kind: "unix", path: vm.console_socket }
       : { kind: "none", reason: "the VM record has no console socket" };
   },
+  snapshots: qemuSnapshots,
 };

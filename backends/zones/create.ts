@@ -14,6 +14,7 @@ import { env } from "../../lib/paths.ts";
 import { Diagnostic } from "../../lib/diagnostics.ts";
 import { formatIp, parseIp, sameIp } from "../../lib/ipam.ts";
 import { log } from "../../lib/log.ts";
+import { GO_ONLINE, isOffline } from "../../lib/offline.ts";
 import { apply, type Failure, failureMessage, writeStep } from "../apply.ts";
 import { type Plan, plan, type Step } from "../../lib/plan.ts";
 import { validateLinkName, validateZoneName, vnicNameFor } from "../../lib/zones/names.ts";
@@ -165,6 +166,7 @@ async function createFacts(
   const stub = zoneStub(pools);
   const publishers = [];
   for (const p of template.publishers) publishers.push(await loadPublisher(reg, p));
+  refuseNetworkPublishersOffline(template.name, publishers);
   const vnic = req.vnic ? validateLinkName(req.vnic) : vnicNameFor(name, config.vnicPattern);
 
   // Queries of the live system, run side by side: whether the name is taken,
@@ -396,6 +398,27 @@ function installSteps(runner: Runner, f: CreateFacts): Step[] {
       )
     ),
   ];
+}
+
+/**
+ * Offline, the install must not fetch packages: a template publisher with an http(s) origin is
+ * refused before anything changes. Without publishers the install uses the global zone's own,
+ * which are the host's configuration (on an air-gapped host, a local repository).
+ */
+function refuseNetworkPublishersOffline(template: string, publishers: Publisher[]): void {
+  if (!isOffline()) return;
+  const remote = publishers.filter((p) => !p.origin.startsWith("file://"));
+  if (!remote.length) return;
+  throw new Diagnostic(
+    "zmgr::create::offline_publisher",
+    `offline: template ${template} installs from ${
+      remote.map((p) => `${p.name} (${p.origin})`).join(", ")
+    } over the network`,
+    {
+      hint: `copy the repository to this host and point the publisher at it ` +
+        `(\`zmgr publisher add NAME file:///path/to/repo\`), or ${GO_ONLINE}`,
+    },
+  );
 }
 
 /** sysding.conf in the zone's root (removed with the zone by the uninstall undo). */

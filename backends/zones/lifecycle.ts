@@ -119,8 +119,8 @@ function zoneRemovalSteps(
 function reporting(s: Step, did: string[], done: string): Step {
   return {
     ...s,
-    run: async () => {
-      if (await s.run() !== NOTHING_DONE) did.push(done);
+    run: async (interrupted) => {
+      if (await s.run(interrupted) !== NOTHING_DONE) did.push(done);
     },
   };
 }
@@ -160,7 +160,7 @@ function leftoverStep(
     {
       ...s,
       title: afterUninstall ? `${s.title} if the uninstall left it` : s.title,
-      run: async () => await stillThere() ? await s.run() : NOTHING_DONE,
+      run: async (interrupted) => await stillThere() ? await s.run(interrupted) : NOTHING_DONE,
     },
     did,
     `destroyed dataset ${left.name}`,

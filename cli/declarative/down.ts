@@ -6,7 +6,7 @@
  * @module
  */
 import { STOP_TIMEOUT_MS } from "../../lib/defaults.ts";
-import { opsContext, timeoutOption } from "../common.ts";
+import { opsContext, timeoutOption, usageError } from "../common.ts";
 import { downCourses, type TargetOptions } from "../../vm/converge.ts";
 import { followCourses } from "../../vm/course.ts";
 
@@ -14,6 +14,8 @@ export interface DownOptions extends TargetOptions {
   destroy?: boolean;
   /** Take over a VM created from another VMFile path (a moved project). */
   adopt?: boolean;
+  /** Save the running state; the next `up` resumes it. */
+  save?: boolean;
   timeout?: string;
   dryRun?: boolean;
   json?: boolean;
@@ -21,10 +23,17 @@ export interface DownOptions extends TargetOptions {
 
 /** The action of `vmctl down`. */
 export async function downCommand(o: DownOptions): Promise<void> {
+  if (o.destroy && o.save) {
+    throw usageError(
+      "vmctl::usage::conflicting_options",
+      "--save keeps a state for the next `up`, and --destroy removes the VM",
+      "use one of them",
+    );
+  }
   const timeoutMs = timeoutOption(o.timeout) ?? STOP_TIMEOUT_MS;
   const ctx = opsContext({ dryRun: o.dryRun, json: o.json });
   await followCourses(
     ctx,
-    await downCourses(ctx, o, { destroy: o.destroy, adopt: o.adopt, timeoutMs }),
+    await downCourses(ctx, o, { destroy: o.destroy, adopt: o.adopt, save: o.save, timeoutMs }),
   );
 }

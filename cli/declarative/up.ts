@@ -11,6 +11,8 @@ import { followCourses } from "../../vm/course.ts";
 
 export interface UpOptions extends TargetOptions {
   provision: boolean;
+  /** Boot VMs that have a saved state afresh, discarding it. */
+  fresh?: boolean;
   timeout?: string;
   dryRun?: boolean;
   json?: boolean;
@@ -20,5 +22,8 @@ export interface UpOptions extends TargetOptions {
 export async function upCommand(o: UpOptions): Promise<void> {
   const timeoutMs = sshBudget(o.timeout);
   const ctx = opsContext({ dryRun: o.dryRun, json: o.json });
-  await followCourses(ctx, await upCourses(ctx, o, { skip: !o.provision, timeoutMs }));
+  await followCourses(
+    ctx,
+    await upCourses(ctx, o, { skip: !o.provision, timeoutMs }, { fresh: o.fresh }),
+  );
 }

@@ -19,7 +19,9 @@ import { formatBytes } from "../../lib/image/progress.ts";
 import { pullImage } from "../../lib/image/resolve.ts";
 import { createRunner } from "../../backends/exec.ts";
 import { imageInfo } from "../../backends/qemu/img.ts";
-import { formatTable, printJson } from "../common.ts";
+import { formatTable, opsContext, printJson } from "../common.ts";
+import { importPlan, runImport } from "../../backends/image_import.ts";
+import { planJson, renderPlan } from "../../lib/plan.ts";
 import { host, isNotFound } from "../../host/mod.ts";
 
 /** `image pull URL [--name N] [--sha256 HEX]` */
@@ -27,6 +29,24 @@ export async function pullCommand(url: string, o: { name?: string; sha256?: stri
   const r = await pullImage(url, dataPaths(), { name: o.name, sha256: o.sha256, progress: true });
   console.log(`${r.downloaded ? "Image cached at" : "Image already cached at"}: ${r.link}`);
   console.log(`  sha256 ${r.entry.sha256}  ${formatBytes(r.entry.size)}`);
+}
+
+/** `image import FILE [--url URL] [--name N] [--sha256 HEX] [--dry-run [--json]]` */
+export async function importCommand(
+  file: string,
+  o: { url?: string; name?: string; sha256?: string; dryRun?: boolean; json?: boolean },
+) {
+  const ctx = opsContext({ dryRun: o.dryRun, json: o.json });
+  const p = await importPlan(resolveUserPath(file), ctx.paths, o);
+  if (ctx.dryRun) {
+    if (ctx.planJson) return printJson({ dry_run: true, ...planJson(p.plan) });
+    ctx.say(renderPlan(p.plan));
+    return ctx.say("dry run: nothing was changed");
+  }
+  const { entry, link } = await runImport(p, { forceQuit: ctx.forceQuit });
+  console.log(`Image imported at: ${link}`);
+  console.log(`  ${entry.url}`);
+  console.log(`  sha256 ${entry.sha256}  ${formatBytes(entry.size)}`);
 }
 
 /** `image list [--json]` */

@@ -53,6 +53,7 @@ export function statusView(rec: VmRecord): Record<string, unknown> {
     known_hosts: rec.known_hosts ?? null,
     instance_id: rec.instance_id ?? null,
     vmfile: rec.vmfile ?? null,
+    saved_state: rec.saved_state ?? null,
     created_at: rec.created_at || null,
   };
 }
@@ -86,6 +87,12 @@ export function statusText(rec: VmRecord): string {
     ["SSH key", v.ssh_private_key],
     ["KnownHosts", v.known_hosts],
     ["VMFile", v.vmfile],
+    [
+      "Saved",
+      rec.saved_state
+        ? `running state saved ${rec.saved_state.saved_at} (QEMU ${rec.saved_state.qemu_version}, ${rec.saved_state.machine}); the next start resumes it`
+        : null,
+    ],
     ["Created", v.created_at],
   ];
   const shown = rows.filter(([, val]) => val !== null && val !== undefined && val !== "");

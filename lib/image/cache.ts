@@ -17,7 +17,7 @@ import { basename, join } from "../posix_path.ts";
 import { Diagnostic } from "../diagnostics.ts";
 import { isValidVmName, validateVmName } from "../names.ts";
 import type { DataPaths } from "../paths.ts";
-import { replaceWith, tempPathFor, withFileLock, writeAtomic } from "../files.ts";
+import { pathExists, replaceWith, tempPathFor, withFileLock, writeAtomic } from "../files.ts";
 import { SHA256_HEX } from "../image_ref.ts";
 import { host, isNotFound } from "../../host/mod.ts";
 
@@ -81,13 +81,13 @@ export function sha256Hex(s: string): string {
   return createHash("sha256").update(s).digest("hex");
 }
 
-/** The default cache name of a URL: its last path segment without .zst/.zstd/.gz, made safe. */
+/** The default cache name of a URL: its last path segment without .zst/.zstd/.gz/.xz, made safe. */
 export function defaultImageName(url: string): string {
   let seg = "";
   try {
     seg = decodeURIComponent(basename(new URL(url).pathname));
   } catch { /* fall through */ }
-  seg = seg.replace(/\.(zst|zstd|gz)$/i, "");
+  seg = seg.replace(/\.(zst|zstd|gz|xz)$/i, "");
   const safe = seg.replace(/[^a-zA-Z0-9_.-]/g, "-").replace(/^[^a-zA-Z0-9]+/, "").slice(0, 63);
   return isValidVmName(safe) ? safe : `image-${sha256Hex(url).slice(0, 12)}`;
 }
@@ -142,24 +142,97 @@ function withCacheLock<T>(c: CacheLayout, fn: () => Promise<T>): Promise<T> {
   return withFileLock(c.lockFile, fn);
 }
 
+/** Refuse a `name` taken by something that is not a cache name (a file the user put there). */
+async function requireNameFree(c: CacheLayout, name: string): Promise<void> {
+  const link = join(c.dir, name);
+  const st = await host.lstat(link).catch(() => null);
+  if (st && !st.isSymlink) {
+    throw new Diagnostic("vmctl::image::name_taken", `${link} exists and is not a cache name`, {
+      hint: "choose another --name or move that file away",
+    });
+  }
+}
+
 /** Point the readable `name` at `target` (a store file), replacing an older link atomically. */
 export async function linkName(c: CacheLayout, name: string, sha256: string): Promise<string> {
   const link = join(c.dir, name);
   const tmp = tempPathFor(link);
   await host.symlink(join("store", `${sha256}.img`), tmp);
   try {
-    const st = await host.lstat(link).catch(() => null);
-    if (st && !st.isSymlink) {
-      throw new Diagnostic("vmctl::image::name_taken", `${link} exists and is not a cache name`, {
-        hint: "choose another --name or move that file away",
-      });
-    }
+    await requireNameFree(c, name);
     await replaceWith(link, tmp);
   } catch (err) {
     await host.remove(tmp).catch(() => {});
     throw err;
   }
   return link;
+}
+
+/** What {@link storeImage} changed, for {@link unstoreImage}. */
+export interface StoredImage {
+  entry: ImageEntry;
+  /** The content-addressed file. */
+  path: string;
+  /** The readable name's symlink. */
+  link: string;
+  /** Index entries the new one replaced (same URL or name). */
+  replaced: ImageEntry[];
+  /** False when the store already held these bytes. */
+  newBlob: boolean;
+  /** The sha256 the name pointed at before, if it was a cache name. */
+  previousLinkSha256: string | null;
+}
+
+/**
+ * Move the finished image `file` into the store as `entry.sha256` (one rename), record `entry`
+ * in the index (replacing the entries of its URL or name) and point its name at it.
+ */
+export async function storeImage(
+  c: CacheLayout,
+  file: string,
+  entry: ImageEntry,
+): Promise<StoredImage> {
+  await requireNameFree(c, entry.name); // before anything changes
+  const path = blobPath(c, entry.sha256);
+  const newBlob = !(await pathExists(path));
+  await host.chmod(file, 0o600);
+  // Not fsynced, like the image itself: a crash loses an entry that is pulled again.
+  await replaceWith(path, file, { sync: false });
+  const replaced = await updateIndex(c, (doc) => {
+    const gone = doc.images.filter((e) => e.url === entry.url || e.name === entry.name);
+    doc.images = doc.images.filter((e) => !gone.includes(e));
+    doc.images.push(entry);
+    return gone;
+  });
+  const previousLinkSha256 = await linkedSha256(c, entry.name);
+  const link = await linkName(c, entry.name, entry.sha256);
+  return { entry, path, link, replaced, newBlob, previousLinkSha256 };
+}
+
+/** Undo {@link storeImage}: the index entries, the name and a store file it added. */
+export async function unstoreImage(c: CacheLayout, s: StoredImage): Promise<void> {
+  const doc = await updateIndex(c, (doc) => {
+    doc.images = doc.images.filter((e) => !sameEntry(e, s.entry));
+    doc.images.push(...s.replaced);
+    return doc;
+  });
+  if (s.previousLinkSha256) await linkName(c, s.entry.name, s.previousLinkSha256);
+  else if (await linkedSha256(c, s.entry.name) === s.entry.sha256) await host.remove(s.link);
+  if (s.newBlob && !doc.images.some((e) => e.sha256 === s.entry.sha256)) {
+    await host.remove(s.path).catch(() => {});
+  }
+}
+
+function sameEntry(a: ImageEntry, b: ImageEntry): boolean {
+  return a.url === b.url && a.name === b.name && a.sha256 === b.sha256 &&
+    a.pulled_at === b.pulled_at;
+}
+
+/** The sha256 of the store file the cache name `name` links to, or null. */
+async function linkedSha256(c: CacheLayout, name: string): Promise<string | null> {
+  const target = await host.readLink(join(c.dir, name)).catch(() => "");
+  const sha256 = target.match(/^store\/(.+)\.img$/)?.[1];
+  return sha256 && SHA256_HEX.test(sha256) ? sha256 : null;
 }
 
 /** Look an image up by cache name, URL or sha256 prefix (at least 12 hex digits). */

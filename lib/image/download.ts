@@ -13,6 +13,7 @@
  * @module
  */
 import { Diagnostic } from "../diagnostics.ts";
+import { refuseDownloadOffline } from "../offline.ts";
 import { createProgress } from "./progress.ts";
 import { type Compression, errText, replayPart, Sink } from "./sink.ts";
 import { host, isNotFound } from "../../host/mod.ts";
@@ -65,6 +66,7 @@ export async function download(
   part: string,
   opts: DownloadOptions = {},
 ): Promise<DownloadResult> {
+  refuseDownloadOffline(url, opts.sha256);
   const doFetch = opts.fetch ?? fetch;
   const metaFile = `${part}.json`;
   const meta = await readMeta(metaFile, url);
@@ -188,9 +190,15 @@ function httpError(url: string, res: Response): Diagnostic {
   );
 }
 
-function checksumMismatch(url: string, expected: string, got: string): Diagnostic {
-  return new Diagnostic("vmctl::image::checksum_mismatch", `checksum mismatch for ${url}`, {
-    hint: "the download is corrupt or the expected sha256 is wrong; nothing was cached",
+/** The bytes of `what` (a URL or a file) do not have the expected sha256. */
+export function checksumMismatch(
+  what: string,
+  expected: string,
+  got: string,
+  hint = "the download is corrupt or the expected sha256 is wrong; nothing was cached",
+): Diagnostic {
+  return new Diagnostic("vmctl::image::checksum_mismatch", `checksum mismatch for ${what}`, {
+    hint,
     details: [`expected sha256 ${expected}`, `got      sha256 ${got}`],
   });
 }

@@ -7,7 +7,7 @@
  */
 import { isAbsolute, resolve } from "../posix_path.ts";
 import { Diagnostic } from "../diagnostics.ts";
-import { describeFileProblem, fileProblem, isFile, replaceWith, withFileLock } from "../files.ts";
+import { describeFileProblem, fileProblem, isFile, withFileLock } from "../files.ts";
 import { parseImageUrl, parseSha256 } from "../image_ref.ts";
 import type { DataPaths } from "../paths.ts";
 import type { ImageSource } from "../vmfile/types.ts";
@@ -21,10 +21,11 @@ import {
   linkName,
   partPath,
   readIndex,
-  updateIndex,
+  storeImage,
   validateImageName,
 } from "./cache.ts";
 import { discardPart, download } from "./download.ts";
+import { isOffline, refuseDownloadOffline } from "../offline.ts";
 import { assertSelfContained } from "./qcow2.ts";
 import { host } from "../../host/mod.ts";
 
@@ -72,6 +73,22 @@ export async function resolveImage(
   return r.path;
 }
 
+/**
+ * In offline mode, refuse a URL image that is not cached now, before anything changes (so a
+ * `--dry-run` refuses it too). Online, or for a local path, this checks nothing.
+ */
+export async function requireCachedWhenOffline(
+  source: ImageSource,
+  paths: DataPaths,
+): Promise<void> {
+  if (source.kind !== "url" || !isOffline()) return;
+  const c = cacheLayout(paths);
+  const cached = findCached(await readIndex(c), source.url, wantedSha256(source.sha256));
+  if (!cached || !isFile(blobPath(c, cached.sha256))) {
+    refuseDownloadOffline(source.url, source.sha256);
+  }
+}
+
 /** Make sure `url` is in the cache; download it if it is not (or its file went missing). */
 export async function pullImage(
   url: string,
@@ -79,12 +96,7 @@ export async function pullImage(
   opts: PullOptions = {},
 ): Promise<PullResult> {
   checkUrl(url);
-  const want = opts.sha256 === undefined ? undefined : parseSha256(opts.sha256);
-  if (opts.sha256 !== undefined && want === undefined) {
-    throw new Diagnostic("vmctl::image::bad_sha256", `\`${opts.sha256}\` is not a sha256`, {
-      hint: "give 64 hexadecimal digits (the output of sha256sum)",
-    });
-  }
+  const want = wantedSha256(opts.sha256);
   const name = opts.name !== undefined ? validateImageName(opts.name) : defaultImageName(url);
   const c = cacheLayout(paths);
   await ensureCache(c);
@@ -97,29 +109,30 @@ export async function pullImage(
       return { entry: cached, path: blobPath(c, cached.sha256), link, downloaded: false };
     }
     const got = await download(url, part, { sha256: want, progress: opts.progress, label: name });
-    const target = blobPath(c, got.sourceSha256);
     await assertSelfContained(got.file).catch(async (err) => {
       await discardPart(part);
       throw err;
     });
-    await host.chmod(got.file, 0o600);
-    // Not fsynced, like the image itself: a crash loses an entry that is pulled again.
-    await replaceWith(target, got.file, { sync: false });
-    await discardPart(part);
-    const entry: ImageEntry = {
+    const stored = await storeImage(c, got.file, {
       name,
       url,
       sha256: got.sourceSha256,
       size: got.size,
       compression: got.compression,
       pulled_at: new Date().toISOString(),
-    };
-    await updateIndex(c, (doc) => {
-      doc.images = doc.images.filter((e) => e.url !== url && e.name !== name);
-      doc.images.push(entry);
     });
-    const link = await linkName(c, name, entry.sha256);
-    return { entry, path: target, link, downloaded: true };
+    await discardPart(part);
+    return { entry: stored.entry, path: stored.path, link: stored.link, downloaded: true };
+  });
+}
+
+/** The expected sha256 `text` names (lower-case), or `vmctl::image::bad_sha256`. */
+export function wantedSha256(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  const want = parseSha256(text);
+  if (want !== undefined) return want;
+  throw new Diagnostic("vmctl::image::bad_sha256", `\`${text}\` is not a sha256`, {
+    hint: "give 64 hexadecimal digits (the output of sha256sum)",
   });
 }
 
@@ -135,7 +148,8 @@ function findCached(
   return e;
 }
 
-function checkUrl(url: string): void {
+/** Refuse what is not an http(s) image URL. */
+export function checkUrl(url: string): void {
   const u = parseImageUrl(url);
   if (u instanceof URL) return;
   if (u === "not_a_url") {

@@ -156,7 +156,7 @@ Deno.test({
         } finally {
           await Deno.writeTextFile(kh, original);
         }
-        await ok(["ssh", NAME, "--", "true"]);
+        await ok(["ssh", NAME, "--timeout", BOOT_BUDGET, "--", "true"]);
       });
 
       await t.step("down stops the VM; up restarts it and provisions again", async () => {

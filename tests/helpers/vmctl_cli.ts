@@ -59,6 +59,19 @@ export async function vmctl(home: string, args: string[], o: CliOptions = {}): P
   return { code: r.code, stdout: dec.decode(r.stdout), stderr: dec.decode(r.stderr) };
 }
 
+/** Start `vmctl ARGS` in the background (to interrupt it), stdout and stderr piped. */
+export function spawnVmctl(
+  home: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Deno.ChildProcess {
+  return vmctlCommand(args, {
+    env: { XDG_DATA_HOME: home, NO_COLOR: "1", ...env },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
 /** Like {@link vmctl} but fails the test unless the command exits 0. */
 export async function vmctlOk(home: string, args: string[], o: CliOptions = {}): Promise<string> {
   const r = await vmctl(home, args, o);

@@ -168,7 +168,7 @@ Deno.test("a download killed mid-transfer resumes with an HTTP Range request", a
         `await pullImage(${JSON.stringify(url)}, ${JSON.stringify(paths)});\n`,
     );
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", script],
+      args: ["run", "-A", "--config", join(ROOT, "deno.json"), script],
       stdout: "null",
       stderr: "null",
     }).spawn();

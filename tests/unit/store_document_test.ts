@@ -135,7 +135,7 @@ Deno.test("an empty store file (a torn write by another tool) is reported as cor
   assertEquals(err.code, "vmctl::store::corrupt");
 });
 
-Deno.test("updateStore writes a 0600 file and leaves no temp files", async () => {
+Deno.test("updateStore writes a 0600 file and leaves neither temp files nor its lock", async () => {
   await withTemp(async (paths) => {
     await updateStore(paths, (doc) => {
       doc.vms.a = record("a");
@@ -143,7 +143,7 @@ Deno.test("updateStore writes a 0600 file and leaves no temp files", async () =>
     assertEquals((await Deno.stat(paths.storeFile)).mode! & 0o777, 0o600);
     assertEquals((await Deno.stat(paths.dataDir)).mode! & 0o777, 0o700);
     const names = [...Deno.readDirSync(paths.dataDir)].map((e) => e.name).sort();
-    assertEquals(names, ["vms.json", "vms.json.lock"]);
+    assertEquals(names, ["vms.json"]);
   });
 });
 
