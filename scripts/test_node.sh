@@ -24,6 +24,7 @@ SUITES=(
   tests/integration/seed_vm_create_test.ts
   tests/integration/image_cli_test.ts
   tests/integration/image_download_test.ts
+  tests/integration/image_import_test.ts
   tests/integration/zone_*_test.ts
   tests/integration/artefacts_test.ts
 )
