@@ -110,4 +110,5 @@ export async function main(): Promise<void> {
   await runMain(program, host.args, CommanderError);
 }
 
-if (import.meta.main) await main();
+// Not awaited: a top-level await would keep the bundle from being built as CommonJS (the Node SEA).
+if (import.meta.main) main();

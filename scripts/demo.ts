@@ -17,6 +17,7 @@
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { vmctlPermissionFlags } from "./build/permissions.ts";
 
 const ROOT = join(fileURLToPath(new URL(".", import.meta.url)), "..");
 const NOOP = Deno.args.includes("--noop");
@@ -111,10 +112,7 @@ async function prepareProject(dir: string, image: string | undefined): Promise<v
 
 /** The permissions vmctl runs with: exactly those of `deno task vmctl` (scoped, never -A). */
 async function vmctlPermissions(): Promise<string[]> {
-  const cfg = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json")));
-  return (cfg.tasks.vmctl as string).split(" ").filter((a) =>
-    a === "-q" || a.startsWith("--allow-")
-  );
+  return ["-q", ...await vmctlPermissionFlags()];
 }
 
 let image: string | undefined;

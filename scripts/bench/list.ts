@@ -15,23 +15,22 @@
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { updateStore } from "../../lib/store.ts";
-import { dataPaths } from "../../lib/paths.ts";
+import { registerVms } from "./registry_fixture.ts";
 import { staticClosure } from "./startup_graph.ts";
+import { vmctlPermissionFlags } from "../build/permissions.ts";
 
 const ROOT = join(fileURLToPath(new URL(".", import.meta.url)), "..", "..");
 const RUNS = 40;
 const VMS = 200;
 
-const task = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json"))).tasks.vmctl as string;
-const perms = task.split(" ").filter((a) => a === "-q" || a.startsWith("--allow-"));
+const perms = ["-q", ...await vmctlPermissionFlags()];
 
 const tmp = await Deno.makeTempDir({ prefix: "vmctl-bench-list-" });
 try {
   const env = { XDG_DATA_HOME: tmp, VMCTL_BACKEND: "noop", NO_COLOR: "1" };
   const qemuEnv = { ...env, XDG_DATA_HOME: join(tmp, "qemu") };
-  await register(env.XDG_DATA_HOME, "noop");
-  await register(qemuEnv.XDG_DATA_HOME, "qemu");
+  await registerVms(env.XDG_DATA_HOME, "noop", VMS);
+  await registerVms(qemuEnv.XDG_DATA_HOME, "qemu", VMS);
   const empty = join(tmp, "empty.ts");
   await Deno.writeTextFile(empty, "");
   const deno = Deno.execPath();
@@ -75,28 +74,6 @@ try {
   if (ratio > 2.0 || heavy.length) Deno.exitCode = 1;
 } finally {
   await Deno.remove(tmp, { recursive: true });
-}
-
-/** Register VMS VMs of `backend` in the registry under `xdgDataHome`. */
-async function register(xdgDataHome: string, backend: "noop" | "qemu"): Promise<void> {
-  const paths = dataPaths((k) => (k === "XDG_DATA_HOME" ? xdgDataHome : Deno.env.get(k)));
-  await updateStore(paths, (doc) => {
-    for (let i = 0; i < VMS; i++) {
-      const name = `bench-${String(i).padStart(3, "0")}`;
-      doc.vms[name] = {
-        id: `${backend}-${i}`,
-        name,
-        backend,
-        state: backend === "noop" && i % 3 === 0 ? "running" : "stopped",
-        work_dir: join(paths.vmsDir, name),
-        vcpus: 2,
-        memory_mb: 2048,
-        network: { type: "user" },
-        ssh_host_port: 20000 + i,
-        created_at: new Date().toISOString(),
-      };
-    }
-  });
 }
 
 /** Medians (ms) of the two commands, measured in the same run. */

@@ -1,16 +1,15 @@
 /**
- * Runs the real vmctl (main.ts) as a child process for CLI tests, with an
- * isolated data dir (XDG_DATA_HOME) and the noop backend unless told otherwise.
+ * Runs the real vmctl as a child process for CLI tests, with an isolated data
+ * dir (XDG_DATA_HOME) and the noop backend unless told otherwise. Which build
+ * runs (main.ts, dist/vmctl.mjs on Node, a single executable) is chosen by
+ * VMCTL_TEST_RUNTIME (runtime.ts).
  *
  * @module
  */
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { vmctlCommand } from "./runtime.ts";
 
-/** Repository root. */
-export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-/** main.ts of this checkout. */
-export const MAIN = join(ROOT, "main.ts");
+export { MAIN, ROOT } from "./runtime.ts";
 
 export interface CliResult {
   code: number;
@@ -22,7 +21,7 @@ export interface CliOptions {
   /** Extra environment (merged over the isolated defaults). */
   env?: Record<string, string>;
   cwd?: string;
-  /** Deno permission flags (default --allow-all). */
+  /** Deno permission flags (default --allow-all); ignored by the Node runtimes (runtime.ts). */
   perms?: string[];
   stdin?: string;
 }
@@ -34,8 +33,8 @@ export async function tempHome(): Promise<string> {
 
 /** Run `vmctl ARGS` with XDG_DATA_HOME=`home` and VMCTL_BACKEND=noop. */
 export async function vmctl(home: string, args: string[], o: CliOptions = {}): Promise<CliResult> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", ...(o.perms ?? ["--allow-all"]), MAIN, ...args],
+  const out = vmctlCommand(args, {
+    perms: o.perms,
     cwd: o.cwd ?? home,
     env: {
       // Under `deno task test` INIT_CWD names the repo; vmctl would resolve paths against it.
@@ -58,6 +57,19 @@ export async function vmctl(home: string, args: string[], o: CliOptions = {}): P
   const r = await out.output();
   const dec = new TextDecoder();
   return { code: r.code, stdout: dec.decode(r.stdout), stderr: dec.decode(r.stderr) };
+}
+
+/** Start `vmctl ARGS` in the background (to interrupt it), stdout and stderr piped. */
+export function spawnVmctl(
+  home: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Deno.ChildProcess {
+  return vmctlCommand(args, {
+    env: { XDG_DATA_HOME: home, NO_COLOR: "1", ...env },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
 }
 
 /** Like {@link vmctl} but fails the test unless the command exits 0. */

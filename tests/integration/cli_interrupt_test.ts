@@ -1,18 +1,13 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { assertEquals, assertStringIncludes } from "../helpers/assert.ts";
-import { fakeImage, MAIN, tempHome, vmctl, vmctlOk } from "../helpers/vmctl_cli.ts";
+import { fakeImage, spawnVmctl, tempHome, vmctl, vmctlOk } from "../helpers/vmctl_cli.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Start `vmctl ARGS` in the background with a slow noop operation. */
 function spawnSlow(home: string, args: string[], delay: string): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, ...args],
-    env: { XDG_DATA_HOME: home, VMCTL_BACKEND: "noop", VMCTL_NOOP_DELAY: delay, NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  return spawnVmctl(home, args, { VMCTL_BACKEND: "noop", VMCTL_NOOP_DELAY: delay });
 }
 
 /** Wait until the store shows `name` marked busy by another process. */

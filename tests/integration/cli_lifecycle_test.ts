@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../helpers/assert.ts";
 import { fakeImage, tempHome, vmctl, vmctlOk } from "../helpers/vmctl_cli.ts";
+import { vmctlArgv, vmctlEnv } from "../helpers/runtime.ts";
 
 async function withHome(fn: (home: string, image: string) => Promise<void>): Promise<void> {
   const home = await tempHome();
@@ -90,17 +91,9 @@ Deno.test("the work dir is created 0700 even under umask 000", async () => {
       args: [
         "-c",
         'umask 000; exec "$0" "$@"',
-        Deno.execPath(),
-        "run",
-        "-A",
-        new URL("../../main.ts", import.meta.url).pathname,
-        "create",
-        "--name",
-        "u",
-        "--image",
-        image,
+        ...vmctlArgv(["create", "--name", "u", "--image", image]),
       ],
-      env: { XDG_DATA_HOME: home, VMCTL_BACKEND: "noop" },
+      env: vmctlEnv({ XDG_DATA_HOME: home, VMCTL_BACKEND: "noop" }),
     }).output();
     assertEquals(r.code, 0, new TextDecoder().decode(r.stderr));
     for (const d of ["vmctl", "vmctl/vms", "vmctl/vms/u"]) {

@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertStringIncludes } from "../helpers/assert.ts";
-import { fakeImage, ROOT, tempHome, vmctl } from "../helpers/vmctl_cli.ts";
+import { fakeImage, tempHome, vmctl } from "../helpers/vmctl_cli.ts";
+import { vmctlPermissionFlags } from "../../scripts/build/permissions.ts";
 
 async function withProject(fn: (home: string) => Promise<void>): Promise<void> {
   const home = await tempHome();
@@ -47,8 +48,7 @@ for (const [missing, perms, args] of CASES) {
 }
 
 Deno.test("with the task's scoped permissions the noop lifecycle works", async () => {
-  const task = JSON.parse(await Deno.readTextFile(`${ROOT}/deno.json`)).tasks.vmctl as string;
-  const perms = task.split(" ").filter((a) => a.startsWith("--allow-"));
+  const perms = await vmctlPermissionFlags();
   assert(!perms.includes("--allow-all") && !perms.includes("-A"), "the task must be scoped");
   await withProject(async (home) => {
     for (const args of [["up"], ["list"], ["down", "--destroy"]]) {

@@ -8,7 +8,7 @@
 import { join } from "node:path";
 import { assert, assertEquals, assertStringIncludes } from "../helpers/assert.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
-import { MAIN, vmctl, vmctlOk } from "../helpers/vmctl_cli.ts";
+import { spawnVmctl, vmctl, vmctlOk } from "../helpers/vmctl_cli.ts";
 import { sha256, startServer } from "./image_helpers.ts";
 import { alive } from "./qemu_helpers.ts";
 
@@ -217,12 +217,11 @@ Deno.test("an import interrupted by SIGINT is undone: nothing is left in the cac
     // The cache's lock, held by this (live) test process: the import waits at the index.
     const lock = join(home, "vmctl", "images", "index.lock");
     await Deno.writeTextFile(lock, `${Deno.pid}\n`);
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", MAIN, "image", "import", file, "--url", "https://x.example/d.zst"],
-      env: { XDG_DATA_HOME: home, NO_COLOR: "1", VMCTL_LOG: "info" },
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
+    const child = spawnVmctl(
+      home,
+      ["image", "import", file, "--url", "https://x.example/d.zst"],
+      { VMCTL_LOG: "info" },
+    );
     try {
       while (!(await Deno.stat(stored).then(() => true, () => false))) {
         await new Promise((r) => setTimeout(r, 20));

@@ -4,14 +4,14 @@
  * --allow-all, so this proves the backend's process checks still work there.
  */
 import { assert, assertEquals, assertStringIncludes } from "../helpers/assert.ts";
-import { ROOT, tempHome, vmctl } from "../helpers/vmctl_cli.ts";
+import { tempHome, vmctl } from "../helpers/vmctl_cli.ts";
+import { vmctlPermissionFlags } from "../../scripts/build/permissions.ts";
 import { alive, blankImage } from "./qemu_helpers.ts";
 
 const ENV = { VMCTL_BACKEND: "qemu", VMCTL_ACCEL: "tcg" };
 
 async function taskPermissions(): Promise<string[]> {
-  const task = JSON.parse(await Deno.readTextFile(`${ROOT}/deno.json`)).tasks.vmctl as string;
-  const perms = task.split(" ").filter((a) => a.startsWith("--allow-"));
+  const perms = await vmctlPermissionFlags();
   assert(!perms.includes("--allow-all"), "the task must be scoped");
   return ["--no-prompt", ...perms];
 }

@@ -8,7 +8,10 @@ import { join } from "node:path";
 import { execCommand } from "../../backends/exec.ts";
 import { connectQmp } from "../../lib/qmp.ts";
 import { assert, assertEquals, assertStringIncludes } from "../helpers/assert.ts";
-import { MAIN, tempHome, vmctl } from "../helpers/vmctl_cli.ts";
+import { spawnVmctl as spawnWith, tempHome, vmctl } from "../helpers/vmctl_cli.ts";
+
+/** Start `vmctl ARGS` on the QEMU backend in the background (to interrupt it). */
+const spawnVmctl = (home: string, args: string[]) => spawnWith(home, args, ENV);
 import { alive, blankImage, killIfAlive } from "./qemu_helpers.ts";
 
 const ENV = { VMCTL_BACKEND: "qemu", VMCTL_ACCEL: "tcg" };
@@ -335,16 +338,6 @@ async function fillLeaving(dir: string, file: string, leave: number): Promise<vo
   const df = await execCommand(["df", "-B1", "--output=avail", dir]);
   const avail = Number(df.stdout.trim().split("\n").pop());
   await Deno.writeFile(file, new Uint8Array(Math.max(0, avail - leave)).fill(1));
-}
-
-/** Start `vmctl ARGS` in the background (to interrupt it). */
-function spawnVmctl(home: string, args: string[]): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, ...args],
-    env: { XDG_DATA_HOME: home, NO_COLOR: "1", ...ENV },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
 }
 
 /** Wait until the store shows `name` marked busy (the plan is under way). */

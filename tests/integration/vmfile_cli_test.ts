@@ -1,11 +1,12 @@
 /**
- * `vmctl validate` end to end: a real `deno run main.ts validate` child with
+ * `vmctl validate` end to end: a real `vmctl validate` child (runtime.ts) with
  * its own HOME (so `~` paths are tested without touching this process's
  * environment), exit codes 0/1 and the JSON documents.
  */
 import { join } from "node:path";
 import { assert, assertEquals, assertStringIncludes } from "../helpers/assert.ts";
 import { touch, withTempDir } from "../unit/vmfile_helpers.ts";
+import { vmctlCommand } from "../helpers/runtime.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const BOOK = join(ROOT, "fixtures/vmfiles/book");
@@ -14,16 +15,7 @@ async function validate(
   args: string[],
   opts: { cwd: string; home: string },
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--config",
-      join(ROOT, "deno.json"),
-      join(ROOT, "main.ts"),
-      "validate",
-      ...args,
-    ],
+  const out = await vmctlCommand(["validate", ...args], {
     cwd: opts.cwd,
     env: { HOME: opts.home, INIT_CWD: opts.cwd, NO_COLOR: "1" },
     stdout: "piped",

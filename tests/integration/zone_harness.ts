@@ -1,12 +1,12 @@
 /**
  * Shared setup for the zone CLI tests: a fake illumos host (fixtures/illumos)
  * on PATH, a temporary registry (--root), and a runner for
- * `deno run -A main.ts zone ...` as a real child process.
+ * `vmctl zone ...` as a real child process (main.ts, or the build VMCTL_TEST_RUNTIME names).
  *
  * @module
  */
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { vmctlCommand } from "../helpers/runtime.ts";
 import { createFakeIllumos, type FakeIllumos } from "../../fixtures/illumos/mod.ts";
 
 /** `init` flags of the pool every zone test host starts with (10.0.0.0/24 over igb0). */
@@ -21,8 +21,7 @@ export const DEFAULT_POOL_ARGS = [
   "igb0",
 ];
 
-export const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-export const MAIN = join(REPO, "main.ts");
+export { MAIN, ROOT as REPO } from "../helpers/runtime.ts";
 
 export interface CliResult {
   code: number;
@@ -55,8 +54,7 @@ export async function zoneTestEnv(
     ZMGR_ALTROOT: join(fake.stateDir, "fs"),
   };
   const zone = async (args: string[], extra: Record<string, string> = {}): Promise<CliResult> => {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", MAIN, "zone", ...args, "--root", root],
+    const out = await vmctlCommand(["zone", ...args, "--root", root], {
       env: { ...env, ...extra },
       clearEnv: true,
       stdout: "piped",

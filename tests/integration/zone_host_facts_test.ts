@@ -1,6 +1,7 @@
 /** Smaller host facts of issue #21: autoboot, closed pipes, pools, brands. */
 import { assertEquals, assertStringIncludes } from "../helpers/assert.ts";
-import { MAIN, zoneTestEnv } from "./zone_harness.ts";
+import { zoneTestEnv } from "./zone_harness.ts";
+import { vmctlArgv, vmctlEnv } from "../helpers/runtime.ts";
 
 Deno.test("create --no-boot configures the zone without autoboot", async () => {
   const t = await zoneTestEnv();
@@ -18,10 +19,11 @@ Deno.test("zone list into a pipe closed early exits quietly", async () => {
   try {
     for (let i = 0; i < 3; i++) await t.ok(["create", `p${i}`, "--no-boot"]);
     // `true` exits without reading, as `head` does once it has its lines.
-    const cmd = `"${Deno.execPath()}" run -A "${MAIN}" zone list --root "${t.root}" | true`;
+    const vmctl = vmctlArgv(["zone", "list", "--root", t.root]).map((a) => `"${a}"`).join(" ");
+    const cmd = `${vmctl} | true`;
     const r = await new Deno.Command("bash", {
       args: ["-o", "pipefail", "-c", cmd],
-      env: t.env,
+      env: vmctlEnv(t.env),
       clearEnv: true,
       stdout: "piped",
       stderr: "piped",

@@ -2,6 +2,7 @@ import { assert, assertEquals, assertMatch, assertStringIncludes } from "../help
 import { join } from "node:path";
 import { buildProgram } from "../../main.ts";
 import { createPool, DEFAULT_POOL_ARGS, MAIN, zoneTestEnv } from "./zone_harness.ts";
+import { vmctlCommand } from "../helpers/runtime.ts";
 
 Deno.test("init writes config, both default templates and the first pool; a rerun keeps them", async () => {
   const t = await zoneTestEnv({ init: false });
@@ -334,8 +335,7 @@ Deno.test("ZMGR_ROOT chooses the registry when --root is not given", async () =>
   const root = await Deno.makeTempDir({ prefix: "zmgr-env-" });
   try {
     const run = (args: string[]) =>
-      new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", MAIN, "zone", ...args],
+      vmctlCommand(["zone", ...args], {
         env: { ZMGR_ROOT: root, NO_COLOR: "1" },
         stdout: "piped",
         stderr: "piped",

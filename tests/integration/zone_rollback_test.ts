@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertStringIncludes } from "../helpers/assert.ts";
-import { MAIN, registeredZones, type ZoneTestEnv, zoneTestEnv } from "./zone_harness.ts";
+import { vmctlCommand } from "../helpers/runtime.ts";
+import { registeredZones, type ZoneTestEnv, zoneTestEnv } from "./zone_harness.ts";
 
 /** What the system holds (counters like the next debug id legitimately move on). */
 async function hostContents(t: ZoneTestEnv): Promise<string> {
@@ -204,8 +205,7 @@ Deno.test("SIGINT during the install rolls the create back and exits 130", async
   const t = await zoneTestEnv();
   try {
     const before = await hostContents(t);
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", MAIN, "zone", "create", "int1", "--root", t.root],
+    const child = vmctlCommand(["zone", "create", "int1", "--root", t.root], {
       env: {
         ...t.fake.env,
         ZMGR_ALTROOT: `${t.fake.stateDir}/fs`,
