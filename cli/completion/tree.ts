@@ -52,7 +52,7 @@ function argumentSource(cmd: Command, arg: Argument): ValueSource {
   if (arg.argChoices) return { words: arg.argChoices };
   if (NEW_NAME_COMMANDS.has(cmd.name())) return NONE;
   const kind = ARG_NAMES.find(([re]) => re.test(arg.description))?.[1];
-  return kind ? { names: kind } : NONE;
+  return kind ? { names: kind } : placeholderPaths(`<${arg.name()}>`) ?? NONE;
 }
 
 function optionSource(opt: Option): ValueSource {

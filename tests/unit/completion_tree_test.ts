@@ -21,11 +21,15 @@ Deno.test("every command naming an existing VM, zone, pool or template completes
       if (["create", "add", "init", "help"].includes(last)) continue;
       const cmd = c.path.join(" ").slice(prefix.length);
       const first = c.args[0];
-      if (!first || "words" in first) continue;
+      if (!first || "words" in first || "paths" in first) continue;
       if (/^(image pull|seed|ssh)$/.test(cmd)) continue;
       assert("names" in first, `${c.path.join(" ")}: its first argument completes names`);
     }
   }
+});
+
+Deno.test("a file argument completes paths", async () => {
+  assertEquals(at(await tree("vmctl"), "vmctl image import").args[0], { paths: "files" });
 });
 
 Deno.test("the names of new things are not completed from existing ones", async () => {
