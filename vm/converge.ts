@@ -90,6 +90,8 @@ export async function requestFromDef(def: VmDef, file: VmFile): Promise<VmConfig
     uefi: def.uefi,
     accel,
     vnc: def.vnc,
+    forwards: def.forwards,
+    mounts: def.mounts,
     cloudInit: def.cloudInit ? { hostname: def.name, ...def.cloudInit } : undefined,
     sshUser: def.ssh?.user ?? DEFAULT_SSH_USER,
     sshPrivateKey: def.ssh?.privateKeyPath,

@@ -47,6 +47,7 @@ import { backendFor } from "../backends/router.ts";
 import type { VmContext } from "./context.ts";
 import { type Course, planStage } from "./course.ts";
 import { withLive } from "./reconcile.ts";
+import { assignSshPort } from "./ports.ts";
 
 export type Transition = "start" | "stop" | "suspend" | "resume";
 
@@ -225,11 +226,14 @@ export function transitionPlan(
   backend: Hypervisor,
   name: string,
   action: Transition,
-  opts: { timeoutMs?: number; accel?: Accel } = {},
+  opts: TransitionOptions = {},
 ): Plan {
   const held: Held = {};
   const edge = TRANSITIONS[action];
-  const how = action === "start" && opts.accel ? ` (accelerator ${opts.accel})` : "";
+  const how = action !== "start" ? "" : [
+    opts.accel ? ` (accelerator ${opts.accel})` : "",
+    opts.newPort ? "; first a new SSH port, recorded" : "",
+  ].join("");
   return plan(`${action} VM '${name}'`, [
     claimStep(ctx, backend, name, action, held),
     backendStep(
@@ -237,7 +241,17 @@ export function transitionPlan(
       `${backend.tag} backend: ${action}${how}`,
       action,
       held,
-      (vm) => runBackend(backend, action, vm, ctx, opts.timeoutMs ?? STOP_TIMEOUT_MS, opts.accel),
+      async (vm) => {
+        if (action === "start") vm = await withSshPort(ctx, vm, opts.newPort === true);
+        return await runBackend(
+          backend,
+          action,
+          vm,
+          ctx,
+          opts.timeoutMs ?? STOP_TIMEOUT_MS,
+          opts.accel,
+        );
+      },
     ),
     storeStep(
       `record VM '${name}' ${edge.to}`,
@@ -246,6 +260,21 @@ export function transitionPlan(
       async () => held.vm = await release(ctx, held.vm!),
     ),
   ]);
+}
+
+/** Options of a transition: stop timeout, start's accelerator and `--new-port`. */
+export interface TransitionOptions {
+  timeoutMs?: number;
+  accel?: Accel;
+  /** start: choose and record a new SSH port first. */
+  newPort?: boolean;
+}
+
+/** `vm` with the SSH port it starts on: a new one when asked, one if it has none (older records). */
+async function withSshPort(ctx: VmContext, vm: VmRecord, fresh: boolean): Promise<VmRecord> {
+  if (vm.network.type !== "user" || (vm.ssh_host_port && !fresh)) return vm;
+  const stored = await assignSshPort(ctx, vm.name, fresh);
+  return { ...vm, ssh_host_port: stored.ssh_host_port };
 }
 
 function runBackend(
@@ -331,7 +360,7 @@ export async function transitionCourse(
   ctx: VmContext,
   name: string,
   action: Transition,
-  opts: { timeoutMs?: number; accel?: Accel } = {},
+  opts: TransitionOptions = {},
 ): Promise<Course> {
   const stored = requireRecord(await readStore(ctx.paths), name);
   const p = transitionPlan(ctx, await backendFor(stored.backend), name, action, opts);

@@ -13,13 +13,20 @@ import { followCourses } from "../../vm/course.ts";
 export async function transitionCommand(
   action: Transition,
   name: string,
-  opts: { timeout?: string; accel?: string; dryRun?: boolean; json?: boolean } = {},
+  opts: { timeout?: string; accel?: string; newPort?: boolean; dryRun?: boolean; json?: boolean } =
+    {},
 ): Promise<void> {
   vmNameArg(name);
   const timeoutMs = timeoutOption(opts.timeout);
   const accel = choiceOption(opts.accel, "--accel", ACCELS);
   const ctx = opsContext({ dryRun: opts.dryRun, json: opts.json });
-  await followCourses(ctx, [await transitionCourse(ctx, name, action, { timeoutMs, accel })]);
+  await followCourses(ctx, [
+    await transitionCourse(ctx, name, action, {
+      timeoutMs,
+      accel,
+      newPort: opts.newPort,
+    }),
+  ]);
 }
 
 /** The action of `vmctl destroy NAME`. */
