@@ -116,7 +116,9 @@ export function firstRepeat<T>(
  */
 export function guestPathProblem(path: string): string | undefined {
   if (!path.startsWith("/")) return "it is not an absolute path";
-  if (/[\s\0-\x1f\x7f]/.test(path)) return "it contains a space or a control character";
+  if ([...path].some((c) => /\s/.test(c) || c.charCodeAt(0) < 0x20 || c === "\x7f")) {
+    return "it contains a space or a control character";
+  }
   const segments = path.split("/").filter(Boolean);
   if (segments.length === 0) return "it is the guest's root directory";
   if (segments.some((s) => s === "." || s === "..")) return "it contains `.` or `..`";

@@ -104,8 +104,8 @@ export function buildUserData(o: UserDataOptions): string {
   return lines.join("\n") + "\n";
 }
 
-/** 9p mount options: virtio transport, the Linux dialect, 512 KiB messages. */
-export const NINEP_OPTIONS = "trans=virtio,version=9p2000.L,msize=524288";
+/** 9p mount options: virtio transport, the Linux dialect, the largest messages virtio takes. */
+export const NINEP_OPTIONS = "trans=virtio,version=9p2000.L,msize=512000";
 
 /**
  * `bootcmd` entries mounting each shared folder. bootcmd runs at every boot,
