@@ -70,7 +70,7 @@ export async function createPlan(
   // Fail fast before a possibly long download; the reservation re-checks under the lock.
   if (!opts.replacing && (await readStore(ctx.paths)).vms[config.name]) throw exists(config.name);
   if (config.image.kind === "path") requireImageFile(config.image.path);
-  if (config.forwards?.length) await checkForwards(ctx, config.forwards);
+  if (config.forwards?.length) await checkForwards(ctx, config.name, config.forwards);
   const workDir = vmWorkDir(ctx.paths, config.name);
   const m: Making = { rec: reservation(config, workDir) };
   const steps: Step[] = [

@@ -13,25 +13,31 @@ import {
 } from "../backends/ports.ts";
 import { Diagnostic } from "../lib/diagnostics.ts";
 import {
+  describeForward,
   isLoopback,
   type PortForward,
   sshPortCandidates,
   widenedWarning,
 } from "../lib/forwards.ts";
 import { log } from "../lib/log.ts";
-import { requireRecord, type StoreDoc, updateStore } from "../lib/store.ts";
+import { readStore, requireRecord, type StoreDoc, updateStore } from "../lib/store.ts";
 import type { VmRecord } from "../lib/types.ts";
 import type { VmContext } from "./context.ts";
 
-/** Host ports the VMs other than `name` hold (SSH and forwards), stopped ones included. */
-export function reservedPorts(doc: StoreDoc, name: string): Set<number> {
-  const ports = new Set<number>();
+/** Host ports the VMs other than `name` hold (SSH and forwards, stopped ones included), by holder. */
+export function portHolders(doc: StoreDoc, name: string): Map<number, string> {
+  const held = new Map<number, string>();
   for (const rec of Object.values(doc.vms)) {
     if (rec.name === name) continue;
-    if (rec.ssh_host_port) ports.add(rec.ssh_host_port);
-    for (const f of rec.forwards ?? []) ports.add(f.host_port);
+    if (rec.ssh_host_port) held.set(rec.ssh_host_port, `VM '${rec.name}''s SSH port`);
+    for (const f of rec.forwards ?? []) held.set(f.host_port, `a forward of VM '${rec.name}'`);
   }
-  return ports;
+  return held;
+}
+
+/** The host ports other VMs hold. */
+export function reservedPorts(doc: StoreDoc, name: string): Set<number> {
+  return new Set(portHolders(doc, name).keys());
 }
 
 /**
@@ -91,8 +97,26 @@ function ownForwardPorts(rec: Pick<VmRecord, "forwards">): number[] {
   return (rec.forwards ?? []).map((f) => f.host_port);
 }
 
-/** Before a create: warn about forwards beyond loopback, refuse host ports already in use. */
-export async function checkForwards(ctx: VmContext, forwards: PortForward[]): Promise<void> {
-  for (const f of forwards) if (!isLoopback(f.host_ip)) log.warn(widenedWarning(f));
+/**
+ * Before a create: warn about forwards beyond loopback, refuse host ports
+ * another VM holds (it would fail when both run) or something listens on.
+ */
+export async function checkForwards(
+  ctx: VmContext,
+  name: string,
+  forwards: PortForward[],
+): Promise<void> {
+  const held = portHolders(await readStore(ctx.paths), name);
+  for (const f of forwards) {
+    const holder = held.get(f.host_port);
+    if (holder) {
+      throw new Diagnostic(
+        "vmctl::net::port_reserved",
+        `host port ${f.host_port} (forward ${describeForward(f)}) is ${holder}`,
+        { hint: "forward another host port; `vmctl list` shows the SSH ports of the VMs" },
+      );
+    }
+    if (!isLoopback(f.host_ip)) log.warn(widenedWarning(f));
+  }
   await requirePortsFree(ctx.runner, forwards.map(forwardWanted));
 }

@@ -137,6 +137,20 @@ Deno.test("a forward on a host port already in use names the process holding it"
   });
 });
 
+Deno.test("a forward on another VM's SSH port is refused, even while that VM is stopped", async () => {
+  await withHome(async (home) => {
+    await create(home, "a");
+    const taken = (await status(home, "a")).ssh_port;
+    const r = await create(home, "b", ["--forward", `${taken}:80`]);
+    assertEquals(r.code, 1, r.stderr);
+    assertStringIncludes(r.stderr, "vmctl::net::port_reserved");
+    assertStringIncludes(
+      r.stderr,
+      `host port ${taken} (forward 127.0.0.1:${taken} -> 80/tcp) is VM 'a''s SSH port`,
+    );
+  });
+});
+
 Deno.test("a forward beyond loopback is created with a warning", async () => {
   await withHome(async (home) => {
     const port = freeLoopbackPort();
