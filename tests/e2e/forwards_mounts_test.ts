@@ -12,7 +12,7 @@ import { type CliResult, tempHome, vmctl } from "../helpers/vmctl_cli.ts";
 
 const NAME = "share";
 // seconds: a TCG boot takes ~45 s on an idle machine, many minutes beside other TCG guests
-const BOOT_BUDGET = "900";
+const BOOT_BUDGET = "1500";
 
 function vmfileText(image: string, webPort: number): string {
   return `vm "${NAME}" {
