@@ -118,7 +118,8 @@ Deno.test({
 
       await t.step("a server in the guest answers on the forwarded host port", async () => {
         const serve = await guest(
-          "cd /src && setsid nohup python3 -m http.server 8000 >/dev/null 2>&1 < /dev/null &",
+          // every fd away from the session, or ssh waits for the server to exit
+          "setsid python3 -m http.server 8000 --directory /src >/dev/null 2>&1 </dev/null &",
         );
         assertEquals(serve.code, 0, serve.stderr);
         const body = await fetchText(`http://127.0.0.1:${webPort}/hello.txt`, 60_000);
