@@ -52,7 +52,6 @@ export const noopBackend: Hypervisor = {
       image_path: spec.imagePath || null, // a URL image is only recorded (image_source), never fetched
       overlay_path: null,
       pid: null,
-      ssh_host_port: null,
     };
   },
   async start(vm) {

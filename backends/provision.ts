@@ -41,7 +41,8 @@ export interface ProvisionOptions {
 /** Wait for SSH, then run `def.provision` in order on `vm`; throws at the first failure. */
 export async function provisionVm(vm: VmRecord, def: VmDef, o: ProvisionOptions): Promise<void> {
   const steps = def.provision;
-  if (steps.length === 0) return;
+  // Shared folders are mounted before sshd starts: waiting for SSH waits for them.
+  if (steps.length === 0 && def.mounts.length === 0) return;
   await checkLocalSources(steps);
   const { target } = await sshTargetFor(vm, o.ctx, {
     vmfileUser: def.ssh?.user,
@@ -79,6 +80,7 @@ export async function runProvisioners(
     vmGone: o.vmGone,
   });
   out.info(`SSH ready after ${(ready.elapsedMs / 1000).toFixed(1)} s`);
+  if (steps.length === 0) return;
 
   const logFile = await ProvisionLog.open(vmFile(vm.work_dir, "provisionLog"));
   try {

@@ -6,6 +6,7 @@
  * @module
  */
 import type { Command } from "@commander-js/extra-typings";
+import { collect } from "./repeatable.ts";
 
 /** `vmctl seed`'s options: flag, key in the parsed options, value name, help; all take a value. */
 export const SEED_OPTIONS = [
@@ -34,8 +35,6 @@ export const SEED_OPTIONS = [
 export type SeedOptions =
   & { [K in Exclude<(typeof SEED_OPTIONS)[number][1], "add">]?: string }
   & { add?: string[] };
-
-const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 /** Registers this group's commands on `program`. */
 // deno-lint-ignore no-explicit-any

@@ -7,6 +7,7 @@
  * @module
  */
 import type { Command } from "@commander-js/extra-typings";
+import { collect } from "./repeatable.ts";
 import {
   DEFAULT_SSH_USER,
   DESTROY_STOP_TIMEOUT_MS,
@@ -80,6 +81,12 @@ export function registerVmCommands(program: Command<any, any, any>): void {
     .option("--disk <gb>", "disk size in GB (overlay resize)")
     .option("--bridge <name>", "bridge for TAP networking (implies --network tap)")
     .option("--network <mode>", "user | tap | none (default: user, or tap with --bridge)")
+    .option(
+      "--forward <spec>",
+      "forward HOST:GUEST[/udp] or IP:HOST:GUEST (user network; 127.0.0.1 by default; repeatable)",
+      collect,
+    )
+    .option("--mount <spec>", "share HOST_DIR:GUEST_DIR[:ro] over virtio-9p (repeatable)", collect)
     .option("--cloud-init <file>", "raw cloud-init user-data file, passed through unchanged")
     .option("--ssh-key <pubfile>", "SSH public key to authorise (default: a generated key pair)")
     .option("--user <name>", "SSH user created in the guest", DEFAULT_SSH_USER)
@@ -100,6 +107,7 @@ export function registerVmCommands(program: Command<any, any, any>): void {
     .argument("<name>", "VM name")
     .option("--accel <accel>", "accelerator for this start: kvm, tcg or auto (default: as created)")
     .option("--fresh", "boot afresh: discard the state `stop --save` kept instead of resuming it")
+    .option("--new-port", "choose a new SSH forward port and record it (when the old one is taken)")
     .option("--dry-run", "print the plan; change nothing")
     .option("--json", PLAN_JSON_HELP)
     .action(async (name, opts) => {

@@ -8,8 +8,8 @@
  * @module
  */
 import type { Command } from "@commander-js/extra-typings";
+import { collect } from "./repeatable.ts";
 
-const collect = (v: string, prev: string[] = []) => [...prev, v];
 const ROOT_HELP = "registry directory (default: $ZMGR_ROOT or /etc/zmgr)";
 const DRY_HELP =
   "print the plan (each command with its stdin, file, registry change and undo); change nothing";

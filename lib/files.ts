@@ -133,7 +133,7 @@ function writeError(path: string, err: unknown): unknown {
 }
 
 /** Why a path cannot be used as an input file. */
-export type FileProblem = "missing" | "not_a_file" | "denied";
+export type FileProblem = "missing" | "not_a_file" | "not_a_directory" | "denied";
 
 /**
  * Whether `path` names a regular file (symlinks followed): undefined when it
@@ -141,8 +141,19 @@ export type FileProblem = "missing" | "not_a_file" | "denied";
  * is thrown, for the CLI to name the flag to add.
  */
 export function fileProblem(path: string): FileProblem | undefined {
+  return pathProblem(path, "file");
+}
+
+/** Whether `path` names a directory (symlinks followed), as {@link fileProblem} for files. */
+export function dirProblem(path: string): FileProblem | undefined {
+  return pathProblem(path, "dir");
+}
+
+function pathProblem(path: string, want: "file" | "dir"): FileProblem | undefined {
   try {
-    return host.statSync(path).isFile ? undefined : "not_a_file";
+    const st = host.statSync(path);
+    if (want === "dir") return st.isDirectory ? undefined : "not_a_directory";
+    return st.isFile ? undefined : "not_a_file";
   } catch (err) {
     if (isNotFound(err) || errorKind(err) === "NotADirectory") {
       return "missing";
@@ -164,6 +175,8 @@ export function describeFileProblem(problem: FileProblem, what: string, path: st
       return `${what} ${path} does not exist`;
     case "not_a_file":
       return `${what} ${path} is not a regular file`;
+    case "not_a_directory":
+      return `${what} ${path} is not a directory`;
     case "denied":
       return `${what} ${path} cannot be accessed (permission denied)`;
   }

@@ -66,6 +66,8 @@ const KNOWN_FIELDS = new Set<string>([
   "uefi",
   "accel",
   "ssh_host_port",
+  "forwards",
+  "mounts",
   "mac_addr",
   "ssh_user",
   "ssh_private_key",

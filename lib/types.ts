@@ -64,6 +64,9 @@ export interface SshSpec {
   privateKeyPath?: string;
 }
 
+export type { PortForward, SharedFolder } from "./forwards.ts";
+import type { PortForward, SharedFolder } from "./forwards.ts";
+
 /** Where a VM's base image comes from (VMFile `image`, `--image` / `--image-url`). */
 export type { ImageSource } from "./vmfile/types.ts";
 import type { ImageSource } from "./vmfile/types.ts";
@@ -89,6 +92,10 @@ export interface VmConfig {
   sshUser: string;
   /** A private key the user named (VMFile `ssh.private-key`, or next to `--ssh-key`). */
   sshPrivateKey?: string;
+  /** Host ports forwarded to the guest (user networking only). */
+  forwards?: PortForward[];
+  /** Host directories shared with the guest (virtio-9p, mounted through cloud-init). */
+  mounts?: SharedFolder[];
   /** Absolute path of the VMFile this VM comes from. */
   vmfile?: string;
   /** Hash of the VMFile definition (vm/converge.ts `defHash`). */
@@ -136,7 +143,12 @@ export interface VmRecord {
   network: NetworkConfig;
   uefi?: boolean;
   accel?: Accel;
+  /** The host port forwarded to the guest's SSH: chosen once at create, kept across starts. */
   ssh_host_port?: number | null;
+  /** Host ports forwarded to the guest besides SSH. */
+  forwards?: PortForward[];
+  /** Host directories shared with the guest. */
+  mounts?: SharedFolder[];
   mac_addr?: string | null;
   /** SSH user recorded at create time (VMFile ssh block / cloud-init user). */
   ssh_user?: string | null;

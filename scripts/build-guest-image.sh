@@ -2,19 +2,24 @@
 # Builds the small Debian bookworm guest image vmctl's e2e tests, demo and
 # benchmarks boot: BIOS/MBR, GRUB, Debian's cloud kernel, real cloud-init
 # (NoCloud) and openssh-server. Nothing is mounted; the only network used is
-# Debian's apt archive.
+# Debian's apt archive. The kernel is Debian's generic one, not the cloud
+# flavour: the cloud kernel has no 9p (CONFIG_NET_9P is not set), and vmctl's
+# shared folders (`mount`) are virtio-9p.
 #
 #   scripts/build-guest-image.sh          # build or reuse; prints the path last
 #
 # The image is cached at ${VMCTL_TEST_CACHE:-/var/cache/vmctl-test}/
-# debian-bookworm-cloudinit.qcow2, keyed by a hash of this script: editing
-# the script rebuilds it, otherwise a second run returns in milliseconds.
+# debian-bookworm-cloudinit-9p.qcow2, keyed by a hash of this script: editing
+# the script rebuilds it, otherwise a second run returns in milliseconds. The
+# name changes when the image changes in kind (here: a kernel with 9p), so a
+# checkout with the older script never overwrites an image that VMs of the
+# newer one use as their backing file, nor the other way round.
 # Building needs root (mmdebstrap's root mode and file ownership in the
 # filesystem image); run as another user, it only reuses a cached image.
 set -euo pipefail
 
 CACHE_DIR="${VMCTL_TEST_CACHE:-/var/cache/vmctl-test}"
-IMAGE="$CACHE_DIR/debian-bookworm-cloudinit.qcow2"
+IMAGE="$CACHE_DIR/debian-bookworm-cloudinit-9p.qcow2"
 STAMP="$IMAGE.script-sha256"
 MIRROR="${VMCTL_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 DISK_MB=2048 # virtual size; cloud-guest-utils grows the root when the overlay is larger
@@ -70,7 +75,7 @@ ROOT="$WORK/root"
 START=$SECONDS
 
 # --- root filesystem --------------------------------------------------------
-PACKAGES=systemd-sysv,linux-image-cloud-amd64,initramfs-tools,cloud-init,openssh-server,sudo
+PACKAGES=systemd-sysv,linux-image-amd64,initramfs-tools,cloud-init,openssh-server,sudo
 PACKAGES+=,ifupdown,isc-dhcp-client,netbase,iproute2,e2fsprogs,cloud-guest-utils,udev,dbus
 mkdir -p "$CACHE_DIR/debs"
 say "mmdebstrap bookworm (packages cached in $CACHE_DIR/debs)"

@@ -91,6 +91,8 @@ export async function requestFromDef(def: VmDef, file: VmFile): Promise<VmConfig
     uefi: def.uefi,
     accel,
     vnc: def.vnc,
+    forwards: def.forwards,
+    mounts: def.mounts,
     cloudInit: def.cloudInit ? { hostname: def.name, ...def.cloudInit } : undefined,
     sshUser: def.ssh?.user ?? DEFAULT_SSH_USER,
     sshPrivateKey: def.ssh?.privateKeyPath,
@@ -168,7 +170,7 @@ export function provisionStage(
   stage: ProvisionStage,
 ): Stage[] {
   const n = def.provision.length;
-  if (n === 0) return [];
+  if (n === 0) return mountsReadyStage(ctx, backend, def, stage);
   if (stage.skip) {
     return [{ note: `    provisioning skipped (--no-provision): ${n} step(s) not run` }];
   }
@@ -187,6 +189,25 @@ export function provisionStage(
   )];
 }
 
+/**
+ * A VM with shared folders but no provisioners: `up` still waits for SSH,
+ * which the guest starts after its bootcmd mounted the folders, so they are
+ * there when `up` returns.
+ */
+function mountsReadyStage(
+  ctx: VmContext,
+  backend: Hypervisor,
+  def: VmDef,
+  stage: ProvisionStage,
+): Stage[] {
+  if (def.mounts.length === 0 || stage.skip || backend.tag === "noop") return [];
+  return [planStage(
+    ctx,
+    provisionPlan(ctx, backend, def, stage),
+    (_, took) => `    SSH answers, shared folders mounted, after ${took}`,
+  )];
+}
+
 /** Wait for SSH, then run the provisioners of `def` in order on the VM as stored when it runs. */
 function provisionPlan(ctx: VmContext, backend: Hypervisor, def: VmDef, stage: ProvisionStage) {
   const detail = [
@@ -196,15 +217,21 @@ function provisionPlan(ctx: VmContext, backend: Hypervisor, def: VmDef, stage: P
     ...def.provision.map((p, i) => `[${i + 1}/${def.provision.length}] ${stepLabel(p)}`),
   ].join("\n");
   return plan(`provision VM '${def.name}'`, [
-    taskStep(`run the provisioners of VM '${def.name}' over SSH`, detail, async () => {
-      const rec = (await readStore(ctx.paths)).vms[def.name];
-      await provisionVm(rec, def, {
-        ctx,
-        backend,
-        timeoutMs: stage.timeoutMs,
-        prefixOutput: stage.prefixOutput,
-      });
-    }),
+    taskStep(
+      def.provision.length
+        ? `run the provisioners of VM '${def.name}' over SSH`
+        : `wait for SSH on VM '${def.name}' (its shared folders are mounted by then)`,
+      detail,
+      async () => {
+        const rec = (await readStore(ctx.paths)).vms[def.name];
+        await provisionVm(rec, def, {
+          ctx,
+          backend,
+          timeoutMs: stage.timeoutMs,
+          prefixOutput: stage.prefixOutput,
+        });
+      },
+    ),
   ]);
 }
 

@@ -42,6 +42,8 @@ import type { VmContext } from "./context.ts";
 import { type Course, keepCause, planStage, type Stage } from "./course.ts";
 import { removeRecord, removeWorkDir, transitionPlan } from "./lifecycle.ts";
 import { host, isAlreadyExists } from "../host/mod.ts";
+import { checkForwards, sshPortForNew } from "./ports.ts";
+import { describeForward, describeMount } from "../lib/forwards.ts";
 
 function exists(name: string): Diagnostic {
   return new Diagnostic("vmctl::vm::exists", `a VM named '${name}' already exists`, {
@@ -74,6 +76,7 @@ export async function createPlan(
     const { requireCachedWhenOffline } = await import("../lib/image/resolve.ts");
     await requireCachedWhenOffline(config.image, ctx.paths);
   }
+  if (config.forwards?.length) await checkForwards(ctx, config.name, config.forwards);
   const workDir = vmWorkDir(ctx.paths, config.name);
   const m: Making = { rec: reservation(config, workDir) };
   const steps: Step[] = [
@@ -84,8 +87,10 @@ export async function createPlan(
     storeStep(
       `reserve VM '${config.name}'`,
       ctx.paths.storeFile,
-      `add VM '${config.name}' (state failed, busy: create, until it is prepared)`,
-      () => reserve(ctx, m.rec),
+      `add VM '${config.name}' (state failed, busy: create, until it is prepared)${
+        config.network.type === "user" ? "; choose its SSH port" : ""
+      }`,
+      async () => m.rec = await reserve(ctx, m.rec),
       {
         action: { kind: "store", file: ctx.paths.storeFile, change: `remove VM '${config.name}'` },
         run: () => removeRecord(ctx, config.name, m.rec.id),
@@ -212,6 +217,8 @@ function reservation(config: VmConfig, workDir: string): VmRecord {
     accel: config.accel,
     vnc: config.vnc,
     ssh_host_port: null,
+    forwards: config.forwards ?? [],
+    mounts: config.mounts ?? [],
     mac_addr: null,
     ssh_user: config.sshUser,
     ssh_private_key: config.sshPrivateKey ?? null,
@@ -223,9 +230,12 @@ function reservation(config: VmConfig, workDir: string): VmRecord {
   };
 }
 
-/** Write the reservation under the lock; refuses a VM that exists or is being created. */
-async function reserve(ctx: VmContext, rec: VmRecord): Promise<void> {
-  await updateStore(ctx.paths, (doc) => {
+/**
+ * Write the reservation under the lock, with the SSH port chosen there (so two
+ * creates never pick the same); refuses a VM that exists or is being created.
+ */
+async function reserve(ctx: VmContext, rec: VmRecord): Promise<VmRecord> {
+  return await updateStore(ctx.paths, async (doc) => {
     const cur = doc.vms[rec.name];
     if (cur) {
       const holder = busyHolder(cur, pidAlive);
@@ -236,7 +246,8 @@ async function reserve(ctx: VmContext, rec: VmRecord): Promise<void> {
       }
       throw exists(rec.name);
     }
-    doc.vms[rec.name] = rec;
+    doc.vms[rec.name] = { ...rec, ssh_host_port: await sshPortForNew(ctx, doc, rec) };
+    return doc.vms[rec.name];
   });
 }
 
@@ -295,6 +306,7 @@ async function writeSeed(config: VmConfig, rec: VmRecord): Promise<VmRecord> {
       instanceId: rec.instance_id!,
       cloudInit: config.cloudInit,
       sshUser: config.sshUser,
+      mounts: config.mounts,
     });
     return {
       ...rec,
@@ -341,6 +353,8 @@ function describeMachine(config: VmConfig): string {
       config.diskGb ? `, ${config.diskGb} GB disk` : ""
     }`,
     `network:   ${describeNetwork(config.network)}`,
+    ...(config.forwards ?? []).map((f) => `forward:   ${describeForward(f)}`),
+    ...(config.mounts ?? []).map((m) => `mount:     ${describeMount(m)} (virtio-9p)`),
     `firmware:  ${config.uefi ? "UEFI (OVMF)" : "BIOS"}; accelerator ${config.accel}${
       config.vnc ? "; VNC on 127.0.0.1" : ""
     }`,

@@ -42,6 +42,8 @@ import { type Course, planStage } from "./course.ts";
 import { backendStep, claimStep, failed, type Held, release } from "./claim.ts";
 import { discardSavedStateStep, resumeSteps, saveStateStep } from "./snapshot.ts";
 import { host, isNotFound } from "../host/mod.ts";
+import { withLive } from "./reconcile.ts";
+import { assignSshPort } from "./ports.ts";
 
 export type Transition = "start" | "stop" | "suspend" | "resume";
 
@@ -120,6 +122,8 @@ export interface TransitionOptions {
   save?: boolean;
   /** start: the VM has a saved state; resume from it, or discard it and boot (`--fresh`). */
   savedState?: "resume" | "discard";
+  /** start: choose and record a new SSH port first. */
+  newPort?: boolean;
 }
 
 /** How a start treats the saved state of `rec` (none, resume from it, or discard it with --fresh). */
@@ -147,6 +151,7 @@ export function transitionPlan(
     action === "start" && opts.accel ? ` (accelerator ${opts.accel})` : "",
     resume ? " from the saved state (-loadvm)" : "",
     save ? " at once (quit: the state is saved)" : "",
+    action === "start" && opts.newPort ? "; first a new SSH port, recorded" : "",
   ].join("");
   const from: readonly VmState[] = save ? ["running", "suspended"] : ALLOWED_FROM[action];
   const claimed = claimStep(ctx, backend, name, action, held, {
@@ -158,7 +163,10 @@ export function transitionPlan(
     `${backend.tag} backend: ${action}${how}`,
     action,
     held,
-    (vm) => runBackend(backend, action, vm, ctx, opts, vm.saved_state?.tag),
+    async (vm) => {
+      if (action === "start") vm = await withSshPort(ctx, vm, opts.newPort === true);
+      return await runBackend(backend, action, vm, ctx, opts, vm.saved_state?.tag);
+    },
   );
   const record = storeStep(
     `record VM '${name}' ${edge.to}`,
@@ -183,6 +191,13 @@ export function transitionPlan(
     run,
     record,
   ]);
+}
+
+/** `vm` with the SSH port it starts on: a new one when asked, one if it has none (older records). */
+async function withSshPort(ctx: VmContext, vm: VmRecord, fresh: boolean): Promise<VmRecord> {
+  if (vm.network.type !== "user" || (vm.ssh_host_port && !fresh)) return vm;
+  const stored = await assignSshPort(ctx, vm.name, fresh);
+  return { ...vm, ssh_host_port: stored.ssh_host_port };
 }
 
 function runBackend(

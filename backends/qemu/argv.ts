@@ -6,6 +6,14 @@
  *
  * @module
  */
+import {
+  FORWARD_PROTOS,
+  isIpv4,
+  isPort,
+  mountTag,
+  type PortForward,
+  type SharedFolder,
+} from "../../lib/forwards.ts";
 import type { NetworkConfig } from "../../lib/types.ts";
 
 /** Escape a value for QEMU's `key=value,key=value` option syntax (`,` becomes `,,`). */
@@ -30,6 +38,10 @@ export interface QemuLaunch {
   mac: string;
   /** Host port forwarded to guest port 22 (user networking). */
   sshHostPort?: number;
+  /** Further forwards (user networking). */
+  forwards?: PortForward[];
+  /** Host directories shared over virtio-9p, tagged vmctl0, vmctl1, ... in order. */
+  mounts?: SharedFolder[];
   /** qemu-bridge-helper path (tap networking). */
   bridgeHelper?: string;
   vnc: boolean;
@@ -81,7 +93,7 @@ export function buildQemuArgv(l: QemuLaunch): string[] {
       `if=pflash,format=raw,unit=1,file=${o(l.firmware.vars)}`,
     );
   }
-  argv.push(...networkArgs(l));
+  argv.push(...networkArgs(l), ...mountArgs(l.mounts ?? []));
   if (l.seedIsoPath) {
     // virtio-scsi, not IDE: Debian cloud kernels have no AHCI driver, so an IDE CD-ROM on q35
     // is invisible to them (measured; see environment.md).
@@ -111,11 +123,14 @@ function networkArgs(l: QemuLaunch): string[] {
   switch (l.network.type) {
     case "user": {
       if (!l.sshHostPort) throw new Error("user networking needs an SSH host port");
-      return [
-        "-netdev",
-        `user,id=net0,hostfwd=tcp:127.0.0.1:${l.sshHostPort}-:22`,
-        ...nic,
-      ];
+      const ssh: PortForward = {
+        proto: "tcp",
+        host_ip: "127.0.0.1",
+        host_port: l.sshHostPort,
+        guest_port: 22,
+      };
+      const fwds = [ssh, ...(l.forwards ?? [])].map((f) => `,hostfwd=${hostfwd(f)}`).join("");
+      return ["-netdev", `user,id=net0${fwds}`, ...nic];
     }
     case "tap": {
       if (!l.bridgeHelper) throw new Error("tap networking needs the bridge helper");
@@ -128,4 +143,33 @@ function networkArgs(l: QemuLaunch): string[] {
     default:
       return [];
   }
+}
+
+/**
+ * One `hostfwd=` value. Every part is checked against its rule here, where the
+ * option is built, so no stored or typed value can carry a `,` or `:` into
+ * QEMU's option string.
+ */
+export function hostfwd(f: PortForward): string {
+  const ok = (FORWARD_PROTOS as readonly string[]).includes(f.proto) && isIpv4(f.host_ip) &&
+    isPort(f.host_port) && isPort(f.guest_port);
+  if (!ok) throw new Error(`refusing a malformed forward ${JSON.stringify(f)}`);
+  return `${f.proto}:${f.host_ip}:${f.host_port}-:${f.guest_port}`;
+}
+
+/**
+ * virtio-9p shares. security_model=none: the guest's files are plain host
+ * files owned by the user running vmctl (no xattrs, any host filesystem),
+ * which is what a shared source folder needs; `readonly=on` makes QEMU itself
+ * refuse writes, whatever the guest mounts.
+ */
+function mountArgs(mounts: SharedFolder[]): string[] {
+  return mounts.flatMap((m, i) => [
+    "-fsdev",
+    `local,id=fs${i},path=${qemuOptValue(m.host_path)},security_model=none${
+      m.readonly ? ",readonly=on" : ""
+    }`,
+    "-device",
+    `virtio-9p-pci,fsdev=fs${i},mount_tag=${mountTag(i)}`,
+  ]);
 }

@@ -1,7 +1,7 @@
 /**
  * Host facts the QEMU backend needs: is a PID really this VM's QEMU, which
- * accelerator to use, where the OVMF firmware is, a free loopback port, a
- * short directory for sockets.
+ * accelerator to use, where the OVMF firmware is, a short directory for
+ * sockets.
  *
  * @module
  */
@@ -57,11 +57,6 @@ export async function waitGone(pid: number, pidFile: string, timeoutMs: number):
     await sleep(100);
   }
   return true;
-}
-
-/** Ask the OS for a free TCP port on 127.0.0.1. */
-export function freeLoopbackPort(): Promise<number> {
-  return host.probeTcpPort("127.0.0.1", 0);
 }
 
 /** A random locally administered MAC in QEMU's 52:54:00 range. */

@@ -12,7 +12,7 @@
  */
 import { join } from "../../lib/posix_path.ts";
 import { accelFromEnv, DEFAULT_ACCEL } from "../../lib/defaults.ts";
-import { logTail } from "../../lib/files.ts";
+import { describeFileProblem, dirProblem, logTail } from "../../lib/files.ts";
 import { Diagnostic } from "../../lib/diagnostics.ts";
 import { log } from "../../lib/log.ts";
 import { connectQmp, queryVnc } from "../../lib/qmp.ts";
@@ -26,7 +26,6 @@ import {
   chooseAccel,
   ensureRuntimeDir,
   findOvmf,
-  freeLoopbackPort,
   isOurQemu,
   randomMac,
   readPidFile,
@@ -38,9 +37,13 @@ import { closeAllMasters } from "../ssh/exec.ts";
 import { pidFileOf, requireField } from "./record.ts";
 import { qemuSnapshots } from "./snapshot.ts";
 import { host } from "../../host/mod.ts";
-
-/** Fault injection for tests: how start picks the SSH forward port (default: ask the OS). */
-export const qemuHooks = { pickSshPort: freeLoopbackPort };
+import {
+  forwardWanted,
+  portOwner,
+  portTaken,
+  requirePortsFree,
+  type WantedPort,
+} from "../ports.ts";
 
 /** The accelerator to ask for: --accel, then the record (unless auto), then VMCTL_ACCEL, else auto. */
 function wantedAccel(vm: VmRecord, override?: Accel): Accel {
@@ -93,7 +96,6 @@ async function prepare(
     pid: null,
     vnc_addr: null,
     vnc: spec.vnc,
-    ssh_host_port: null,
     uefi: spec.uefi,
     accel: spec.accel,
   };
@@ -139,36 +141,81 @@ async function start(
     : undefined;
   const helper = vm.network.type === "tap" ? bridgeHelper(vm.network.bridge) : undefined;
 
-  let lastErr: Diagnostic | null = null;
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const port = vm.network.type === "user" ? await qemuHooks.pickSshPort() : undefined;
-    const argv = buildQemuArgv({
-      name: vm.name,
-      accel: choice.accel,
-      vcpus: vm.vcpus,
-      memoryMb: vm.memory_mb,
-      overlayPath: overlay,
-      seedIsoPath: vm.seed_iso_path,
-      qmpSocket,
-      consoleSocket,
-      consoleLog: requireField(vm, vm.console_log, "console log path"),
-      pidFile,
-      network: vm.network,
-      mac: requireField(vm, vm.mac_addr, "MAC address"),
-      sshHostPort: port,
-      bridgeHelper: helper,
-      vnc: vm.vnc === true,
-      firmware,
-      loadvm: opts.loadvm,
-    });
-    const res = await ctx.runner.run(argv, { check: false, timeoutMs: 60_000 });
-    if (res.code === 0) return await afterLaunch(vm, pidFile, port, choice.accel);
-    lastErr = await launchError(vm, res.stderr);
-    await clearLeftovers(vm);
-    // Another process took the port between our probe and QEMU's bind: try a new one.
-    if (!/Could not set up host forwarding rule/.test(res.stderr)) break;
+  const port = vm.network.type === "user" ? requirePort(vm) : undefined;
+  const wanted = wantedPorts(vm, port);
+  await requirePortsFree(ctx.runner, wanted);
+  requireMountDirs(vm);
+  const argv = buildQemuArgv({
+    name: vm.name,
+    accel: choice.accel,
+    vcpus: vm.vcpus,
+    memoryMb: vm.memory_mb,
+    overlayPath: overlay,
+    seedIsoPath: vm.seed_iso_path,
+    qmpSocket,
+    consoleSocket,
+    consoleLog: requireField(vm, vm.console_log, "console log path"),
+    pidFile,
+    network: vm.network,
+    mac: requireField(vm, vm.mac_addr, "MAC address"),
+    sshHostPort: port,
+    forwards: vm.forwards ?? [],
+    mounts: vm.mounts ?? [],
+    bridgeHelper: helper,
+    vnc: vm.vnc === true,
+    firmware,
+    loadvm: opts.loadvm,
+  });
+  const res = await ctx.runner.run(argv, { check: false, timeoutMs: 60_000 });
+  if (res.code === 0) return await afterLaunch(vm, pidFile, choice.accel);
+  await clearLeftovers(vm);
+  // Something took a port between the check and QEMU's bind: name it, never pick another.
+  const taken = takenPort(res.stderr, wanted);
+  if (taken) throw portTaken(taken, await portOwner(ctx.runner, taken.proto, taken.host_port));
+  throw await launchError(vm, res.stderr);
+}
+
+function requirePort(vm: VmRecord): number {
+  if (vm.ssh_host_port) return vm.ssh_host_port;
+  throw new Diagnostic("vmctl::qemu::incomplete_record", `VM '${vm.name}' has no SSH port`, {
+    hint: `give it one: vmctl start ${vm.name} --new-port`,
+  });
+}
+
+/** The host ports this start binds: the SSH forward, then the forwards. */
+function wantedPorts(vm: VmRecord, sshPort: number | undefined): WantedPort[] {
+  if (sshPort === undefined) return [];
+  return [
+    {
+      proto: "tcp",
+      host_ip: "127.0.0.1",
+      host_port: sshPort,
+      what: "the SSH forward",
+      hint:
+        `stop what holds it, or give VM '${vm.name}' another SSH port: vmctl start ${vm.name} --new-port`,
+    },
+    ...(vm.forwards ?? []).map(forwardWanted),
+  ];
+}
+
+/** The wanted port of QEMU's "Could not set up host forwarding rule 'tcp:IP:PORT-:GUEST'". */
+function takenPort(stderr: string, wanted: WantedPort[]): WantedPort | undefined {
+  const m = /Could not set up host forwarding rule '(tcp|udp):([^:]*):(\d+)-/.exec(stderr);
+  if (!m) return undefined;
+  return wanted.find((w) => w.proto === m[1] && w.host_port === Number(m[3]));
+}
+
+/** Every shared folder's host side must be a directory (QEMU's own message is obscure). */
+function requireMountDirs(vm: VmRecord): void {
+  for (const m of vm.mounts ?? []) {
+    const problem = dirProblem(m.host_path);
+    if (!problem) continue;
+    throw new Diagnostic(
+      "vmctl::qemu::mount_source",
+      describeFileProblem(problem, "shared folder", m.host_path),
+      { hint: `create it, or recreate VM '${vm.name}' without the mount` },
+    );
   }
-  throw lastErr!;
 }
 
 async function launchError(vm: VmRecord, stderr: string): Promise<Diagnostic> {
@@ -186,7 +233,6 @@ async function launchError(vm: VmRecord, stderr: string): Promise<Diagnostic> {
 async function afterLaunch(
   vm: VmRecord,
   pidFile: string,
-  port: number | undefined,
   accel: "kvm" | "tcg",
 ): Promise<VmRecord> {
   const pid = readPidFile(pidFile);
@@ -207,7 +253,6 @@ async function afterLaunch(
       state: "running",
       state_reason: null,
       pid,
-      ssh_host_port: port ?? null,
       vnc_addr: vnc,
       accel_in_use: accel,
     };
@@ -236,7 +281,6 @@ async function stop(
     state_reason: null,
     pid: null,
     vnc_addr: null,
-    ssh_host_port: null,
   };
 }
 
@@ -327,12 +371,7 @@ async function destroy(vm: VmRecord, _ctx: BackendContext): Promise<void> {
 async function guestIp(vm: VmRecord, ctx: BackendContext, timeoutMs = 60_000) {
   switch (vm.network.type) {
     case "user": {
-      if (!vm.ssh_host_port) {
-        throw new Diagnostic("vmctl::qemu::not_running", `VM '${vm.name}' is not running`, {
-          hint: `its SSH port is chosen when it starts: vmctl start ${vm.name}`,
-        });
-      }
-      return { host: "127.0.0.1", port: vm.ssh_host_port };
+      return { host: "127.0.0.1", port: requirePort(vm) };
     }
     case "tap": {
       const mac = requireField(vm, vm.mac_addr, "MAC address");

@@ -159,9 +159,18 @@ async function tcpAccepts(hostname: string, port: number, deadline: number): Pro
 }
 
 /**
+ * How long one probe waits for the banner. A starved guest (TCG beside other
+ * guests) needs many seconds to start sshd's per-connection process; a probe
+ * that gives up sooner never sees a banner, and each one it abandons costs the
+ * guest another start. A port that closes (nothing listens in the guest) ends
+ * its probe at once, so a long wait delays nothing.
+ */
+export const BANNER_WAIT_MS = 30_000;
+
+/**
  * Staggered banner probes: a new connection every `pollMs` (at most 4 open),
- * each waiting up to 3 s for the identification line. Resolves with the first
- * banner, or undefined at the deadline.
+ * each waiting up to {@link BANNER_WAIT_MS} for the identification line.
+ * Resolves with the first banner, or undefined at the deadline.
  */
 function firstBanner(
   hostname: string,
@@ -190,7 +199,7 @@ function firstBanner(
         if (!conn) return;
         if (finished) return closeQuietly(conn);
         open.add(conn);
-        const line = await readBanner(conn, Math.min(deadline, performance.now() + 3000));
+        const line = await readBanner(conn, Math.min(deadline, performance.now() + BANNER_WAIT_MS));
         open.delete(conn);
         closeQuietly(conn);
         if (line !== undefined) finish(line);

@@ -15,7 +15,16 @@ import {
 import { resolveUserPath } from "../../lib/paths.ts";
 import { Diagnostic } from "../../lib/diagnostics.ts";
 import { BRIDGE_NAME_PATTERN, BRIDGE_NAME_RULE, USER_NAME_RULE } from "../../lib/names.ts";
-import { describeFileProblem, fileProblem, isFile } from "../../lib/files.ts";
+import { describeFileProblem, dirProblem, fileProblem, isFile } from "../../lib/files.ts";
+import {
+  firstRepeat,
+  forwardKey,
+  mountKey,
+  parseForwardSpec,
+  parseMountSpec,
+  type PortForward,
+  type SharedFolder,
+} from "../../lib/forwards.ts";
 import { DEFAULT_BRIDGE, requestedAccel, VM_LIMITS } from "../../lib/defaults.ts";
 import { OCI_REF_EXAMPLE, parseImageUrl, parseSha256 } from "../../lib/image_ref.ts";
 import { defaultBackendTag } from "../../backends/router.ts";
@@ -34,6 +43,8 @@ export interface CreateOptions {
   disk?: string;
   bridge?: string;
   network?: string;
+  forward?: string[];
+  mount?: string[];
   cloudInit?: string;
   sshKey?: string;
   user: string;
@@ -76,6 +87,8 @@ export function createRequest(o: CreateOptions): VmConfig {
     const priv = cloudInit.sshKeyPath.replace(/\.pub$/, "");
     if (priv !== cloudInit.sshKeyPath && isFile(priv)) sshPrivateKey = priv;
   }
+  const net = network(o);
+  const mounts = sharedFolders(o);
   return {
     name,
     backend: defaultBackendTag(),
@@ -83,7 +96,9 @@ export function createRequest(o: CreateOptions): VmConfig {
     vcpus,
     memoryMb,
     diskGb,
-    network: network(o),
+    network: net,
+    forwards: forwards(o, net),
+    mounts,
     uefi: o.uefi ?? false,
     accel: accel as Accel,
     vnc: o.vnc ?? false,
@@ -185,9 +200,82 @@ function network(o: CreateOptions): NetworkConfig {
   return { type: mode };
 }
 
+/** `--forward` values: each valid, no host port/protocol twice, user networking only. */
+function forwards(o: CreateOptions, net: NetworkConfig): PortForward[] {
+  const list = (o.forward ?? []).map((spec) => {
+    const f = parseForwardSpec(spec);
+    if (typeof f !== "string") return f;
+    throw usageError(
+      "vmctl::create::invalid_forward",
+      `--forward ${JSON.stringify(spec)}: ${f}`,
+      FORWARD_HINT,
+    );
+  });
+  const dup = firstRepeat(list, forwardKey);
+  if (dup) {
+    throw usageError(
+      "vmctl::create::duplicate_forward",
+      `host port ${forwardKey(list[dup[1]])} is forwarded twice`,
+      "keep one --forward per host port and protocol",
+    );
+  }
+  if (list.length > 0 && net.type !== "user") {
+    throw usageError(
+      "vmctl::create::forward_needs_user_network",
+      `--forward needs --network user, not ${net.type}`,
+      "with a bridge the guest has its own address: connect to it directly",
+    );
+  }
+  return list;
+}
+
+const FORWARD_HINT =
+  "for example --forward 8080:80, --forward 5353:53/udp or --forward 0.0.0.0:8080:80";
+
+/** `--mount` values: an existing host directory, a usable guest path, each guest path once. */
+function sharedFolders(o: CreateOptions): SharedFolder[] {
+  const list = (o.mount ?? []).map((spec) => {
+    const m = parseMountSpec(spec);
+    if (typeof m === "string") {
+      throw usageError(
+        "vmctl::create::invalid_mount",
+        `--mount ${JSON.stringify(spec)}: ${m}`,
+        MOUNT_HINT,
+      );
+    }
+    return {
+      host_path: existingPath(m.host, "--mount", "dir"),
+      guest_path: m.guest,
+      readonly: m.readonly,
+    };
+  });
+  const dup = firstRepeat(list, mountKey);
+  if (dup) {
+    throw usageError(
+      "vmctl::create::duplicate_mount",
+      `${list[dup[1]].guest_path} is mounted twice`,
+      "keep one --mount per guest directory",
+    );
+  }
+  if (list.length > 0 && o.cloudInit) {
+    throw usageError(
+      "vmctl::create::mount_needs_cloud_init",
+      "--mount cannot be combined with --cloud-init",
+      "raw user-data is passed through unchanged, so vmctl could not add the mount; mount it there (9p tag vmctl0, ...)",
+    );
+  }
+  return list;
+}
+
+const MOUNT_HINT = "for example --mount ./src:/src or --mount ~/data:/data:ro";
+
 function existingFile(p: string, flag: string): string {
+  return existingPath(p, flag, "file");
+}
+
+function existingPath(p: string, flag: string, kind: "file" | "dir"): string {
   const abs = resolveUserPath(p);
-  const problem = fileProblem(abs);
+  const problem = kind === "dir" ? dirProblem(abs) : fileProblem(abs);
   if (problem) {
     throw new Diagnostic("vmctl::create::file_not_found", describeFileProblem(problem, flag, abs), {
       hint: "relative paths resolve against the directory you ran vmctl in",

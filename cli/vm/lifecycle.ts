@@ -18,6 +18,7 @@ export async function transitionCommand(
     accel?: string;
     save?: boolean;
     fresh?: boolean;
+    newPort?: boolean;
     dryRun?: boolean;
     json?: boolean;
   } = {},
@@ -26,9 +27,9 @@ export async function transitionCommand(
   const timeoutMs = timeoutOption(opts.timeout);
   const accel = choiceOption(opts.accel, "--accel", ACCELS);
   const ctx = opsContext({ dryRun: opts.dryRun, json: opts.json });
-  const { save, fresh } = opts;
+  const { save, fresh, newPort } = opts;
   await followCourses(ctx, [
-    await transitionCourse(ctx, name, action, { timeoutMs, accel, save, fresh }),
+    await transitionCourse(ctx, name, action, { timeoutMs, accel, save, fresh, newPort }),
   ]);
 }
 

@@ -9,6 +9,7 @@ import { busyHolder } from "../../lib/store.ts";
 import { describeNetwork, type VmRecord } from "../../lib/types.ts";
 import { busyLabel } from "../../vm/lifecycle.ts";
 import { DEFAULT_SSH_USER } from "../../lib/defaults.ts";
+import { describeForward, describeMount } from "../../lib/forwards.ts";
 
 /** The text shown in the STATE column: the state, or what a busy vmctl is doing. */
 export function shownState(rec: VmRecord): string {
@@ -29,6 +30,7 @@ export function listView(rec: VmRecord): Record<string, unknown> {
     network: rec.network,
     pid: rec.pid ?? null,
     ssh_port: rec.ssh_host_port ?? null,
+    forwards: rec.forwards ?? [],
     busy: op ? { action: op.action, pid: op.pid } : null,
   };
 }
@@ -44,6 +46,7 @@ export function statusView(rec: VmRecord): Record<string, unknown> {
     image_path: rec.image_path ?? null,
     overlay_path: rec.overlay_path ?? null,
     seed_iso_path: rec.seed_iso_path ?? null,
+    mounts: rec.mounts ?? [],
     mac: rec.mac_addr ?? null,
     vnc: rec.vnc_addr ?? null,
     uefi: rec.uefi ?? false,
@@ -83,6 +86,8 @@ export function statusText(rec: VmRecord): string {
         ? `127.0.0.1:${rec.ssh_host_port} (user ${rec.ssh_user ?? DEFAULT_SSH_USER})`
         : null,
     ],
+    ...(rec.forwards ?? []).map((f): [string, unknown] => ["Forward", describeForward(f)]),
+    ...(rec.mounts ?? []).map((m): [string, unknown] => ["Mount", describeMount(m)]),
     ["MAC", v.mac],
     ["SSH key", v.ssh_private_key],
     ["KnownHosts", v.known_hosts],

@@ -6,9 +6,10 @@
  *
  * @module
  */
+import { Diagnostic } from "../diagnostics.ts";
 import { join } from "../posix_path.ts";
 import { validateVmName } from "../names.ts";
-import type { CloudInitSpec } from "../types.ts";
+import type { CloudInitSpec, SharedFolder } from "../types.ts";
 import { VM_FILES } from "../vm_files.ts";
 import {
   buildMetaData,
@@ -35,6 +36,8 @@ export interface VmSeedOptions {
   cloudInit: CloudInitSpec;
   /** The SSH user to create (VMFile ssh block user, default "vm"). */
   sshUser: string;
+  /** Shared folders the guest mounts at boot (generated user-data only). */
+  mounts?: SharedFolder[];
   /** Timestamp inside the ISO (default SOURCE_DATE_EPOCH or now). */
   timestamp?: Date;
 }
@@ -89,6 +92,7 @@ export async function writeVmSeed(o: VmSeedOptions): Promise<VmSeedResult> {
   let keys: SeedKeys | undefined;
   if (ci.userDataPath) {
     // Raw user-data is the user's own: passed through unchanged, no keys injected.
+    if (o.mounts?.length) throw mountsNeedGeneratedUserData();
     files.userData = await readSeedInput(ci.userDataPath, "user-data");
   } else {
     const user = validateUserName(o.sshUser);
@@ -104,6 +108,7 @@ export async function writeVmSeed(o: VmSeedOptions): Promise<VmSeedResult> {
       hostname,
       authorizedKey: keys.authorizedKey,
       hostKey: keys.hostKey,
+      mounts: o.mounts,
     }));
   }
 
@@ -123,4 +128,12 @@ export async function writeVmSeed(o: VmSeedOptions): Promise<VmSeedResult> {
     result.hostKeyAlias = hostKeyAlias(o.vmName);
   }
   return result;
+}
+
+function mountsNeedGeneratedUserData(): Diagnostic {
+  return new Diagnostic(
+    "vmctl::cloudinit::mount_needs_user_data",
+    "shared folders are mounted by the user-data vmctl writes, but raw user-data was given",
+    { hint: "mount the folders in your user-data (9p tags vmctl0, vmctl1, ...) or drop it" },
+  );
 }

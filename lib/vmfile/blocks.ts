@@ -97,6 +97,39 @@ export function leafChildren(
   return found;
 }
 
+/**
+ * Values a node takes either as properties (`network "tap" bridge="br0"`) or
+ * as children (`network "tap" { bridge "br0" }`): each of `allowed` once, in
+ * one of the two forms.
+ */
+export function propsOrChildren(
+  ctx: Ctx,
+  node: Node,
+  allowed: readonly string[],
+  usage: string,
+  misplaced: Record<string, string> = {},
+): Map<string, Entry> {
+  const props = checkProps(ctx, node, allowed, usage);
+  const children = node.children
+    ? leafChildren(ctx, node, allowed, misplaced)
+    : new Map<string, Entry>();
+  for (const [name, child] of children) {
+    const prop = props.get(name);
+    if (prop) {
+      fail(
+        ctx,
+        "duplicate_node",
+        child,
+        `\`${name}\` is given both as a property and in the block`,
+        `keep one; the property is on line ${lineOf(prop)}`,
+      );
+    } else {
+      props.set(name, child);
+    }
+  }
+  return props;
+}
+
 /** `provision "shell"`, `network "tap"`, `cloud-init`: how a block is named in messages. */
 function label(node: Node): string {
   const first = entriesOf(node).args[0]?.getValue();
@@ -161,28 +194,14 @@ export function readNetwork(ctx: Ctx, node: Node): NetworkConfig | undefined {
   const mode = enumValue(ctx, args[0], "network mode", NETWORK_MODES, "network_mode");
   if (mode === undefined) return undefined;
   const field = mode === "tap" ? "bridge" : mode === "vnic" ? "name" : undefined;
-  const fields = field ? [field] : [];
-  const props = checkProps(ctx, node, fields, `network "${mode}"`);
-  const children = node.children
-    ? leafChildren(ctx, node, fields, {
-      bridge: 'only `network "tap"` takes a bridge',
-      name: 'only `network "vnic"` takes a name',
-    })
-    : new Map<string, Entry>();
+  const before = ctx.diags.length;
+  const fields = propsOrChildren(ctx, node, field ? [field] : [], `network "${mode}"`, {
+    bridge: 'only `network "tap"` takes a bridge',
+    name: 'only `network "vnic"` takes a name',
+  });
   if (mode === "user" || mode === "none") return { type: mode };
-  const fromProp = props.get(field!);
-  const fromChild = children.get(field!);
-  if (fromProp && fromChild) {
-    fail(
-      ctx,
-      "duplicate_node",
-      fromChild,
-      `\`${field}\` is given both as a property and in the block`,
-      `keep one; the property is on line ${lineOf(fromProp)}`,
-    );
-    return undefined;
-  }
-  const entry = fromProp ?? fromChild;
+  if (ctx.diags.length !== before) return undefined;
+  const entry = fields.get(field!);
   if (mode === "tap") {
     if (!entry) return { type: "tap", bridge: DEFAULT_BRIDGE };
     const bridge = named(

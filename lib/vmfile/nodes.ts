@@ -9,7 +9,12 @@
 import { type Entry, getLocation, type Identifier, type Node, type Value } from "@bgotink/kdl";
 import { Diagnostic, didYouMean, type SourceSpan } from "../diagnostics.ts";
 import { kdlSpan } from "../kdl.ts";
-import { describeFileProblem, type FileProblem, fileProblem as pathProblem } from "../files.ts";
+import {
+  describeFileProblem,
+  dirProblem,
+  type FileProblem,
+  fileProblem as pathProblem,
+} from "../files.ts";
 import { resolveUserPath } from "../paths.ts";
 
 /** Parsing state shared by every reader: the file, its text, the problems so far. */
@@ -36,6 +41,8 @@ export interface LocalFile {
   /** As written in the VMFile. */
   raw: string;
   abs: string;
+  /** A directory (a shared folder's host side) rather than a regular file. */
+  dir?: boolean;
   span: SourceSpan;
 }
 
@@ -269,9 +276,15 @@ export function enumValue<T extends string>(
 
 /**
  * Resolve a path value against the VMFile's directory (`~` expanded) and,
- * when files are checked, require a regular file there.
+ * when files are checked, require a regular file there (a directory with `dir`).
  */
-export function pathValue(ctx: Ctx, e: Entry, what: string, usage: string): string | undefined {
+export function pathValue(
+  ctx: Ctx,
+  e: Entry,
+  what: string,
+  usage: string,
+  opts: { dir?: boolean } = {},
+): string | undefined {
   const raw = stringValue(ctx, e, what, usage);
   if (raw === undefined) return undefined;
   if (/^~[^/]/.test(raw)) {
@@ -304,6 +317,7 @@ export function pathValue(ctx: Ctx, e: Entry, what: string, usage: string): stri
     what,
     raw,
     abs,
+    ...(opts.dir ? { dir: true } : {}),
     span: spanOf(ctx, e),
   });
   return abs;
@@ -311,7 +325,7 @@ export function pathValue(ctx: Ctx, e: Entry, what: string, usage: string): stri
 
 /** Why `f` cannot be used (missing, not a regular file, not readable), or undefined. */
 export function fileProblem(f: LocalFile, dir: string): Diagnostic | undefined {
-  const problem = pathProblem(f.abs); // NotCapable (missing --allow-read) is thrown, for the CLI to name the flag
+  const problem = f.dir ? dirProblem(f.abs) : pathProblem(f.abs); // NotCapable (missing --allow-read) is thrown, for the CLI to name the flag
   if (problem === undefined) return undefined;
   const shown = f.raw === f.abs ? f.abs : `${JSON.stringify(f.raw)} (${f.abs})`;
   return new Diagnostic(
@@ -324,5 +338,6 @@ export function fileProblem(f: LocalFile, dir: string): Diagnostic | undefined {
 const FILE_HINTS: Record<FileProblem, (dir: string) => string> = {
   missing: (dir) => `relative paths are resolved against ${dir}; \`~\` is your home directory`,
   not_a_file: () => "point it at a file, not a directory",
+  not_a_directory: () => "a shared folder's host side is a directory; point it at one",
   denied: () => "check the permissions of the file and its directories",
 };

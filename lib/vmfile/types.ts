@@ -6,7 +6,14 @@
  * @module
  */
 import type { SourceSpan } from "../diagnostics.ts";
-import type { Accel, CloudInitSpec, NetworkConfig, SshSpec } from "../types.ts";
+import type {
+  Accel,
+  CloudInitSpec,
+  NetworkConfig,
+  PortForward,
+  SharedFolder,
+  SshSpec,
+} from "../types.ts";
 import type { LocalFile } from "./nodes.ts";
 
 export type { FileUse, LocalFile } from "./nodes.ts";
@@ -36,6 +43,10 @@ export interface VmDef {
   cloudInit?: CloudInitSpec;
   /** Present when the VM has an ssh block (user defaults to "vm"). */
   ssh?: SshSpec;
+  /** `forward` nodes, in order (user networking only). */
+  forwards: PortForward[];
+  /** `mount` nodes, in order; host paths absolute. */
+  mounts: SharedFolder[];
   provision: ProvisionStep[];
 }
 
@@ -57,6 +68,9 @@ export function machineOf(def: VmDef): Record<string, unknown> {
     vnc: def.vnc,
     cloudInit: def.cloudInit ?? null,
     ssh: def.ssh ?? null,
+    // Absent when empty, so a definition without them keeps the hash it had before they existed.
+    forwards: def.forwards.length ? def.forwards : undefined,
+    mounts: def.mounts.length ? def.mounts : undefined,
   };
 }
 

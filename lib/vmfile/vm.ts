@@ -18,6 +18,8 @@ import {
 } from "../types.ts";
 import type { ImageSource, ProvisionStep, VmDef } from "./types.ts";
 import { readCloudInit, readNetwork, readProvision, readSsh } from "./blocks.ts";
+import { checkShares, type Read, readForward, readMount } from "./shares.ts";
+import type { PortForward, SharedFolder } from "../forwards.ts";
 import {
   boolValue,
   type Ctx,
@@ -46,6 +48,8 @@ export const VM_NODES = [
   "cloud-init",
   "ssh",
   "provision",
+  "forward",
+  "mount",
 ] as const;
 type VmNode = typeof VM_NODES[number];
 
@@ -85,6 +89,8 @@ export function readVmBody(ctx: Ctx, vm: Node, name: string): VmDef | undefined 
   const seen = new Map<VmNode, Node>();
   const parts: Parts = {};
   const provision: ProvisionStep[] = [];
+  const forwards: Read<PortForward>[] = [];
+  const mounts: Read<SharedFolder>[] = [];
   for (const child of vm.children?.nodes ?? []) {
     const key = child.getName();
     if (!(VM_NODES as readonly string[]).includes(key)) {
@@ -103,6 +109,12 @@ export function readVmBody(ctx: Ctx, vm: Node, name: string): VmDef | undefined 
       if (step) provision.push(step);
       continue;
     }
+    if (k === "forward" || k === "mount") {
+      const value = k === "forward" ? readForward(ctx, child) : readMount(ctx, child);
+      if (value && k === "forward") forwards.push({ value: value as PortForward, node: child });
+      if (value && k === "mount") mounts.push({ value: value as SharedFolder, node: child });
+      continue;
+    }
     if (seen.has(k)) {
       fail(
         ctx,
@@ -117,6 +129,7 @@ export function readVmBody(ctx: Ctx, vm: Node, name: string): VmDef | undefined 
     readNode(ctx, k, child, parts);
   }
   checkImageSource(ctx, vm, name, seen, parts);
+  checkShares(ctx, forwards, mounts, parts.network ?? { type: "user" }, parts.cloudInit);
   if (ctx.diags.length !== before || !parts.image) return undefined;
   const def: VmDef = {
     name,
@@ -127,6 +140,8 @@ export function readVmBody(ctx: Ctx, vm: Node, name: string): VmDef | undefined 
     network: parts.network ?? { type: "user" },
     uefi: parts.uefi ?? false,
     vnc: parts.vnc ?? false,
+    forwards: forwards.map((r) => r.value),
+    mounts: mounts.map((r) => r.value),
     provision,
   };
   if (parts.diskGb !== undefined) def.diskGb = parts.diskGb;

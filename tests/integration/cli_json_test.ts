@@ -51,7 +51,9 @@ Deno.test("list --json objects carry the documented fields, sorted by name", asy
     assertEquals(list[1].memory_mb, 2048);
     assertEquals(list[1].backend, "noop");
     assertEquals(list[1].pid, null);
-    assertEquals(list[1].ssh_port, null);
+    // The SSH port is chosen at create (user network), none without a network.
+    assertEquals(list[0].ssh_port, null);
+    assertEquals(typeof list[1].ssh_port, "number");
   });
 });
 
@@ -84,6 +86,8 @@ Deno.test("list prints the book's columns aligned, with - for empty values", asy
     await vmctlOk(home, ["create", "--name", "longer-name", "--image", image]);
     await vmctlOk(home, ["create", "--name", "a", "--image", image, "--start"]);
     const lines = (await vmctlOk(home, ["list"])).trimEnd().split("\n");
+    const port = async (name: string) =>
+      String(JSON.parse(await vmctlOk(home, ["status", name, "--json"])).ssh_port);
     assertEquals(lines[0].split(/\s+/), [
       "NAME",
       "BACKEND",
@@ -94,7 +98,16 @@ Deno.test("list prints the book's columns aligned, with - for empty values", asy
       "PID",
       "SSH",
     ]);
-    assertEquals(lines[1].split(/\s+/), ["a", "noop", "running", "1", "1024", "user", "-", "-"]);
+    assertEquals(lines[1].split(/\s+/), [
+      "a",
+      "noop",
+      "running",
+      "1",
+      "1024",
+      "user",
+      "-",
+      await port("a"),
+    ]);
     assertEquals(lines[2].split(/\s+/), [
       "longer-name",
       "noop",
@@ -103,7 +116,7 @@ Deno.test("list prints the book's columns aligned, with - for empty values", asy
       "1024",
       "user",
       "-",
-      "-",
+      await port("longer-name"),
     ]);
     const col = (l: string) => l.indexOf("noop");
     assertEquals(col(lines[1]), lines[0].indexOf("BACKEND"));

@@ -5,10 +5,11 @@
  * qemu_guest_lifecycle_test.ts.
  */
 import { join } from "node:path";
-import { qemuBackend, qemuHooks } from "../../backends/qemu/mod.ts";
+import { qemuBackend } from "../../backends/qemu/mod.ts";
+import { freeLoopbackPort } from "../../backends/ports.ts";
 import { Diagnostic } from "../../lib/diagnostics.ts";
 import { execCommand } from "../../backends/exec.ts";
-import { assert, assertEquals, assertRejects } from "../helpers/assert.ts";
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "../helpers/assert.ts";
 import { alive, blankImage, killIfAlive, listensOn, newVm, qemuFixture } from "./qemu_helpers.ts";
 
 async function rejectsWith(p: Promise<unknown>, code: string): Promise<Diagnostic> {
@@ -30,7 +31,6 @@ Deno.test("prepare makes a qcow2 overlay on the absolute base with a 52:54:00 MA
     assertEquals(info["backing-filename-format"], "qcow2");
     assertEquals(info["virtual-size"], 2 * 1024 ** 3);
     assert(/^52:54:00(:[0-9a-f]{2}){3}$/.test(rec.mac_addr!), rec.mac_addr!);
-    assertEquals(rec.ssh_host_port, null);
     assertEquals(rec.qmp_socket, join(base.work_dir, "qmp.sock"));
   } finally {
     await f.cleanup();
@@ -216,30 +216,58 @@ Deno.test("VNC is offered on 127.0.0.1 when asked, and UEFI boots a per-VM vars 
   }
 });
 
-Deno.test("start retries with another port when the SSH forward port was taken", async () => {
+Deno.test("start refuses a taken SSH port, naming the owner and `--new-port`, and starts nothing", async () => {
   const f = await qemuFixture();
   const squatter = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const taken = (squatter.addr as Deno.NetAddr).port;
-  const original = qemuHooks.pickSshPort;
-  const offered: number[] = [];
-  qemuHooks.pickSshPort = async () => {
-    const p = offered.length === 0 ? taken : await original();
-    offered.push(p);
-    return p;
-  };
-  let pid: number | null | undefined;
   try {
     const img = await blankImage(f.root);
     const { spec, base } = await newVm(f, "vm1", img);
-    const rec = await qemuBackend.start(await qemuBackend.prepare(spec, base, f.ctx), f.ctx);
+    const taken = (squatter.addr as Deno.NetAddr).port;
+    const rec = { ...await qemuBackend.prepare(spec, base, f.ctx), ssh_host_port: taken };
+    const e = await rejectsWith(qemuBackend.start(rec, f.ctx), "vmctl::net::port_taken");
+    assertStringIncludes(e.message, `127.0.0.1:${taken}/tcp (the SSH forward)`);
+    assertStringIncludes(e.message, `(pid ${Deno.pid})`);
+    assertStringIncludes(e.hint!, "vmctl start vm1 --new-port");
+    assertEquals(existsSync(join(base.work_dir, "qemu.pid")), false);
+  } finally {
+    squatter.close();
+    await f.cleanup();
+  }
+});
+
+Deno.test("start forwards each port on its address and shares folders over virtio-9p", async () => {
+  const f = await qemuFixture();
+  let pid: number | null | undefined;
+  try {
+    const img = await blankImage(f.root);
+    const shared = join(f.root, "shared,dir");
+    await Deno.mkdir(shared);
+    const { spec, base } = await newVm(f, "vm1", img);
+    const [web, dns] = [await freeLoopbackPort(), await freeLoopbackPort()];
+    const rec = await qemuBackend.start({
+      ...await qemuBackend.prepare(spec, base, f.ctx),
+      forwards: [
+        { proto: "tcp", host_ip: "127.0.0.1", host_port: web, guest_port: 80 },
+        { proto: "udp", host_ip: "127.0.0.1", host_port: dns, guest_port: 53 },
+      ],
+      mounts: [{ host_path: shared, guest_path: "/src", readonly: true }],
+    }, f.ctx);
     pid = rec.pid;
-    assertEquals(offered.length, 2);
-    assertEquals(offered[0], taken);
-    assertEquals(rec.ssh_host_port, offered[1]);
+    assertEquals(await listensOn(web), ["0100007F"]);
+    const cmdline = Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0");
+    assert(
+      cmdline.includes(
+        `user,id=net0,hostfwd=tcp:127.0.0.1:${rec.ssh_host_port}-:22,hostfwd=tcp:127.0.0.1:${web}-:80,hostfwd=udp:127.0.0.1:${dns}-:53`,
+      ),
+    );
+    assert(
+      cmdline.includes(
+        `local,id=fs0,path=${shared.replace(",", ",,")},security_model=none,readonly=on`,
+      ),
+    );
+    assert(cmdline.includes("virtio-9p-pci,fsdev=fs0,mount_tag=vmctl0"));
     await qemuBackend.destroy(rec, f.ctx);
   } finally {
-    qemuHooks.pickSshPort = original;
-    squatter.close();
     killIfAlive(pid);
     await f.cleanup();
   }

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { freeLoopbackPort } from "../../backends/ports.ts";
 import { join } from "node:path";
 import { createRunner, execCommand } from "../../backends/exec.ts";
 import type { BackendContext } from "../../backends/hypervisor.ts";
@@ -77,6 +78,7 @@ export async function newVm(
     memory_mb: spec.memoryMb,
     network: spec.network,
     accel: spec.accel,
+    ssh_host_port: spec.network.type === "user" ? await freeLoopbackPort() : null,
     created_at: new Date().toISOString(),
   };
   return { spec, base };

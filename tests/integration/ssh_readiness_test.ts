@@ -78,6 +78,33 @@ Deno.test("a port that accepts TCP but never speaks SSH times out at the banner 
   }
 });
 
+Deno.test("a banner that comes seconds after each connection is still seen", async () => {
+  const fx = await sshFixture();
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const held: Deno.Conn[] = [];
+  const timers: ReturnType<typeof setTimeout>[] = [];
+  const accepting = (async () => {
+    for await (const c of listener) {
+      held.push(c);
+      // a starved guest's sshd: the identification line only after 4 s, on every connection
+      timers.push(setTimeout(() => {
+        c.write(new TextEncoder().encode("SSH-2.0-slow\r\n")).catch(() => {});
+      }, 4000));
+    }
+  })();
+  try {
+    const port = (listener.addr as Deno.NetAddr).port;
+    const r = await waitForSsh(fx.target(port), { timeoutMs: 20_000, skipLogin: true });
+    assertEquals(r.banner, "SSH-2.0-slow");
+  } finally {
+    timers.forEach(clearTimeout);
+    listener.close();
+    await accepting.catch(() => {});
+    for (const c of held) c.close();
+    await fx.cleanup();
+  }
+});
+
 Deno.test("a closed port times out at the tcp stage, naming it", async () => {
   const fx = await sshFixture();
   try {
