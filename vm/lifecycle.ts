@@ -42,7 +42,6 @@ import { type Course, planStage } from "./course.ts";
 import { backendStep, claimStep, failed, type Held, release } from "./claim.ts";
 import { discardSavedStateStep, resumeSteps, saveStateStep } from "./snapshot.ts";
 import { host, isNotFound } from "../host/mod.ts";
-import { withLive } from "./reconcile.ts";
 import { assignSshPort } from "./ports.ts";
 
 export type Transition = "start" | "stop" | "suspend" | "resume";

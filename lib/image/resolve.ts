@@ -37,7 +37,6 @@ import { discardPart, download, type DownloadResult } from "./download.ts";
 import { isOffline, refuseDownloadOffline } from "../offline.ts";
 import { resolveOciLayer } from "./oci.ts";
 import { assertSelfContained } from "./qcow2.ts";
-import { host } from "../../host/mod.ts";
 
 export interface ResolveImageOptions {
   /** Print progress (TTY bar or plain lines). */
