@@ -220,17 +220,32 @@ export async function logTail(path: string, n: number): Promise<string[] | undef
  * hard link of a finished temp file (never seen half-written). The same
  * protocol works on Deno and Node (which has no flock), so the two builds
  * exclude each other too. A holder killed outright leaves the file behind;
- * its PID is then gone, and the next taker moves the file aside, checks it
- * moved the dead holder's file (not a fresh one), and takes the lock.
+ * a taker that finds its PID gone removes it, but only while holding the
+ * lock's break mutex and only if the file is still the one it judged dead:
+ * a live holder's file is never removed by anyone but its holder.
  */
 export async function withFileLock<T>(lockFile: string, fn: () => Promise<T>): Promise<T> {
-  await acquireLock(lockFile);
+  // One taker per lock in this process at a time: a lock file naming this PID is then stale.
+  const before = takersHere.get(lockFile) ?? Promise.resolve();
+  let done = () => {};
+  const mine = before.then(() => new Promise<void>((resolve) => (done = resolve)));
+  takersHere.set(lockFile, mine);
+  await before;
   try {
-    return await fn();
+    await acquireLock(lockFile);
+    try {
+      return await fn();
+    } finally {
+      await host.remove(lockFile).catch(() => {});
+    }
   } finally {
-    await host.remove(lockFile).catch(() => {});
+    done();
+    if (takersHere.get(lockFile) === mine) takersHere.delete(lockFile);
   }
 }
+
+/** The last taker of each lock in this process, which the next one waits for. */
+const takersHere = new Map<string, Promise<void>>();
 
 const LOCK_POLL_MAX_MS = 50;
 
@@ -245,7 +260,7 @@ async function acquireLock(lockFile: string): Promise<void> {
       } catch (err) {
         if (!isAlreadyExists(err)) throw err;
       }
-      await breakDeadLock(lockFile);
+      await breakDeadLock(lockFile, tmp);
       await sleep(wait);
     }
   } finally {
@@ -253,24 +268,39 @@ async function acquireLock(lockFile: string): Promise<void> {
   }
 }
 
+/** True when the lock file text `text` names no live holder (this process takes one at a time). */
+function holderGone(text: string): boolean {
+  const pid = Number(text.trim());
+  // A lock file without a PID is one an older vmctl left (it locked with flock).
+  if (!Number.isInteger(pid) || pid <= 0) return true;
+  return pid === host.pid || !host.processExists(pid);
+}
+
 /**
- * Remove `lockFile` if its holder is dead. A lock file without a PID is one
- * an older vmctl left (it locked with flock): nobody holds it.
+ * Remove `lockFile` if its holder is gone, under the break mutex `LOCK.break`
+ * (taken, like the lock, by linking `mine`: this waiter's file with its PID).
  */
-async function breakDeadLock(lockFile: string): Promise<void> {
+async function breakDeadLock(lockFile: string, mine: string): Promise<void> {
   const seen = await host.readTextFile(lockFile).catch(() => undefined);
-  if (seen === undefined) return;
-  const holder = Number(seen.trim());
-  if (Number.isInteger(holder) && holder > 0 && host.processExists(holder)) return;
-  const aside = `${lockFile}.dead-${host.pid}`;
+  if (seen === undefined || !holderGone(seen)) return;
+  const mutex = `${lockFile}.break`;
   try {
-    await host.rename(lockFile, aside);
+    await host.link(mine, mutex);
   } catch (err) {
-    if (isNotFound(err)) return; // another taker moved it first
-    throw err;
+    if (!isAlreadyExists(err)) throw err;
+    // Another taker is breaking it; a breaker that died holding the mutex leaves it behind.
+    const other = await host.readTextFile(mutex).catch(() => undefined);
+    if (other !== undefined && holderGone(other)) {
+      await host.remove(mutex).catch(() => {});
+    }
+    return;
   }
-  const moved = await host.readTextFile(aside).catch(() => seen);
-  // Between our read and the move, a live process may have taken the lock: give it back.
-  if (moved !== seen) await host.link(aside, lockFile).catch(() => {});
-  await host.remove(aside).catch(() => {});
+  try {
+    // Only breakers remove a file whose holder is gone, one at a time: unchanged means still dead.
+    if (await host.readTextFile(lockFile).catch(() => undefined) === seen) {
+      await host.remove(lockFile).catch(() => {});
+    }
+  } finally {
+    await host.remove(mutex).catch(() => {});
+  }
 }

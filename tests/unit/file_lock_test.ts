@@ -18,6 +18,25 @@ Deno.test("a lock left by a process that died is taken over", async () => {
   });
 });
 
+Deno.test("a lock file naming this process, which does not hold it, is taken over", async () => {
+  await withTempDir(async (dir) => {
+    const lock = `${dir}/x.lock`;
+    await Deno.writeTextFile(lock, `${Deno.pid}\n`);
+    assertEquals(await withFileLock(lock, () => Promise.resolve("ran")), "ran");
+  });
+});
+
+Deno.test("a break mutex left by a process that died does not stop the taking over", async () => {
+  await withTempDir(async (dir) => {
+    const lock = `${dir}/x.lock`;
+    const dead = await deadPid();
+    await Deno.writeTextFile(lock, `${dead}\n`);
+    await Deno.writeTextFile(`${lock}.break`, `${dead}\n`);
+    assertEquals(await withFileLock(lock, () => Promise.resolve("ran")), "ran");
+    assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), []);
+  });
+});
+
 Deno.test("a lock file without a PID (left by a flock-era vmctl) holds nobody", async () => {
   await withTempDir(async (dir) => {
     const lock = `${dir}/x.lock`;
