@@ -95,6 +95,12 @@ export interface Hypervisor {
   /** Where to reach the guest's SSH server. */
   guestIp(vm: VmRecord, ctx: BackendContext, timeoutMs?: number): Promise<SshEndpoint>;
   consoleEndpoint(vm: VmRecord): ConsoleEndpoint;
+  /**
+   * Copy the console output the hypervisor itself keeps into the work dir's
+   * console log (`vmctl log`); absent when the backend writes that file as
+   * the guest prints.
+   */
+  captureConsole?(vm: VmRecord, ctx: BackendContext): Promise<void>;
   /** Snapshots; absent when the backend cannot take them. */
   readonly snapshots?: SnapshotOps;
 }

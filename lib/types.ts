@@ -173,7 +173,35 @@ export interface VmRecord {
   saved_state?: SavedState | null;
   /** Set while a vmctl process changes the VM. */
   operation?: VmOperation;
+  /** What the Propolis backend made for the VM (its zone, disk, links, addresses). */
+  propolis?: PropolisParts | null;
   created_at: string;
+}
+
+/**
+ * A Propolis VM's parts on the illumos host: the zone that runs its own
+ * propolis-server, the ZFS clone that is its disk, the guest's VNIC and the
+ * addresses reserved for it in the zone registry (the IPAM ledger).
+ */
+export interface PropolisParts {
+  /** The zone running the VM's propolis-server (registered in the zone registry). */
+  zone: string;
+  /** `ip:port` of the VM's propolis-server (the zone's own address). */
+  server: string;
+  /** The VM's disk: a ZFS clone of the image volume's `@base` snapshot. */
+  disk_dataset: string;
+  /** The image volume the disk was cloned from. */
+  image_dataset: string;
+  /** The guest's viona VNIC (in the VM's zone). */
+  guest_vnic: string;
+  /** Whether vmctl created the guest VNIC (and so deletes it with the VM). */
+  guest_vnic_created: boolean;
+  /** The guest's address (CIDR), when it comes from a pool. */
+  guest_address?: string | null;
+  /** The instance id sent with every ensure (a UUID). */
+  instance_uuid: string;
+  /** The guest NIC's interface id (a UUID). */
+  interface_uuid: string;
 }
 
 /**
