@@ -21,6 +21,8 @@ import type {
   VmState,
 } from "../lib/types.ts";
 import type { Runner } from "./exec.ts";
+import type { Step } from "../lib/plan.ts";
+import type { VmConfig } from "../lib/types.ts";
 
 /** Shared context handed to every backend call. */
 export interface BackendContext {
@@ -68,6 +70,27 @@ export interface SnapshotOps {
   remove(vm: VmRecord, ctx: BackendContext, tag: string): Promise<boolean>;
 }
 
+/** What the steps of one create share as they run. */
+export interface Making {
+  /** The VM's record as it is made (reserved in the store first). */
+  rec: VmRecord;
+  /** The local base image, once resolved. */
+  imagePath?: string;
+  /** network-config for the seed, from the backend's network steps (the guest's address). */
+  networkConfig?: string;
+}
+
+/**
+ * A preparation made of many system commands, as plan steps: `--dry-run`
+ * shows each one and `apply` undoes each one. `network` steps run before the
+ * cloud-init seed is written and may set `making.networkConfig`; `prepare`
+ * steps take the place of {@link Hypervisor.prepare}.
+ */
+export interface PrepareSteps {
+  network: Step[];
+  prepare: Step[];
+}
+
 export interface Hypervisor {
   readonly tag: BackendTag;
   /**
@@ -75,6 +98,8 @@ export interface Hypervisor {
    * backends add overlays, MACs, ...). Returns the record in state "prepared".
    */
   prepare(spec: VmSpec, base: VmRecord, ctx: BackendContext): Promise<VmRecord>;
+  /** Preparation as plan steps, for backends whose `prepare` is many commands. */
+  prepareSteps?(config: VmConfig, making: Making, ctx: BackendContext): Promise<PrepareSteps>;
   start(vm: VmRecord, ctx: BackendContext, opts?: StartOptions): Promise<VmRecord>;
   /**
    * Graceful stop with escalation after `timeoutMs`; `quit` ends the
@@ -101,6 +126,12 @@ export interface Hypervisor {
    * the guest prints.
    */
   captureConsole?(vm: VmRecord, ctx: BackendContext): Promise<void>;
+  /**
+   * What `action` on VM `name` does, one command or request a line, for
+   * `--dry-run` (from `vm`, the stored record, when it exists); absent when
+   * one line naming the backend call says enough.
+   */
+  explain?(action: "start" | "stop", name: string, vm?: VmRecord): string;
   /** Snapshots; absent when the backend cannot take them. */
   readonly snapshots?: SnapshotOps;
 }

@@ -50,13 +50,6 @@ export async function backendFor(tag: string): Promise<Hypervisor> {
     case "qemu":
       return (await import("./qemu/mod.ts")).qemuBackend;
     case "propolis":
-      throw new Diagnostic(
-        "vmctl::propolis::unavailable",
-        "the Propolis backend is not built in this release",
-        {
-          hint:
-            "on illumos, run VMs with the Rust vmctl for now (zones work: `vmctl zone`); set VMCTL_BACKEND=noop to try the commands",
-        },
-      );
+      return (await import("./propolis/mod.ts")).propolisBackend;
   }
 }

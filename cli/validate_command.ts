@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { describeNetwork } from "../lib/types.ts";
 import type { Command } from "@commander-js/extra-typings";
 import { toDiagnostics } from "../lib/diagnostics.ts";
 import { machineOf, type VmDef, type VmFile } from "../lib/vmfile/types.ts";
@@ -79,7 +80,7 @@ function imageText(vm: VmDef): string {
 function networkText(vm: VmDef): string {
   const n = vm.network;
   if (n.type === "tap") return `tap (bridge ${n.bridge})`;
-  if (n.type === "vnic") return `vnic ${n.name} (illumos only)`;
+  if (n.type === "vnic") return `${describeNetwork(n)} (illumos only)`;
   return n.type;
 }
 

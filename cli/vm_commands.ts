@@ -80,7 +80,17 @@ export function registerVmCommands(program: Command<any, any, any>): void {
     .option("--memory <mb>", "memory in MB", "1024")
     .option("--disk <gb>", "disk size in GB (overlay resize)")
     .option("--bridge <name>", "bridge for TAP networking (implies --network tap)")
-    .option("--network <mode>", "user | tap | none (default: user, or tap with --bridge)")
+    .option(
+      "--network <mode>",
+      "user | tap | none | vnic (default: user, or tap with --bridge; vnic: illumos)",
+    )
+    .option(
+      "--vnic <name>",
+      "the guest's VNIC (implies --network vnic; default: named after the VM)",
+    )
+    .option("--link <link>", "the link the guest's VNIC goes over (--network vnic)")
+    .option("--pool <name>", "zone pool the guest's address comes from (--network vnic)")
+    .option("--ssh-port <port>", "the guest's SSH port (default: 22)")
     .option(
       "--forward <spec>",
       "forward HOST:GUEST[/udp] or IP:HOST:GUEST (user network; 127.0.0.1 by default; repeatable)",

@@ -99,6 +99,9 @@ export const BRIDGE_NAME_RULE =
 
 /** illumos datalink (VNIC) names, as dladm_valid_linkname: letter first, digit last, at most 30. */
 export const LINK_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_.]{0,28}[0-9]$/;
+/** How {@link LINK_NAME_PATTERN} reads in a hint. */
+export const LINK_NAME_HINT =
+  "an illumos link name: starts with a letter, ends with a digit, at most 30 letters, digits, '_' or '.'";
 
 /** RFC 1123 host names as a {@link NameRule}. */
 export const HOST_NAME_RULE: NameRule = patternRule("hostname", HOSTNAME_PATTERN, HOSTNAME_RULE);

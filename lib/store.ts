@@ -175,7 +175,10 @@ function normalizeNetwork(n: unknown): NetworkConfig {
   if (type === "tap") {
     return { ...n, type, bridge: typeof n.bridge === "string" ? n.bridge : DEFAULT_BRIDGE };
   }
-  if (type === "vnic") return { ...n, type, name: typeof n.name === "string" ? n.name : "" };
+  if (type === "vnic") {
+    const text = (k: string) => (typeof n[k] === "string" && n[k] ? { [k]: n[k] as string } : {});
+    return { type, ...text("name"), ...text("link"), ...text("pool") };
+  }
   return { ...n, type } as NetworkConfig;
 }
 

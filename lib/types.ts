@@ -26,7 +26,8 @@ export const VM_STATES: readonly VmState[] = [
 export type NetworkConfig =
   | { type: "user" }
   | { type: "tap"; bridge: string }
-  | { type: "vnic"; name: string }
+  /** illumos (Propolis): the guest's viona VNIC, over `link`, its address from zone pool `pool`. */
+  | { type: "vnic"; name?: string; link?: string; pool?: string }
   | { type: "none" };
 
 /** One-line description of a network config. */
@@ -35,7 +36,13 @@ export function describeNetwork(n: NetworkConfig): string {
     case "tap":
       return `tap (bridge ${n.bridge})`;
     case "vnic":
-      return `vnic (${n.name})`;
+      return `vnic (${
+        [
+          n.name ?? "named after the VM",
+          ...(n.link ? [`over ${n.link}`] : []),
+          ...(n.pool ? [`address from pool ${n.pool}`] : []),
+        ].join(", ")
+      })`;
     case "user":
       return "user (SLIRP, SSH forwarded on 127.0.0.1)";
     default:
@@ -62,6 +69,8 @@ export interface CloudInitSpec {
 export interface SshSpec {
   user: string;
   privateKeyPath?: string;
+  /** The guest's SSH port (default 22). */
+  port?: number;
 }
 
 export type { PortForward, SharedFolder } from "./forwards.ts";
@@ -90,6 +99,8 @@ export interface VmConfig {
   /** Absent: no seed ISO. Without sshKeyPath/userDataPath a key pair is generated. */
   cloudInit?: CloudInitSpec;
   sshUser: string;
+  /** The guest's SSH port, when not 22 (VMFile `ssh { port }`). */
+  sshPort?: number;
   /** A private key the user named (VMFile `ssh.private-key`, or next to `--ssh-key`). */
   sshPrivateKey?: string;
   /** Host ports forwarded to the guest (user networking only). */
@@ -152,6 +163,8 @@ export interface VmRecord {
   mac_addr?: string | null;
   /** SSH user recorded at create time (VMFile ssh block / cloud-init user). */
   ssh_user?: string | null;
+  /** The guest's SSH port when not 22 (reached directly: tap and Propolis networking). */
+  ssh_port?: number | null;
   /** Private key path recorded at create time (generated or given). */
   ssh_private_key?: string | null;
   /** The VM's own known_hosts file (host key injected through cloud-init). */

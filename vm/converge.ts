@@ -95,6 +95,7 @@ export async function requestFromDef(def: VmDef, file: VmFile): Promise<VmConfig
     mounts: def.mounts,
     cloudInit: def.cloudInit ? { hostname: def.name, ...def.cloudInit } : undefined,
     sshUser: def.ssh?.user ?? DEFAULT_SSH_USER,
+    ...(def.ssh?.port ? { sshPort: def.ssh.port } : {}),
     sshPrivateKey: def.ssh?.privateKeyPath,
     vmfile: file.path,
     defHash: await defHash(def),

@@ -36,7 +36,7 @@ import { describeNetwork, type VmConfig, type VmRecord } from "../lib/types.ts";
 import { vmFile } from "../lib/vm_files.ts";
 import { log } from "../lib/log.ts";
 import { isOffline } from "../lib/offline.ts";
-import type { Hypervisor } from "../backends/hypervisor.ts";
+import type { Hypervisor, Making } from "../backends/hypervisor.ts";
 import { backendFor } from "../backends/router.ts";
 import type { VmContext } from "./context.ts";
 import { type Course, keepCause, planStage, type Stage } from "./course.ts";
@@ -49,12 +49,6 @@ function exists(name: string): Diagnostic {
   return new Diagnostic("vmctl::vm::exists", `a VM named '${name}' already exists`, {
     hint: `pick another name, or remove it first with \`vmctl destroy ${name}\``,
   });
-}
-
-/** What the steps of one create share as they run. */
-interface Making {
-  imagePath?: string;
-  rec: VmRecord;
 }
 
 /**
@@ -103,26 +97,17 @@ export async function createPlan(
       undo: { action: { kind: "remove", path: workDir }, run: () => removeWorkDir(ctx, workDir) },
     },
   ];
+  const backendSteps = await backend.prepareSteps?.(config, m, ctx);
+  steps.push(...backendSteps?.network ?? []);
   if (config.cloudInit) {
     steps.push(taskStep(
       "write the cloud-init seed",
       `${vmFile(workDir, "seedIso")}: ${describeSeed(config)}`,
-      async () => m.rec = await writeSeed(config, m.rec),
+      async () => m.rec = await writeSeed(config, m.rec, m.networkConfig),
     ));
   }
   steps.push(
-    taskStep(
-      `prepare VM '${config.name}' on the ${backend.tag} backend`,
-      describeMachine(config),
-      async () => {
-        const spec = { ...config, sshPrivateKey: m.rec.ssh_private_key ?? undefined };
-        m.rec = await backend.prepare({ ...spec, imagePath: m.imagePath ?? "" }, m.rec, ctx);
-      },
-      {
-        action: { kind: "task", detail: `${backend.tag} backend: destroy` },
-        run: () => backend.destroy(m.rec, ctx),
-      },
-    ),
+    ...backendSteps?.prepare ?? [prepareStep(ctx, backend, config, m)],
     storeStep(
       `record VM '${config.name}' prepared`,
       ctx.paths.storeFile,
@@ -131,6 +116,22 @@ export async function createPlan(
     ),
   );
   return plan(`create VM '${config.name}'`, steps);
+}
+
+/** The backend's prepare as one step (backends without {@link Hypervisor.prepareSteps}). */
+function prepareStep(ctx: VmContext, backend: Hypervisor, config: VmConfig, m: Making): Step {
+  return taskStep(
+    `prepare VM '${config.name}' on the ${backend.tag} backend`,
+    describeMachine(config),
+    async () => {
+      const spec = { ...config, sshPrivateKey: m.rec.ssh_private_key ?? undefined };
+      m.rec = await backend.prepare({ ...spec, imagePath: m.imagePath ?? "" }, m.rec, ctx);
+    },
+    {
+      action: { kind: "task", detail: `${backend.tag} backend: destroy` },
+      run: () => backend.destroy(m.rec, ctx),
+    },
+  );
 }
 
 /**
@@ -221,6 +222,7 @@ function reservation(config: VmConfig, workDir: string): VmRecord {
     mounts: config.mounts ?? [],
     mac_addr: null,
     ssh_user: config.sshUser,
+    ssh_port: config.sshPort ?? null,
     ssh_private_key: config.sshPrivateKey ?? null,
     known_hosts: null,
     instance_id: `i-${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`,
@@ -296,7 +298,11 @@ async function resolveImagePath(ctx: VmContext, config: VmConfig): Promise<strin
 }
 
 /** Write the seed ISO and keys if cloud-init applies; returns the record with their paths. */
-async function writeSeed(config: VmConfig, rec: VmRecord): Promise<VmRecord> {
+async function writeSeed(
+  config: VmConfig,
+  rec: VmRecord,
+  networkConfig?: string,
+): Promise<VmRecord> {
   if (!config.cloudInit) return rec;
   const { writeVmSeed } = await import("../lib/cloudinit/vm_seed.ts");
   try {
@@ -307,6 +313,7 @@ async function writeSeed(config: VmConfig, rec: VmRecord): Promise<VmRecord> {
       cloudInit: config.cloudInit,
       sshUser: config.sshUser,
       mounts: config.mounts,
+      networkConfig,
     });
     return {
       ...rec,

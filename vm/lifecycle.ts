@@ -123,6 +123,8 @@ export interface TransitionOptions {
   savedState?: "resume" | "discard";
   /** start: choose and record a new SSH port first. */
   newPort?: boolean;
+  /** The record as it was when the plan was made (what the backend's explanation shows). */
+  planned?: VmRecord;
 }
 
 /** How a start treats the saved state of `rec` (none, resume from it, or discard it with --fresh). */
@@ -157,9 +159,12 @@ export function transitionPlan(
     states: from,
     refuse: (state) => invalidState(name, state, action),
   });
+  const explained = action === "start" || action === "stop"
+    ? backend.explain?.(action, name, opts.planned)
+    : undefined;
   const run = backendStep(
     `${action} VM '${name}'${resume ? " from its saved state" : ""}`,
-    `${backend.tag} backend: ${action}${how}`,
+    explained ?? `${backend.tag} backend: ${action}${how}`,
     action,
     held,
     async (vm) => {
@@ -293,6 +298,7 @@ export async function transitionCourse(
   const p = transitionPlan(ctx, await backendFor(stored.backend), name, action, {
     ...rest,
     savedState,
+    planned: stored,
   });
   return { stages: [planStage(ctx, p, () => `VM '${name}' ${TRANSITIONS[action].done}`)] };
 }

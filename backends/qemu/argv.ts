@@ -38,6 +38,8 @@ export interface QemuLaunch {
   mac: string;
   /** Host port forwarded to guest port 22 (user networking). */
   sshHostPort?: number;
+  /** The guest's SSH port the host port forwards to (default 22). */
+  sshGuestPort?: number;
   /** Further forwards (user networking). */
   forwards?: PortForward[];
   /** Host directories shared over virtio-9p, tagged vmctl0, vmctl1, ... in order. */
@@ -127,7 +129,7 @@ function networkArgs(l: QemuLaunch): string[] {
         proto: "tcp",
         host_ip: "127.0.0.1",
         host_port: l.sshHostPort,
-        guest_port: 22,
+        guest_port: l.sshGuestPort ?? 22,
       };
       const fwds = [ssh, ...(l.forwards ?? [])].map((f) => `,hostfwd=${hostfwd(f)}`).join("");
       return ["-netdev", `user,id=net0${fwds}`, ...nic];

@@ -159,6 +159,7 @@ async function start(
     network: vm.network,
     mac: requireField(vm, vm.mac_addr, "MAC address"),
     sshHostPort: port,
+    sshGuestPort: vm.ssh_port ?? undefined,
     forwards: vm.forwards ?? [],
     mounts: vm.mounts ?? [],
     bridgeHelper: helper,
@@ -375,7 +376,10 @@ async function guestIp(vm: VmRecord, ctx: BackendContext, timeoutMs = 60_000) {
     }
     case "tap": {
       const mac = requireField(vm, vm.mac_addr, "MAC address");
-      return { host: await discoverTapIp(ctx.runner, mac, vm.network.bridge, timeoutMs), port: 22 };
+      return {
+        host: await discoverTapIp(ctx.runner, mac, vm.network.bridge, timeoutMs),
+        port: vm.ssh_port ?? 22,
+      };
     }
     default:
       throw new Diagnostic("vmctl::qemu::no_network", `VM '${vm.name}' has no network`, {

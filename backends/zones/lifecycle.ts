@@ -48,10 +48,11 @@ export async function destroyZone(
   reg: Registry,
   runner: Runner,
   name: string,
-  opts: { keepRegistry?: boolean; dryRun?: boolean } = {},
+  opts: { keepRegistry?: boolean; dryRun?: boolean; forVm?: string } = {},
 ): Promise<DestroyResult> {
   validateZoneName(name);
   const entry = await loadZone(reg, name);
+  if (opts.forVm !== entry.vm) assertNotVmZone(entry);
   const [state, left, vnic] = await allQueries<
     [string | undefined, LeftoverDataset | undefined, boolean]
   >([
@@ -176,7 +177,9 @@ export async function zoneAction(
   opts: { dryRun?: boolean } = {},
 ): Promise<Plan> {
   validateZoneName(name);
-  assertNotCreating(await loadZone(reg, name));
+  const entry = await loadZone(reg, name);
+  assertNotCreating(entry);
+  assertNotVmZone(entry);
   const p = plan(`${action} zone ${name}`, [zoneStep(
     runner,
     `${action} the zone`,
@@ -202,6 +205,8 @@ export interface ZoneView {
   template: string | null;
   vnic: string | null;
   zonepath: string;
+  /** The Propolis VM the zone runs, if it is a VM's zone. */
+  vm: string | null;
 }
 
 function view(e: ZoneEntry, state: string | undefined): ZoneView {
@@ -216,6 +221,7 @@ function view(e: ZoneEntry, state: string | undefined): ZoneView {
     template: e.template ?? null,
     vnic: e.vnic ?? null,
     zonepath: e.zonepath,
+    vm: e.vm ?? null,
   };
 }
 
@@ -240,4 +246,12 @@ export function assertNotCreating(e: ZoneEntry): void {
       hint: "wait for the create to finish; if it crashed, `zmgr destroy` cleans up",
     });
   }
+}
+
+/** Refuse to change the zone of a Propolis VM behind vmctl's back. */
+export function assertNotVmZone(e: ZoneEntry): void {
+  if (e.vm === undefined) return;
+  throw new Diagnostic("zmgr::zone::vm_zone", `zone ${e.name} runs VM '${e.vm}'`, {
+    hint: `manage it through the VM: \`vmctl stop ${e.vm}\`, \`vmctl start ${e.vm}\`, \`vmctl destroy ${e.vm}\``,
+  });
 }

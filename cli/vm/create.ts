@@ -14,7 +14,14 @@ import {
 } from "../../lib/types.ts";
 import { resolveUserPath } from "../../lib/paths.ts";
 import { Diagnostic } from "../../lib/diagnostics.ts";
-import { BRIDGE_NAME_PATTERN, BRIDGE_NAME_RULE, USER_NAME_RULE } from "../../lib/names.ts";
+import {
+  BRIDGE_NAME_PATTERN,
+  BRIDGE_NAME_RULE,
+  LINK_NAME_HINT,
+  LINK_NAME_PATTERN,
+  NAME_PATTERN,
+  USER_NAME_RULE,
+} from "../../lib/names.ts";
 import { describeFileProblem, dirProblem, fileProblem, isFile } from "../../lib/files.ts";
 import {
   firstRepeat,
@@ -22,6 +29,7 @@ import {
   mountKey,
   parseForwardSpec,
   parseMountSpec,
+  PORT_RANGE,
   type PortForward,
   type SharedFolder,
 } from "../../lib/forwards.ts";
@@ -43,6 +51,10 @@ export interface CreateOptions {
   disk?: string;
   bridge?: string;
   network?: string;
+  vnic?: string;
+  link?: string;
+  pool?: string;
+  sshPort?: string;
   forward?: string[];
   mount?: string[];
   cloudInit?: string;
@@ -63,6 +75,7 @@ export function createRequest(o: CreateOptions): VmConfig {
   const vcpus = intOption(o.vcpus, "--vcpus", VM_LIMITS.vcpus)!;
   const memoryMb = intOption(o.memory, "--memory", VM_LIMITS.memoryMb)!;
   const diskGb = intOption(o.disk, "--disk", VM_LIMITS.diskGb);
+  const sshPort = intOption(o.sshPort, "--ssh-port", PORT_RANGE);
   const accel = requestedAccel(choiceOption(o.accel, "--accel", ACCELS));
   if (!USER_NAME_RULE.test(o.user)) {
     throw usageError(
@@ -104,6 +117,7 @@ export function createRequest(o: CreateOptions): VmConfig {
     vnc: o.vnc ?? false,
     cloudInit,
     sshUser: o.user,
+    ...(sshPort ? { sshPort } : {}),
     sshPrivateKey,
   };
 }
@@ -170,15 +184,20 @@ function imageUrlArg(text: string): string {
 }
 
 function network(o: CreateOptions): NetworkConfig {
+  const vnicFlags = o.vnic !== undefined || o.link !== undefined || o.pool !== undefined;
   const mode = choiceOption(
-    o.network ?? (o.bridge ? "tap" : "user"),
+    o.network ?? (o.bridge ? "tap" : vnicFlags ? "vnic" : "user"),
     "--network",
-    [
-      "user",
-      "tap",
-      "none",
-    ] as const,
+    ["user", "tap", "none", "vnic"] as const,
   )!;
+  if (vnicFlags && mode !== "vnic") {
+    throw usageError(
+      "vmctl::create::vnic_without_vnic_network",
+      `--vnic, --link and --pool need --network vnic, not ${mode}`,
+      "drop --network, or drop those options",
+    );
+  }
+  if (mode === "vnic") return vnicNetwork(o);
   if (o.bridge !== undefined && mode !== "tap") {
     throw usageError(
       "vmctl::create::bridge_without_tap",
@@ -198,6 +217,27 @@ function network(o: CreateOptions): NetworkConfig {
     return { type: "tap", bridge };
   }
   return { type: mode };
+}
+
+/** `--network vnic` with its optional name, link and address pool, each checked as the VMFile does. */
+function vnicNetwork(o: CreateOptions): NetworkConfig {
+  const checked = (flag: string, value: string | undefined, pattern: RegExp, hint: string) => {
+    if (value === undefined || pattern.test(value)) return value;
+    throw usageError(
+      "vmctl::create::invalid_vnic_option",
+      `${flag} ${JSON.stringify(value)} is not valid`,
+      hint,
+    );
+  };
+  const name = checked("--vnic", o.vnic, LINK_NAME_PATTERN, LINK_NAME_HINT);
+  const link = checked("--link", o.link, LINK_NAME_PATTERN, LINK_NAME_HINT);
+  const pool = checked("--pool", o.pool, NAME_PATTERN, "the name of a pool of `zmgr pool list`");
+  return {
+    type: "vnic",
+    ...(name ? { name } : {}),
+    ...(link ? { link } : {}),
+    ...(pool ? { pool } : {}),
+  };
 }
 
 /** `--forward` values: each valid, no host port/protocol twice, user networking only. */

@@ -40,6 +40,11 @@ export interface VmSeedOptions {
   mounts?: SharedFolder[];
   /** Timestamp inside the ISO (default SOURCE_DATE_EPOCH or now). */
   timestamp?: Date;
+  /**
+   * network-config vmctl generated (the guest's address from a pool); a
+   * network-config file the user gave wins over it.
+   */
+  networkConfig?: string;
 }
 
 export interface VmSeedResult {
@@ -86,7 +91,7 @@ export async function writeVmSeed(o: VmSeedOptions): Promise<VmSeedResult> {
   };
   if (ci.networkConfigPath) {
     files.networkConfig = await readSeedInput(ci.networkConfigPath, "network-config");
-  }
+  } else if (o.networkConfig) files.networkConfig = enc.encode(o.networkConfig);
   if (ci.vendorDataPath) files.vendorData = await readSeedInput(ci.vendorDataPath, "vendor-data");
 
   let keys: SeedKeys | undefined;

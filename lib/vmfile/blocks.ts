@@ -12,13 +12,16 @@ import {
   BRIDGE_NAME_PATTERN,
   BRIDGE_NAME_RULE,
   HOST_NAME_RULE,
+  LINK_NAME_HINT,
   LINK_NAME_PATTERN,
+  NAME_PATTERN,
   type NameRule,
   patternRule,
   USER_NAME_RULE,
 } from "../names.ts";
 import type { CloudInitSpec, NetworkConfig, SshSpec } from "../types.ts";
 import type { ProvisionStep } from "./types.ts";
+import { PORT_RANGE } from "../forwards.ts";
 import {
   checkProps,
   checkTags,
@@ -26,6 +29,7 @@ import {
   entriesOf,
   enumValue,
   fail,
+  intValue,
   leafArg,
   lineOf,
   pathValue,
@@ -54,10 +58,12 @@ export const NETWORK_MODES = ["user", "tap", "none", "vnic"] as const;
 export const PROVISION_TYPES = ["shell", "file"] as const;
 
 const BRIDGE_NAME = patternRule("bridge", BRIDGE_NAME_PATTERN, BRIDGE_NAME_RULE);
-const VNIC_NAME = patternRule(
-  "vnic name",
-  LINK_NAME_PATTERN,
-  "an illumos link name: starts with a letter, ends with a digit, at most 30 letters, digits, '_' or '.'",
+const VNIC_NAME = patternRule("vnic name", LINK_NAME_PATTERN, LINK_NAME_HINT);
+const VNIC_LINK = patternRule("link", LINK_NAME_PATTERN, LINK_NAME_HINT);
+const POOL_NAME = patternRule(
+  "pool",
+  NAME_PATTERN,
+  "the name of a pool in the zone registry (`zmgr pool list`)",
 );
 
 /**
@@ -193,41 +199,50 @@ export function readNetwork(ctx: Ctx, node: Node): NetworkConfig | undefined {
   }
   const mode = enumValue(ctx, args[0], "network mode", NETWORK_MODES, "network_mode");
   if (mode === undefined) return undefined;
-  const field = mode === "tap" ? "bridge" : mode === "vnic" ? "name" : undefined;
   const before = ctx.diags.length;
-  const fields = propsOrChildren(ctx, node, field ? [field] : [], `network "${mode}"`, {
-    bridge: 'only `network "tap"` takes a bridge',
-    name: 'only `network "vnic"` takes a name',
-  });
+  const fields = propsOrChildren(
+    ctx,
+    node,
+    mode === "tap" ? ["bridge"] : mode === "vnic" ? VNIC_FIELDS : [],
+    `network "${mode}"`,
+    {
+      bridge: 'only `network "tap"` takes a bridge',
+      name: 'only `network "vnic"` takes a name',
+      link: 'only `network "vnic"` takes a link',
+      pool: 'only `network "vnic"` takes a pool',
+    },
+  );
   if (mode === "user" || mode === "none") return { type: mode };
   if (ctx.diags.length !== before) return undefined;
-  const entry = fields.get(field!);
   if (mode === "tap") {
+    const entry = fields.get("bridge");
     if (!entry) return { type: "tap", bridge: DEFAULT_BRIDGE };
-    const bridge = named(
-      ctx,
-      entry,
-      "bridge",
-      BRIDGE_NAME,
-    );
+    const bridge = named(ctx, entry, "bridge", BRIDGE_NAME);
     return bridge === undefined ? undefined : { type: "tap", bridge };
   }
-  if (!entry) {
-    return fail(
-      ctx,
-      "missing_value",
-      node,
-      'a `network "vnic"` needs the VNIC name',
-      'write `network "vnic" { name "vnic0" }`',
-    );
-  }
-  const name = named(
-    ctx,
-    entry,
-    "name",
-    VNIC_NAME,
-  );
-  return name === undefined ? undefined : { type: "vnic", name };
+  return readVnic(ctx, fields);
+}
+
+/** The fields of `network "vnic" { name "vm0net0"; link "e1000g0"; pool "guests" }`, all optional. */
+const VNIC_FIELDS = ["name", "link", "pool"] as const;
+
+/**
+ * The guest's VNIC: `name` (made when absent, from the VM name), the `link`
+ * it goes over (default: the VM zone pool's etherstub) and the zone-registry
+ * `pool` its address comes from (none: the guest configures itself).
+ */
+function readVnic(ctx: Ctx, fields: Map<string, Entry>): NetworkConfig | undefined {
+  const before = ctx.diags.length;
+  const name = named(ctx, fields.get("name"), "name", VNIC_NAME);
+  const link = named(ctx, fields.get("link"), "link", VNIC_LINK);
+  const pool = named(ctx, fields.get("pool"), "pool", POOL_NAME);
+  if (ctx.diags.length !== before) return undefined;
+  return {
+    type: "vnic",
+    ...(name ? { name } : {}),
+    ...(link ? { link } : {}),
+    ...(pool ? { pool } : {}),
+  };
 }
 
 /** `cloud-init { hostname; ssh-key; user-data; network-config; vendor-data }`, all optional. */
@@ -267,11 +282,14 @@ export function readCloudInit(ctx: Ctx, node: Node): CloudInitSpec | undefined {
   return ctx.diags.length === before ? spec : undefined;
 }
 
-/** `ssh { user "ubuntu"; private-key "~/.ssh/id_ed25519" }`; user defaults to "vm". */
+/**
+ * `ssh { user "ubuntu"; private-key "~/.ssh/id_ed25519"; port 22 }`; user
+ * defaults to "vm", port (the guest's SSH port) to 22.
+ */
 export function readSsh(ctx: Ctx, node: Node): SshSpec | undefined {
   const before = ctx.diags.length;
   noArgs(ctx, node, 'ssh { user "ubuntu" }');
-  const c = leafChildren(ctx, node, ["user", "private-key"], {
+  const c = leafChildren(ctx, node, ["user", "private-key", "port"], {
     "ssh-key": "`ssh-key` (a public key) belongs in the `cloud-init` block; here use `private-key`",
   });
   const user = c.has("user")
@@ -284,8 +302,12 @@ export function readSsh(ctx: Ctx, node: Node): SshSpec | undefined {
     : DEFAULT_SSH_USER;
   const keyEntry = c.get("private-key");
   const key = keyEntry ? pathValue(ctx, keyEntry, "private-key", USAGE["private-key"]) : undefined;
+  const portEntry = c.get("port");
+  const port = portEntry
+    ? intValue(ctx, portEntry, "ssh port", { ...PORT_RANGE, example: "ssh { port 22 }" })
+    : undefined;
   if (ctx.diags.length !== before || user === undefined) return undefined;
-  return key ? { user, privateKeyPath: key } : { user };
+  return { user, ...(key ? { privateKeyPath: key } : {}), ...(port ? { port } : {}) };
 }
 
 /** `provision "shell" { inline | script }` or `provision "file" { source; destination }`. */

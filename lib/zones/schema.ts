@@ -25,7 +25,30 @@ export interface ZoneConfig {
   vnicPattern: string;
   /** Public keys written to root's authorized_keys on first boot. */
   sshKeys: string[];
+  /** How vmctl's Propolis backend makes the zone of each VM. */
+  vm: VmZoneConfig;
 }
+
+/** config.kdl's `vm-*` and `propolis-*` nodes: the zones Propolis VMs run in. */
+export interface VmZoneConfig {
+  /** The pool a VM zone's own address (where its propolis-server listens) comes from. */
+  pool?: string;
+  brand: string;
+  /** The ZFS pool holding image volumes and VM disks. */
+  zfsPool: string;
+  /** propolis-server on the global zone (mounted read-only into each VM zone). */
+  server: string;
+  /** The guest firmware propolis-server boots (OVMF). */
+  bootrom: string;
+}
+
+/** Where Oxide's packaging installs propolis-server and its bootrom (illumos-facts.md §7.7). */
+export const VM_ZONE_DEFAULTS = {
+  brand: "sparse",
+  zfsPool: "rpool",
+  server: "/opt/oxide/propolis-server/bin/propolis-server",
+  bootrom: "/opt/oxide/propolis-server/blob/OVMF_CODE.fd",
+} as const;
 
 /** templates/NAME.kdl */
 export interface ZoneTemplate {
@@ -65,6 +88,10 @@ export interface ZoneEntry {
   status: ZoneStatus;
   imported: boolean;
   created?: string;
+  /** Set on the zone of a Propolis VM: the VM it runs (vmctl manages the zone). */
+  vm?: string;
+  /** A VM zone's second link: the guest's viona VNIC (no address in the zone). */
+  guestVnic?: string;
 }
 
 /** publishers/NAME.kdl */
@@ -78,6 +105,11 @@ export const CONFIG_NODES = [
   "zonepath-root",
   "vnic-pattern",
   "ssh-key",
+  "vm-pool",
+  "vm-brand",
+  "vm-zfs-pool",
+  "propolis-server",
+  "propolis-bootrom",
 ] as const;
 export const TEMPLATE_NODES = ["brand", "autoboot", "ip-type", "pool", "publisher"] as const;
 export const POOL_NODES = [
@@ -100,6 +132,8 @@ export const ZONE_NODES = [
   "status",
   "imported",
   "created",
+  "vm",
+  "guest-vnic",
 ] as const;
 export const PUBLISHER_NODES = ["origin"] as const;
 
@@ -121,6 +155,8 @@ export const UNSUPPORTED_BRANDS: Readonly<Record<string, string>> = {
 /** Absolute paths zmgr accepts (zonepaths, zonepath roots). */
 export const ABS_PATH = /^\/[A-Za-z0-9_.\/-]*$/;
 const BRAND = /^[a-z][a-z0-9_-]{0,31}$/;
+/** ZFS pool names: a letter, then letters, digits, '_', '-', '.' (zpool(8)). */
+const ZFS_POOL = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
 const SSH_KEY =
   /^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-[a-z0-9@.-]+) [A-Za-z0-9+\/=]+( [ -~]*)?$/;
 const ORIGIN = /^(https?|file):\/\/[A-Za-z0-9._~:\/?#@!$&*+,;=%-]+$/;
@@ -143,6 +179,7 @@ export function readConfig(file: KdlFile): ZoneConfig {
   const root = r.string("zonepath-root");
   const pattern = r.string("vnic-pattern");
   const keys = r.strings("ssh-key");
+  const vm = readVmZoneConfig(r);
   checkPath(r, root, "zonepath-root");
   if (pattern && !/^[A-Za-z0-9_.{}]+$/.test(pattern.value)) {
     r.bad(
@@ -170,6 +207,48 @@ export function readConfig(file: KdlFile): ZoneConfig {
     zonepathRoot: (root?.value ?? "/zones").replace(/\/+$/, "") || "/",
     vnicPattern: pattern?.value ?? "{name}0",
     sshKeys: keys.map((k) => k.value),
+    vm,
+  };
+}
+
+function readVmZoneConfig(r: StrictReader): VmZoneConfig {
+  const pool = r.string("vm-pool");
+  const brand = r.string("vm-brand");
+  const zfsPool = r.string("vm-zfs-pool");
+  const server = r.string("propolis-server");
+  const bootrom = r.string("propolis-bootrom");
+  if (pool && !ENTITY_NAME.test(pool.value)) {
+    r.bad(
+      pool,
+      "zmgr::kdl::bad_value",
+      `vm-pool ${JSON.stringify(pool.value)} is not a pool name`,
+      "name a pool of `zmgr pool list`",
+    );
+  }
+  if (brand && !BRAND.test(brand.value)) {
+    r.bad(
+      brand,
+      "zmgr::kdl::bad_value",
+      `vm-brand ${JSON.stringify(brand.value)} is not a brand name`,
+      'e.g. "sparse"',
+    );
+  }
+  if (zfsPool && !ZFS_POOL.test(zfsPool.value)) {
+    r.bad(
+      zfsPool,
+      "zmgr::kdl::bad_value",
+      `vm-zfs-pool ${JSON.stringify(zfsPool.value)} is not a ZFS pool name`,
+      'e.g. "rpool"',
+    );
+  }
+  checkPath(r, server, "propolis-server");
+  checkPath(r, bootrom, "propolis-bootrom");
+  return {
+    ...(pool ? { pool: pool.value } : {}),
+    brand: brand?.value ?? VM_ZONE_DEFAULTS.brand,
+    zfsPool: zfsPool?.value ?? VM_ZONE_DEFAULTS.zfsPool,
+    server: server?.value ?? VM_ZONE_DEFAULTS.server,
+    bootrom: bootrom?.value ?? VM_ZONE_DEFAULTS.bootrom,
   };
 }
 
@@ -353,6 +432,8 @@ export function readZoneEntry(file: KdlFile, name: string): ZoneEntry {
   const status = r.string("status");
   const imported = r.boolean("imported");
   const created = r.string("created");
+  const vm = r.string("vm");
+  const guestVnic = r.string("guest-vnic");
   checkPath(r, zonepath, "zonepath");
   for (const address of addresses) {
     if (!parseCidr(address.value)) {
@@ -372,13 +453,15 @@ export function readZoneEntry(file: KdlFile, name: string): ZoneEntry {
       "e.g. 10.0.0.1",
     );
   }
-  if (vnic && !LINK_NAME.test(vnic.value)) {
-    r.bad(
-      vnic,
-      "zmgr::name::invalid_link",
-      `vnic ${JSON.stringify(vnic.value)} is not a valid datalink name`,
-      "datalink names start with a letter and end in a digit",
-    );
+  for (const link of [vnic, guestVnic]) {
+    if (link && !LINK_NAME.test(link.value)) {
+      r.bad(
+        link,
+        "zmgr::name::invalid_link",
+        `vnic ${JSON.stringify(link.value)} is not a valid datalink name`,
+        "datalink names start with a letter and end in a digit",
+      );
+    }
   }
   if (status && status.value !== "creating" && status.value !== "active") {
     r.bad(
@@ -401,6 +484,8 @@ export function readZoneEntry(file: KdlFile, name: string): ZoneEntry {
     status: (status?.value as ZoneStatus) ?? "active",
     imported: imported?.value ?? false,
     created: created?.value,
+    ...(vm ? { vm: vm.value } : {}),
+    ...(guestVnic ? { guestVnic: guestVnic.value } : {}),
   };
 }
 

@@ -24,6 +24,8 @@ export function writeZoneEntry(e: ZoneEntry): string {
     ["status", [e.status]],
     ["imported", e.imported ? [true] : []],
     ["created", opt(e.created)],
+    ["vm", opt(e.vm)],
+    ["guest-vnic", opt(e.guestVnic)],
   ], `zone ${e.name}: registry entry written by zmgr (also its address reservation)`);
 }
 

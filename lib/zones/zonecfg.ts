@@ -42,6 +42,13 @@ export interface ZonecfgSpec {
    * zone is one v4 and one v6 net on the same VNIC.
    */
   nets: ZonecfgSpecNet[];
+  /** Links given to the zone without an address (a VM's viona VNIC). */
+  bareLinks?: string[];
+  /** `device` matches (a VM zone's /dev/vmm*, /dev/viona, its zvol). */
+  devices?: string[];
+  /** Read-only lofs mounts: host `special` at zone `dir`. */
+  lofs?: { dir: string; special: string }[];
+  limitpriv?: string;
 }
 
 /** One address of the zone and its default router. */
@@ -60,11 +67,22 @@ export function buildZonecfgScript(s: ZonecfgSpec): string {
     set("zonepath", s.zonepath),
     set("autoboot", s.autoboot ? "true" : "false"),
     set("ip-type", "exclusive"),
+    ...(s.limitpriv ? [set("limitpriv", s.limitpriv)] : []),
     ...s.nets.flatMap((n) => [
       "add net",
       set("physical", s.vnic),
       set("allowed-address", n.allowedAddress),
       ...(n.defrouter ? [set("defrouter", n.defrouter)] : []),
+      "end",
+    ]),
+    ...(s.bareLinks ?? []).flatMap((link) => ["add net", set("physical", link), "end"]),
+    ...(s.devices ?? []).flatMap((match) => ["add device", set("match", match), "end"]),
+    ...(s.lofs ?? []).flatMap((m) => [
+      "add fs",
+      set("dir", m.dir),
+      set("special", m.special),
+      set("type", "lofs"),
+      "add options ro",
       "end",
     ]),
     "verify",

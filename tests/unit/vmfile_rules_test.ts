@@ -194,8 +194,24 @@ Deno.test("a network without a mode is refused", () => {
   expectOne(vm("  network"), "missing_value", 3, 3);
 });
 
-Deno.test("a vnic network needs a name", () => {
-  expectOne(vm('  network "vnic"'), "missing_value", 3, 3);
+Deno.test("a vnic network without a name leaves the VNIC to be named after the VM", () => {
+  assertEquals(parseOk(vm('  network "vnic"')).vms[0].network, { type: "vnic" });
+});
+
+Deno.test("a vnic network takes a name, the link it goes over and the pool of its address", () => {
+  const net =
+    parseOk(vm('  network "vnic" {\n    name "web0"\n    link "igb0"\n    pool "guests"\n  }'))
+      .vms[0].network;
+  assertEquals(net, { type: "vnic", name: "web0", link: "igb0", pool: "guests" });
+});
+
+Deno.test("a vnic link that is not an illumos link name is refused at its position", () => {
+  expectOne(vm('  network "vnic" link="igb"'), "invalid_value", 3, 18);
+});
+
+Deno.test("ssh port must be a port number", () => {
+  assertEquals(parseOk(vm("  ssh {\n    port 2222\n  }")).vms[0].ssh, { user: "vm", port: 2222 });
+  expectOne(vm("  ssh {\n    port 70000\n  }"), "invalid_value", 4, 10);
 });
 
 Deno.test("bridge on a non-tap network is refused", () => {

@@ -7,6 +7,7 @@ import {
   readPublisher,
   readTemplate,
   readZoneEntry,
+  VM_ZONE_DEFAULTS,
   writePool,
   writeZoneEntry,
   type ZoneEntry,
@@ -158,6 +159,7 @@ Deno.test("the embedded default config and templates are valid", () => {
     zonepathRoot: "/zones",
     vnicPattern: "{name}0",
     sshKeys: [],
+    vm: { ...VM_ZONE_DEFAULTS },
   });
   for (const brand of ["ipkg", "nlipkg"] as const) {
     const t = readTemplate(parseKdl(defaultTemplateText(brand, "default"), "t.kdl"), brand);
