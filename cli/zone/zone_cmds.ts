@@ -102,7 +102,7 @@ export async function listCmd(opts: Common): Promise<void> {
       z.status === "creating" ? `${z.state} (creating)` : z.state,
       z.addresses.join(",") || "-",
       z.pool ?? "-",
-      z.template ?? "-",
+      z.template ?? (z.vm ? `(VM ${z.vm})` : "-"),
       z.vnic ?? "-",
     ]),
   ));
