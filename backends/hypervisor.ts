@@ -21,6 +21,7 @@ import type {
   VmState,
 } from "../lib/types.ts";
 import type { Runner } from "./exec.ts";
+import type { Diagnostic } from "../lib/diagnostics.ts";
 import type { Step } from "../lib/plan.ts";
 import type { VmConfig } from "../lib/types.ts";
 
@@ -112,6 +113,11 @@ export interface Hypervisor {
     o?: { quit?: boolean },
   ): Promise<VmRecord>;
   suspend(vm: VmRecord, ctx: BackendContext): Promise<VmRecord>;
+  /**
+   * The diagnostic refusing `action` on VM `name` when the backend cannot do
+   * it at all: checked before the VM is touched.
+   */
+  refuses?(action: "suspend" | "resume", name: string): Diagnostic | undefined;
   resume(vm: VmRecord, ctx: BackendContext): Promise<VmRecord>;
   /** Stop if needed and release backend resources (not the work dir: the caller removes it). */
   destroy(vm: VmRecord, ctx: BackendContext): Promise<void>;

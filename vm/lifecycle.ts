@@ -293,9 +293,14 @@ export async function transitionCourse(
   opts: Omit<TransitionOptions, "savedState"> & { fresh?: boolean } = {},
 ): Promise<Course> {
   const stored = requireRecord(await readStore(ctx.paths), name);
+  const backend = await backendFor(stored.backend);
+  if (action === "suspend" || action === "resume") {
+    const refusal = backend.refuses?.(action, name);
+    if (refusal) throw refusal;
+  }
   const { fresh, ...rest } = opts;
   const savedState = action === "start" ? savedStateMode(stored, fresh) : undefined;
-  const p = transitionPlan(ctx, await backendFor(stored.backend), name, action, {
+  const p = transitionPlan(ctx, backend, name, action, {
     ...rest,
     savedState,
     planned: stored,

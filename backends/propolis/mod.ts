@@ -58,6 +58,10 @@ export const propolisBackend: Hypervisor = {
     return { ...vm, state: "stopped", state_reason: null };
   },
 
+  refuses(action, name) {
+    return unsupported(name, action);
+  },
+
   suspend(vm) {
     return Promise.reject(unsupported(vm.name, "suspend"));
   },
