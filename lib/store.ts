@@ -70,6 +70,7 @@ const KNOWN_FIELDS = new Set<string>([
   "mounts",
   "mac_addr",
   "ssh_user",
+  "ssh_port",
   "ssh_private_key",
   "known_hosts",
   "instance_id",
@@ -80,6 +81,7 @@ const KNOWN_FIELDS = new Set<string>([
   "host_key_alias",
   "def_hash",
   "operation",
+  "propolis",
   "created_at",
 ]);
 const UNKNOWN = Symbol("fields of a newer vmctl");

@@ -49,6 +49,7 @@ Deno.test("a Propolis create makes the VM's zone, links and disk and reserves it
     assertStringIncludes(entry, 'status "active"');
     assertEquals(await w.leftovers(), [
       "dataset rpool/vmctl/vms/web",
+      "dataset rpool/zones/vmctl-web",
       "registry vmctl-web.kdl",
       "store entry web",
       "vnic vmctl_web0",
