@@ -10,6 +10,7 @@ import {
   type FakePropolis,
   type FakePropolisOptions,
   freePortOn,
+  PROPOLIS_BIN_DIR,
   startFakePropolis,
 } from "../../fixtures/propolis/mod.ts";
 import { writeVmSeed } from "../../lib/cloudinit/vm_seed.ts";
@@ -370,4 +371,20 @@ Deno.test("the guest serves SSH for the seed's user and key on the seed's addres
     const after = await sshOnceServing(ssh, false);
     assertStringIncludes(after.stderr, "refused");
   });
+});
+
+Deno.test("the command line is the real one: bad usage exits 2, a missing bootrom exits 1", async () => {
+  const server = join(PROPOLIS_BIN_DIR, "propolis-server");
+  const env = { FAKE_ILLUMOS_DENO: Deno.execPath() };
+  const usage = await new Deno.Command(server, { args: ["run", "/x"], env, stderr: "piped" })
+    .output();
+  assertEquals(usage.code, 2);
+  assertStringIncludes(new TextDecoder().decode(usage.stderr), "Usage: propolis-server run");
+  const missing = await new Deno.Command(server, {
+    args: ["run", "/no/such/OVMF_CODE.fd", "127.0.0.1:12400", "--log-level", "info"],
+    env,
+    stderr: "piped",
+  }).output();
+  assertEquals(missing.code, 1);
+  assertStringIncludes(new TextDecoder().decode(missing.stderr), "/no/such/OVMF_CODE.fd");
 });
