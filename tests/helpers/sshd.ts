@@ -1,7 +1,8 @@
 /**
  * A real OpenSSH server for tests: `/usr/sbin/sshd -D -e -f CONFIG` as a
- * child process on 127.0.0.1, with its own config, the given host key and
- * authorized_keys file, public-key authentication only.
+ * child process on 127.0.0.1 (or another loopback address), with its own
+ * config, the given host key and authorized_keys file, public-key
+ * authentication only.
  *
  * ```ts
  * const sshd = await startSshd({ hostKeyPath, authorizedKeysPath });
@@ -19,6 +20,10 @@ export interface SshdOptions {
   authorizedKeysPath: string;
   /** Port to listen on (default: a free one). */
   port?: number;
+  /** Address to listen on (default 127.0.0.1). */
+  address?: string;
+  /** argv that runs the sshd command line given after it (e.g. in a private namespace). */
+  launcher?: string[];
 }
 
 export interface Sshd {
@@ -37,6 +42,7 @@ export function freePort(): number {
 }
 
 async function waitForPort(
+  hostname: string,
   port: number,
   child: Deno.ChildProcess,
   timeoutMs: number,
@@ -46,7 +52,7 @@ async function waitForPort(
   child.status.then(() => (exited = true));
   while (Date.now() < deadline && !exited) {
     try {
-      const c = await Deno.connect({ hostname: "127.0.0.1", port });
+      const c = await Deno.connect({ hostname, port });
       c.close();
       return;
     } catch {
@@ -62,12 +68,13 @@ export async function startSshd(o: SshdOptions): Promise<Sshd> {
   await Deno.mkdir("/run/sshd", { recursive: true, mode: 0o755 });
   const dir = await Deno.makeTempDir({ prefix: "vmctl-sshd-" });
   const port = o.port ?? freePort();
+  const address = o.address ?? "127.0.0.1";
   const config = join(dir, "sshd_config");
   await Deno.writeTextFile(
     config,
     [
       `Port ${port}`,
-      "ListenAddress 127.0.0.1",
+      `ListenAddress ${address}`,
       `HostKey ${o.hostKeyPath}`,
       `AuthorizedKeysFile ${o.authorizedKeysPath}`,
       "PidFile none",
@@ -81,8 +88,9 @@ export async function startSshd(o: SshdOptions): Promise<Sshd> {
       "",
     ].join("\n"),
   );
-  const child = new Deno.Command("/usr/sbin/sshd", {
-    args: ["-D", "-e", "-f", config],
+  const [command, ...args] = [...(o.launcher ?? []), "/usr/sbin/sshd", "-D", "-e", "-f", config];
+  const child = new Deno.Command(command, {
+    args,
     stdin: "null",
     stdout: "null",
     stderr: "piped",
@@ -101,7 +109,7 @@ export async function startSshd(o: SshdOptions): Promise<Sshd> {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   };
   try {
-    await waitForPort(port, child, 30_000);
+    await waitForPort(address, port, child, 30_000);
   } catch (err) {
     await stop();
     throw new Error(`${(err as Error).message}\n${log}`);
