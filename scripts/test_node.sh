@@ -26,6 +26,8 @@ SUITES=(
   tests/integration/image_download_test.ts
   tests/integration/image_import_test.ts
   tests/integration/zone_*_test.ts
+  tests/integration/propolis_create_test.ts
+  tests/integration/propolis_lifecycle_test.ts
   tests/integration/artefacts_test.ts
 )
 GUEST=(tests/integration/qemu_guest_lifecycle_test.ts)

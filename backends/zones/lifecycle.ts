@@ -252,6 +252,7 @@ export function assertNotCreating(e: ZoneEntry): void {
 export function assertNotVmZone(e: ZoneEntry): void {
   if (e.vm === undefined) return;
   throw new Diagnostic("zmgr::zone::vm_zone", `zone ${e.name} runs VM '${e.vm}'`, {
-    hint: `manage it through the VM: \`vmctl stop ${e.vm}\`, \`vmctl start ${e.vm}\`, \`vmctl destroy ${e.vm}\``,
+    hint:
+      `manage it through the VM: \`vmctl stop ${e.vm}\`, \`vmctl start ${e.vm}\`, \`vmctl destroy ${e.vm}\``,
   });
 }
