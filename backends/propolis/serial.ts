@@ -9,8 +9,7 @@
  */
 import { Diagnostic } from "../../lib/diagnostics.ts";
 import { deadline } from "../../lib/async.ts";
-import { withFileLock, writeAtomic } from "../../lib/files.ts";
-import { writeAllSync } from "../../lib/file_write.ts";
+import { appendDurably, withFileLock, writeAtomic } from "../../lib/files.ts";
 import { dirname, join } from "../../lib/posix_path.ts";
 import { VM_FILES } from "../../lib/vm_files.ts";
 import { propolisHeaders } from "../../lib/propolis/api.ts";
@@ -71,9 +70,12 @@ export async function attachSerial(url: string, io: ConsoleIo = realIo): Promise
   const init = { headers: propolisHeaders() } as unknown as string[];
   const ws = new WS(target, init);
   ws.binaryType = "arraybuffer";
+  // Frames can arrive before the session starts listening: hold them until it does.
+  const early: MessageEvent[] = [];
+  ws.onmessage = (ev) => void early.push(ev);
   await opened(ws, target);
   const closed = { code: 0, reason: "" };
-  const end = await runConsoleSession(websocketLink(ws, io, closed), target, io);
+  const end = await runConsoleSession(websocketLink(ws, early, io, closed), target, io);
   if (end === "remote") {
     const why = closed.reason ? `: ${oneLine(closed.reason)}` : "";
     throw new Diagnostic(
@@ -107,9 +109,13 @@ async function opened(ws: WebSocket, url: string): Promise<void> {
   }
 }
 
-/** The open websocket `ws` as a console link; `closed` receives the close code and reason. */
+/**
+ * The open websocket `ws` as a console link: the frames in `early` first;
+ * `closed` receives the close code and reason.
+ */
 function websocketLink(
   ws: WebSocket,
+  early: MessageEvent[],
   io: ConsoleIo,
   closed: { code: number; reason: string },
 ): ConsoleLink {
@@ -117,7 +123,7 @@ function websocketLink(
     pump(output) {
       return new Promise((resolve) => {
         let written = Promise.resolve();
-        ws.onmessage = (ev) => {
+        const onFrame = (ev: MessageEvent) => {
           if (typeof ev.data === "string") {
             io.notice(controlNotice(ev.data));
             return;
@@ -125,12 +131,15 @@ function websocketLink(
           const bytes = new Uint8Array(ev.data as ArrayBuffer);
           written = written.then(() => output(bytes)).catch(() => ws.close());
         };
+        for (const ev of early.splice(0)) onFrame(ev);
+        ws.onmessage = onFrame;
         ws.onerror = () => {};
         ws.onclose = (ev) => {
           closed.code = ev.code;
           closed.reason = ev.reason;
           written.then(() => resolve());
         };
+        if (ws.readyState === ws.CLOSED) written.then(() => resolve());
       });
     },
     send(bytes) {
@@ -169,8 +178,11 @@ export interface SerialHistory {
   bytes: Uint8Array;
   /** The server's offset just past the last byte returned (where the next read starts). */
   lastByteOffset: number;
-  /** Output between these offsets is no longer kept by the server (it kept the newest instead). */
-  skipped?: { from: number; to: number };
+  /**
+   * Output between offsets `from` and `to` is no longer kept by the server
+   * (it keeps the first and the newest output); it would stand at `at` in `bytes`.
+   */
+  skipped?: { from: number; to: number; at: number };
 }
 
 /**
@@ -193,7 +205,7 @@ export async function fetchSerialHistory(
       piece = await historyPiece(server, `most_recent=${SERVER_RECENT_BYTES}`, signal);
       if (piece === "expired") throw new Error("unreachable: a most_recent read never expires");
       start = piece.end - piece.data.length;
-      skipped = { from: offset, to: start };
+      skipped = { from: offset, to: start, at: pieces.reduce((n, p) => n + p.length, 0) };
     }
     if (piece.data.length === 0) {
       return { bytes: concat(pieces), lastByteOffset: piece.end, skipped };
@@ -329,20 +341,21 @@ export async function captureSerial(
       history = await fetchSerialHistory(server, 0, o.signal);
     }
     const added = withGapNote(history);
-    const logBytes = await appendLog(logPath, added, mark?.log_bytes);
+    const logBytes = await appendDurably(logPath, added, mark?.log_bytes);
     const next: CaptureMark = { instance, offset: history.lastByteOffset, log_bytes: logBytes };
     await writeAtomic(markPath, JSON.stringify(next) + "\n", { mode: 0o600 });
     return added.length;
   });
 }
 
-/** The bytes to append: the history, after a line telling what the server no longer had. */
+/** The bytes to append: the history, with a line where output the server no longer had was. */
 function withGapNote(h: SerialHistory): Uint8Array {
   if (!h.skipped) return h.bytes;
+  const { from, to, at } = h.skipped;
   const note = new TextEncoder().encode(
-    `\n[vmctl] serial output bytes ${h.skipped.from}-${h.skipped.to} were no longer kept by propolis-server\n`,
+    `\n[vmctl] serial output bytes ${from}-${to} were no longer kept by propolis-server\n`,
   );
-  return concat([note, h.bytes]);
+  return concat([h.bytes.subarray(0, at), note, h.bytes.subarray(at)]);
 }
 
 async function readMark(path: string): Promise<CaptureMark | undefined> {
@@ -360,26 +373,4 @@ async function readMark(path: string): Promise<CaptureMark | undefined> {
     });
   }
   return { instance: m.instance ?? null, offset: m.offset!, log_bytes: m.log_bytes! };
-}
-
-/**
- * Append `bytes` to the log (created 0600), first cutting it back to
- * `savedLength` when a capture that was cut short left more than that.
- * Returns the log's new length.
- */
-async function appendLog(path: string, bytes: Uint8Array, savedLength?: number): Promise<number> {
-  const file = await host.open(path, { append: true, create: true, mode: 0o600 });
-  try {
-    const size = (await file.stat()).size;
-    let length = size;
-    if (savedLength !== undefined && size > savedLength) {
-      await file.truncate(savedLength);
-      length = savedLength;
-    }
-    writeAllSync(file, bytes);
-    await file.sync();
-    return length + bytes.length;
-  } finally {
-    file.close();
-  }
 }
