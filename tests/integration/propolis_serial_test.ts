@@ -138,6 +138,14 @@ function startServer(o: { noInstance?: boolean } = {}): FakeServer {
   return s;
 }
 
+/** Wait until `cond` holds; a test whose event never comes fails instead of hanging. */
+async function until(cond: () => boolean, what: string): Promise<void> {
+  for (let i = 0; !cond(); i++) {
+    if (i === 6000) throw new Error(`never saw ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 /**
  * A scripted terminal: each step waits until the output shows `after`, then
  * types `keys`; when the steps run out, input stays open (a user who types
@@ -154,7 +162,7 @@ function terminal(steps: { after: string; keys: string }[]) {
       async read(p) {
         const step = steps.shift();
         if (!step) return await new Promise<null>(() => {});
-        while (!shown().includes(step.after)) await new Promise((r) => setTimeout(r, 5));
+        await until(() => shown().includes(step.after), `output ${JSON.stringify(step.after)}`);
         const bytes = enc.encode(step.keys);
         p.set(bytes);
         return bytes.length;
@@ -202,7 +210,7 @@ Deno.test("console shows live output and a control message as a notice, and goes
       { after: "after migration notice", keys: "\x1d" },
     ]);
     const session = attachSerial(serialUrlOf(s), t.io);
-    while (!s.typed.length) await new Promise((r) => setTimeout(r, 5));
+    await until(() => s.typed.length > 0, "typed bytes at the server");
     s.control('{"Migrating":{"destination":"10.0.0.9:12400","from_start":7}}');
     s.print("after migration notice");
     await session;
@@ -227,7 +235,7 @@ Deno.test("console closed by the server is a diagnostic, and the terminal is res
     s.print("login: ");
     const t = terminal([]);
     const session = attachSerial(serialUrlOf(s), t.io);
-    while (!t.shown().includes("login: ")) await new Promise((r) => setTimeout(r, 5));
+    await until(() => t.shown().includes("login: "), "the login prompt");
     s.hangUp();
     const e = await assertRejects(() => session, Diagnostic);
     assertEquals(e.code, "vmctl::console::closed");
