@@ -366,8 +366,13 @@ async function readMark(path: string): Promise<CaptureMark | undefined> {
     if (isNotFound(err)) return undefined;
     throw err;
   }
-  const m = JSON.parse(text) as Partial<CaptureMark>;
-  if (!Number.isSafeInteger(m.offset) || !Number.isSafeInteger(m.log_bytes)) {
+  let m: Partial<CaptureMark> | null;
+  try {
+    m = JSON.parse(text);
+  } catch {
+    m = null;
+  }
+  if (!m || !Number.isSafeInteger(m.offset) || !Number.isSafeInteger(m.log_bytes)) {
     throw new Diagnostic("vmctl::console::bad_offset_file", `${path} is not a capture offset`, {
       hint: "remove it: the whole serial history the server keeps is then saved again",
     });

@@ -349,6 +349,22 @@ Deno.test("a capture cut short before its offset was saved is not saved twice", 
   }
 });
 
+Deno.test("a damaged offset file is a diagnostic and the log is left as it was", async () => {
+  const s = startServer();
+  try {
+    await withLogDir(async (log, dir) => {
+      s.print("boot\n");
+      await Deno.writeTextFile(log, "saved\n");
+      await Deno.writeTextFile(`${dir}/console.offset`, "{not json");
+      const e = await assertRejects(() => captureSerial(s.addr, log), Diagnostic);
+      assertEquals(e.code, "vmctl::console::bad_offset_file");
+      assertEquals(await Deno.readTextFile(log), "saved\n");
+    });
+  } finally {
+    await s.shutdown();
+  }
+});
+
 Deno.test("a new server run is captured from its start", async () => {
   await withLogDir(async (log) => {
     const first = startServer();
