@@ -11,6 +11,7 @@ import { dirname } from "./posix_path.ts";
 import { sleep } from "./async.ts";
 import { errorKind, host, isAlreadyExists, isNotFound } from "../host/mod.ts";
 import type { HostFile } from "../host/mod.ts";
+import { writeAllSync } from "./file_write.ts";
 
 const encoder = new TextEncoder();
 
@@ -130,6 +131,32 @@ function writeError(path: string, err: unknown): unknown {
     );
   }
   return err;
+}
+
+/**
+ * Append `bytes` to the file `path` (created 0600) and fsync it, first
+ * cutting it back to `length` when it is longer (what an earlier append that
+ * was cut short left past the length its writer recorded). Returns the file's
+ * new length.
+ */
+export async function appendDurably(
+  path: string,
+  bytes: Uint8Array,
+  length?: number,
+): Promise<number> {
+  const file = await host.open(path, { append: true, create: true, mode: 0o600 });
+  try {
+    let size = (await file.stat()).size;
+    if (length !== undefined && size > length) {
+      await file.truncate(length);
+      size = length;
+    }
+    writeAllSync(file, bytes);
+    await file.sync();
+    return size + bytes.length;
+  } finally {
+    file.close();
+  }
 }
 
 /** Why a path cannot be used as an input file. */

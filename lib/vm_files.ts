@@ -26,6 +26,13 @@ export const VM_FILES = {
   consoleSocket: "console.sock",
   /** Serial console output (`vmctl log --console`). */
   consoleLog: "console.log",
+  /**
+   * How much of a Propolis server's serial history `console.log` holds: the
+   * server's byte offset and the log's length after the last capture.
+   */
+  consoleOffset: "console.offset",
+  /** Lock taken while the serial history is appended to `console.log`. */
+  consoleCaptureLock: "console.offset.lock",
   /** Output of the provisioners (`vmctl log --provision`). */
   provisionLog: "provision.log",
   /** The client key pair vmctl generated (`.pub` beside it). */

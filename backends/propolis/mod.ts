@@ -27,7 +27,7 @@ import { zoneState, zoneStep, zoneUndo } from "../zones/system.ts";
 import { PropolisClient } from "./client.ts";
 import { propolisPrepareSteps } from "./prepare.ts";
 import { destroyPropolisVm } from "./destroy.ts";
-import { stopPropolisVm } from "./stop.ts";
+import { consoleLogOf, stopPropolisVm } from "./stop.ts";
 import { captureSerial } from "./serial.ts";
 
 /** How long a booting zone may take to bring its propolis-server up. */
@@ -46,11 +46,12 @@ export const propolisBackend: Hypervisor = {
   },
 
   async start(vm, ctx) {
-    const p = partsOf(vm);
+    // Each start is a new server and a new instance: a new id keys its console history.
+    const p = { ...partsOf(vm), instance_uuid: crypto.randomUUID() };
     await apply(startPlan(vm, p, ctx.runner, await zoneState(ctx.runner, p.zone)), {
       what: `starting VM '${vm.name}'`,
     });
-    return { ...vm, state: "running", state_reason: null };
+    return { ...vm, propolis: p, state: "running", state_reason: null };
   },
 
   async stop(vm, timeoutMs, ctx) {
@@ -149,7 +150,7 @@ export const propolisBackend: Hypervisor = {
 
   async captureConsole(vm) {
     const p = partsOf(vm);
-    await captureSerial(p.server, vm.console_log ?? vmFile(vm.work_dir, "consoleLog"));
+    await captureSerial(p.server, consoleLogOf(vm), { instance: p.instance_uuid });
   },
 };
 

@@ -56,7 +56,7 @@ async function stopInstance(vm: VmRecord, p: PropolisParts, timeoutMs: number): 
 /** Keep the serial history in the work dir before the server goes away with the zone. */
 async function saveConsole(vm: VmRecord, p: PropolisParts): Promise<void> {
   try {
-    await captureSerial(p.server, vm.console_log ?? vmFile(vm.work_dir, "consoleLog"));
+    await captureSerial(p.server, consoleLogOf(vm), { instance: p.instance_uuid });
   } catch (err) {
     log.warn(
       `VM '${vm.name}': its console output was not saved (${
@@ -64,4 +64,9 @@ async function saveConsole(vm: VmRecord, p: PropolisParts): Promise<void> {
       })`,
     );
   }
+}
+
+/** Where a VM's console output is kept. */
+export function consoleLogOf(vm: VmRecord): string {
+  return vm.console_log ?? vmFile(vm.work_dir, "consoleLog");
 }

@@ -36,7 +36,8 @@ export async function consoleCommand(name: string): Promise<void> {
     );
   }
   if (ep.kind === "websocket") {
-    console.log(`Console of VM '${name}' is served at ${ep.url} (connect with a WebSocket client)`);
+    const { attachSerial } = await import("../../backends/propolis/serial.ts");
+    await attachSerial(ep.url);
     return;
   }
   const { attachConsole } = await import("../../backends/qemu/console.ts");

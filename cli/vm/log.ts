@@ -5,12 +5,16 @@
  *
  * @module
  */
-import { Diagnostic } from "../../lib/diagnostics.ts";
+import { Diagnostic, toDiagnostics } from "../../lib/diagnostics.ts";
 import { assertInside } from "../../lib/paths.ts";
 import { readStore, requireRecord } from "../../lib/store.ts";
 import { intOption, opsContext, vmNameArg } from "../common.ts";
 import { vmFile } from "../../lib/vm_files.ts";
 import { host, isNotFound } from "../../host/mod.ts";
+import { backendFor } from "../../backends/router.ts";
+import type { BackendContext, Hypervisor } from "../../backends/hypervisor.ts";
+import type { VmRecord } from "../../lib/types.ts";
+import { log } from "../../lib/log.ts";
 
 /** The last `n` lines of `data` (all of it for n = 0). */
 export function tailBytes(data: Uint8Array, n: number): Uint8Array {
@@ -37,6 +41,7 @@ export async function logCommand(
   const consoleLog = rec.console_log ?? vmFile(rec.work_dir, "consoleLog");
   assertInside(ctx.paths.vmsDir, consoleLog); // a hand-edited record must not make us read elsewhere
   const both = opts.console === opts.provision; // neither or both flags: show both logs
+  if (both || opts.console) await captureConsoleOf(rec, ctx);
   const wanted = [
     ...(both || opts.console ? [["console", consoleLog]] : []),
     ...(both || opts.provision ? [["provision", vmFile(rec.work_dir, "provisionLog")]] : []),
@@ -71,6 +76,30 @@ export async function logCommand(
     const body = tailBytes(data, n);
     await writeAll(body);
     if (body.length && body[body.length - 1] !== 0x0a) await writeAll(enc.encode("\n"));
+  }
+}
+
+/**
+ * Save what a running VM's hypervisor keeps of its console into the console
+ * log first, when the backend keeps it itself (Propolis). A failure is a
+ * warning: the log saved so far is still shown.
+ */
+export async function captureConsoleOf(
+  rec: VmRecord,
+  ctx: BackendContext,
+  pick: (tag: string) => Promise<Hypervisor> = backendFor,
+): Promise<void> {
+  try {
+    const backend = await pick(rec.backend);
+    if (!backend.captureConsole) return;
+    if ((await backend.state(rec, ctx)).state !== "running") return;
+    await backend.captureConsole(rec, ctx);
+  } catch (err) {
+    const d = toDiagnostics(err)[0];
+    const hint = d.hint ? `; ${d.hint}` : "";
+    log.warn(
+      `showing the saved console log: the latest output of VM '${rec.name}' could not be saved (${d.code}: ${d.message}${hint})`,
+    );
   }
 }
 

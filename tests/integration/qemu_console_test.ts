@@ -5,7 +5,8 @@
  * is always switched back off.
  */
 import { join } from "node:path";
-import { attachConsole, type ConsoleIo, splitAtDetach } from "../../backends/qemu/console.ts";
+import { attachConsole } from "../../backends/qemu/console.ts";
+import { type ConsoleIo, splitAtDetach } from "../../backends/console_session.ts";
 import { Diagnostic } from "../../lib/diagnostics.ts";
 import { assertEquals, assertRejects } from "../helpers/assert.ts";
 
