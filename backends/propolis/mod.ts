@@ -19,7 +19,6 @@ import { PROPOLIS_API_VERSION, PROPOLIS_PORT, propolisHeaders } from "../../lib/
 import { vmZoneName } from "../../lib/propolis/layout.ts";
 import { ensureRequest } from "../../lib/propolis/ensure.ts";
 import type { PropolisParts, VmRecord } from "../../lib/types.ts";
-import { vmFile } from "../../lib/vm_files.ts";
 import { apply, taskStep } from "../apply.ts";
 import type { Hypervisor, StateReport } from "../hypervisor.ts";
 import { createRunner, type Runner } from "../exec.ts";
