@@ -69,7 +69,7 @@ Deno.test("two Propolis VMs come up with their own addresses, are provisioned ov
   }
 });
 
-Deno.test("a start the server refuses halts the zone again and leaves the VM failed, and a later start works", async () => {
+Deno.test("a start whose zone does not boot, or whose server refuses the instance, halts the zone again and leaves the VM failed, and a later start works", async () => {
   const w = await propolisWorld();
   try {
     await w.ok([
@@ -83,6 +83,9 @@ Deno.test("a start the server refuses halts the zone again and leaves the VM fai
       "--pool",
       "guests",
     ]);
+    const boot = await w.run(["start", "web"], { FAKE_ILLUMOS_FAIL: "zoneadm:boot" });
+    assertEquals(boot.code, 1);
+    assertEquals(await zoneStates(w), ["vmctl-web installed"]);
     const r = await w.run(["start", "web"], { FAKE_PROPOLIS_FAULTS: "ensure:500" });
     assertEquals(r.code, 1);
     assertStringIncludes(r.stderr, "vmctl::propolis::server_error");
