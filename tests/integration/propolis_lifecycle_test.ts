@@ -51,12 +51,20 @@ Deno.test("two Propolis VMs come up with their own addresses, are provisioned ov
 
     const status = JSON.parse(await w.ok(["status", "web", "--json"], env, dir));
     assertEquals(status.state, "running");
+    assertStringIncludes(
+      await w.ok(["ssh", "web", "--", "echo", "hello-from-web"], env, dir),
+      "hello-from-web",
+    );
 
     await w.ok(["down"], env, dir);
     assertEquals(await zoneStates(w), ["vmctl-db installed", "vmctl-web installed"]);
     const log = await w.ok(["log", "web", "--console"], env, dir);
     assertStringIncludes(log, "fake propolis guest web: 2 vCPU, 512 MiB");
     assertStringIncludes(log, "power down");
+    const plan = await w.ok(["start", "web", "--dry-run"], env, dir);
+    assertStringIncludes(plan, `PUT http://${w.vmNet}.`);
+    assertStringIncludes(plan, "api-version: 5.0.0");
+    assertStringIncludes(plan, '"memory_mb": 512');
 
     await w.ok(["up"], env, dir);
     assertEquals(await zoneStates(w), ["vmctl-db running", "vmctl-web running"]);
