@@ -9,6 +9,7 @@
 import { join } from "node:path";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../helpers/assert.ts";
 import { propolisWorld } from "./propolis_harness.ts";
+import { spawnVmctl } from "../helpers/vmctl_cli.ts";
 
 /** Subcommands of the fake tools that change the host. */
 const MUTATING = new Set([
@@ -177,6 +178,27 @@ Deno.test("a Propolis VM refuses user networking with a hint", async () => {
     const r = await w.run(["create", "--name", "web", "--image", w.image]);
     assertEquals(r.code, 1);
     assertStringIncludes(r.stderr, "vmctl::propolis::network");
+    assertEquals(await w.leftovers(), []);
+  } finally {
+    await w.cleanup();
+  }
+});
+
+Deno.test("an interrupted Propolis create is undone and leaves nothing behind", async () => {
+  const w = await propolisWorld();
+  try {
+    const child = spawnVmctl(w.home, create(w.image, "web"), {
+      ...w.env,
+      FAKE_ILLUMOS_DELAY_MS: "4000",
+    });
+    for (let i = 0; i < 300; i++) {
+      const r = await w.t.fake.run("zoneadm", ["list", "-cp"]);
+      if (r.stdout.includes(":vmctl-web:incomplete:")) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    child.kill("SIGINT");
+    const out = await child.output();
+    assertEquals(out.code, 130, new TextDecoder().decode(out.stderr));
     assertEquals(await w.leftovers(), []);
   } finally {
     await w.cleanup();
