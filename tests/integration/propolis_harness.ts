@@ -24,7 +24,12 @@ export interface PropolisWorld {
   vmNet: string;
   guestNet: string;
   env: Record<string, string>;
-  run(args: string[], extra?: Record<string, string>, cwd?: string): Promise<CliResult>;
+  run(
+    args: string[],
+    extra?: Record<string, string>,
+    cwd?: string,
+    stdin?: string,
+  ): Promise<CliResult>;
   ok(args: string[], extra?: Record<string, string>, cwd?: string): Promise<string>;
   /** Everything a VM left on the host: zones, VNICs, datasets (images aside), entries, files. */
   leftovers(): Promise<string[]>;
@@ -84,8 +89,8 @@ export async function propolisWorld(): Promise<PropolisWorld> {
     ZMGR_ROOT: t.root,
     VMCTL_BACKEND: "propolis",
   };
-  const run = (args: string[], extra: Record<string, string> = {}, cwd?: string) =>
-    vmctl(home, args, { env: { ...env, ...extra }, cwd });
+  const run = (args: string[], extra: Record<string, string> = {}, cwd?: string, stdin?: string) =>
+    vmctl(home, args, { env: { ...env, ...extra }, cwd, stdin });
   const ok = async (args: string[], extra?: Record<string, string>, cwd?: string) => {
     const r = await run(args, extra, cwd);
     if (r.code !== 0) {

@@ -139,10 +139,13 @@ Deno.test("a Propolis VM whose server dies while running shows as failed with th
   }
 });
 
-Deno.test("suspend is refused on Propolis with a diagnostic, and the VM keeps running", async () => {
+Deno.test("on a running Propolis VM the console attaches and Ctrl+] detaches, and suspend is refused", async () => {
   const w = await propolisWorld();
   try {
     await w.ok(["create", "--name", "web", "--image", w.image, "--network", "vnic", "--start"]);
+    const con = await w.run(["console", "web"], {}, undefined, "\x1d");
+    assertEquals(con.code, 0, con.stderr);
+    assertStringIncludes(con.stderr, "Detached");
     const r = await w.run(["suspend", "web"]);
     assertEquals(r.code, 1);
     assertStringIncludes(r.stderr, "vmctl::propolis::unsupported");
