@@ -169,13 +169,13 @@ Deno.test("an unknown command is a usage error (exit 2)", async () => {
   });
 });
 
-Deno.test("the propolis backend says it is not built in this release", async () => {
+Deno.test("a Propolis create on a host without a zone registry says what to set up, and makes nothing", async () => {
   await withHome(async (home, image) => {
-    const r = await vmctl(home, ["create", "--name", "p", "--image", image], {
-      env: { VMCTL_BACKEND: "propolis" },
+    const r = await vmctl(home, ["create", "--name", "p", "--image", image, "--network", "vnic"], {
+      env: { VMCTL_BACKEND: "propolis", ZMGR_ROOT: `${home}/no-registry` },
     });
     assertEquals(r.code, 1);
-    assertStringIncludes(r.stderr, "vmctl::propolis::unavailable");
+    assertStringIncludes(r.stderr, "zmgr::registry::not_initialized");
     assertEquals(JSON.parse(await vmctlOk(home, ["list", "--json"])), []);
   });
 });

@@ -153,7 +153,12 @@ Deno.test("bash completion", async (t) => {
     });
 
     await t.step("an option's choices", async () => {
-      assertEquals(await complete("vmctl", "create", "--network", ""), ["none", "tap", "user"]);
+      assertEquals(await complete("vmctl", "create", "--network", ""), [
+        "none",
+        "tap",
+        "user",
+        "vnic",
+      ]);
     });
 
     await t.step("VM names for a command that takes a VM", async () => {
