@@ -44,6 +44,22 @@ export function parseTestRuntime(env: (name: string) => string | undefined): Tes
 /** The runtime of this test run. */
 export const TEST_RUNTIME: TestRuntime = parseTestRuntime((name) => Deno.env.get(name));
 
+/**
+ * Whether the vmctl under test has a WebSocket client (`vmctl console` on
+ * Propolis needs one): Deno always; a Node build when its Node has the global
+ * (22 and later; a single executable is built with VMCTL_TEST_NODE's Node).
+ */
+export async function runtimeHasWebSocket(): Promise<boolean> {
+  if (TEST_RUNTIME.kind === "deno" || TEST_RUNTIME.kind === "deno-bundle") return true;
+  const node = TEST_RUNTIME.kind === "node"
+    ? TEST_RUNTIME.node
+    : Deno.env.get("VMCTL_TEST_NODE") ?? "node";
+  const out = await new Deno.Command(node, {
+    args: ["-e", "process.exit(typeof WebSocket === 'function' ? 0 : 1)"],
+  }).output();
+  return out.success;
+}
+
 /** True unless the tests run vmctl under `deno run main.ts`: mark Deno-only tests `ignore: DENO_ONLY`. */
 export const DENO_ONLY = TEST_RUNTIME.kind !== "deno";
 
