@@ -102,14 +102,14 @@ export async function propolisPrepareSteps(
 ): Promise<PrepareSteps> {
   const f = await vmZoneFacts(config, ctx.runner);
   const planned = allocate(f, await loadAllZones(f.reg));
-  const x: Scratch = {};
-  const parts = (): PropolisParts => m.rec.propolis!;
+  // Chosen now so the plan shows the VNIC's MAC; the guest's network-config matches it.
+  const x: Scratch = { mac: randomVnicMac() };
   return {
     network: [reserveStep(f, config, m, x, ctx, planned)],
     prepare: [
       ...diskSteps(f, config, m, x, ctx),
-      ...linkSteps(f, ctx.runner, m),
-      configureStep(f, ctx.runner, () => zonecfgScript(f, parts(), entryOf(m, x)), planned),
+      ...linkSteps(f, ctx.runner, m, x.mac),
+      configureStep(f, ctx.runner, x, planned),
       zoneStep(
         ctx.runner,
         "install the VM's zone",
@@ -202,8 +202,10 @@ async function vmZoneFacts(config: VmConfig, runner: Runner): Promise<VmZoneFact
   };
 }
 
-/** What the steps learn as they run, besides the record. */
+/** What the steps share besides the record: chosen when planned, or learnt as they run. */
 interface Scratch {
+  /** The guest VNIC's MAC. */
+  mac: string;
   /** The zone's registry entry as reserved. */
   zoneEntry?: ZoneEntry;
   /** The image's size, once imported. */
@@ -298,7 +300,7 @@ function reserveStep(
         vm: f.vm,
       };
       await atomicWrite(path, writeZoneEntry({ ...x.zoneEntry, guestVnic: f.guestVnic }));
-      const mac = randomVnicMac();
+      const mac = x.mac;
       m.rec = {
         ...m.rec,
         mac_addr: mac,
@@ -418,27 +420,20 @@ function diskSteps(
 }
 
 /** The guest's VNIC (unless it exists), then the zone's own. */
-function linkSteps(f: VmZoneFacts, runner: Runner, m: Making): Step[] {
+function linkSteps(f: VmZoneFacts, runner: Runner, m: Making, mac: string): Step[] {
   const steps: Step[] = [];
   if (!f.guestVnicExists) {
-    const argv = (
-      mac: string,
-    ) => ["dladm", "create-vnic", "-l", f.guestLink, "-m", mac, f.guestVnic];
     const s = zoneStep(
       runner,
       "create the guest's VNIC",
-      argv("<random MAC>"),
+      ["dladm", "create-vnic", "-l", f.guestLink, "-m", mac, f.guestVnic],
       `check that link ${f.guestLink} exists (dladm show-link) and that ${f.guestVnic} is free`,
       { undo: zoneUndo(runner, ["dladm", "delete-vnic", f.guestVnic]) },
     );
     steps.push({
       ...s,
-      run: async () => {
-        await runner.run(argv(m.rec.mac_addr!), {
-          errorCode: "zmgr::exec::failed",
-          hint:
-            `check that link ${f.guestLink} exists (dladm show-link) and that ${f.guestVnic} is free`,
-        });
+      run: async (interrupted) => {
+        await s.run(interrupted);
         m.rec = { ...m.rec, propolis: { ...m.rec.propolis!, guest_vnic_created: true } };
       },
     });
@@ -454,48 +449,23 @@ function linkSteps(f: VmZoneFacts, runner: Runner, m: Making): Step[] {
 }
 
 /** The zone's configuration: its address, the guest's link, bhyve's devices, propolis mounted. */
-function zonecfgScript(f: VmZoneFacts, p: PropolisParts, entry: ZoneEntry): string {
+function zonecfgScript(f: VmZoneFacts, address: string, gateway?: string): string {
   return buildZonecfgScript({
     brand: f.cfg.brand,
     zonepath: f.zonepath,
     autoboot: false,
     vnic: f.controlVnic,
-    nets: [{ allowedAddress: entry.addresses[0], defrouter: entry.gateway }],
-    bareLinks: [p.guest_vnic],
-    devices: vmZoneDevices(p.disk_dataset),
+    nets: [{ allowedAddress: address, defrouter: gateway }],
+    bareLinks: [f.guestVnic],
+    devices: vmZoneDevices(diskVolume(f.cfg.zfsPool, f.vm)),
     lofs: vmZoneMounts(f.cfg.server, f.cfg.bootrom),
     limitpriv: "default,proc_clock_highres,sys_dl_config",
   });
 }
 
-function configureStep(
-  f: VmZoneFacts,
-  runner: Runner,
-  script: () => string,
-  planned: Allocation,
-): Step {
-  const plannedScript = zonecfgScript(
-    f,
-    {
-      zone: f.zone,
-      server: "",
-      disk_dataset: diskVolume(f.cfg.zfsPool, f.vm),
-      image_dataset: "",
-      guest_vnic: f.guestVnic,
-      guest_vnic_created: false,
-      instance_uuid: "",
-      interface_uuid: "",
-    },
-    {
-      name: f.zone,
-      brand: f.cfg.brand,
-      addresses: [planned.control],
-      gateway: planned.controlGateway,
-      zonepath: f.zonepath,
-      status: "creating",
-      imported: false,
-    },
-  );
+/** zonecfg with the address reserved when the step runs (planned: the one free now). */
+function configureStep(f: VmZoneFacts, runner: Runner, x: Scratch, planned: Allocation): Step {
+  const plannedScript = zonecfgScript(f, planned.control, planned.controlGateway);
   const argv = ["zonecfg", "-z", f.zone, "-f", "-"];
   const s = zoneStep(
     runner,
@@ -514,7 +484,7 @@ function configureStep(
     ...s,
     run: () =>
       runner.run(argv, {
-        stdin: script(),
+        stdin: zonecfgScript(f, x.zoneEntry!.addresses[0], x.zoneEntry!.gateway),
         errorCode: "zmgr::exec::failed",
         hint: "the zonecfg script is shown with --dry-run",
       }),
