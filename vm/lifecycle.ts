@@ -43,6 +43,7 @@ import { backendStep, claimStep, failed, type Held, release } from "./claim.ts";
 import { discardSavedStateStep, resumeSteps, saveStateStep } from "./snapshot.ts";
 import { host, isNotFound } from "../host/mod.ts";
 import { assignSshPort } from "./ports.ts";
+import { loopbackPortFree } from "../backends/ports.ts";
 
 export type Transition = "start" | "stop" | "suspend" | "resume";
 
@@ -197,10 +198,18 @@ export function transitionPlan(
   ]);
 }
 
-/** `vm` with the SSH port it starts on: a new one when asked, one if it has none (older records). */
+/**
+ * `vm` with the SSH port it starts on: a new one when asked, one if it has
+ * none (older records), and a new one for a VM that never ran whose port,
+ * chosen at create, something took meanwhile (nothing relies on it yet; a
+ * VM of another data dir may have chosen the same one).
+ */
 async function withSshPort(ctx: VmContext, vm: VmRecord, fresh: boolean): Promise<VmRecord> {
-  if (vm.network.type !== "user" || (vm.ssh_host_port && !fresh)) return vm;
-  const stored = await assignSshPort(ctx, vm.name, fresh);
+  if (vm.network.type !== "user") return vm;
+  const port = vm.ssh_host_port;
+  const renew = fresh || !port || (vm.state === "prepared" && !(await loopbackPortFree(port)));
+  if (!renew) return vm;
+  const stored = await assignSshPort(ctx, vm.name, Boolean(port));
   return { ...vm, ssh_host_port: stored.ssh_host_port };
 }
 

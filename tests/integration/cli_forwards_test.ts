@@ -187,3 +187,20 @@ Deno.test("start --new-port records a new SSH port", async () => {
     assertStringIncludes(r.stderr, `VM 'a': SSH port ${before} -> ${after}`);
   });
 });
+
+Deno.test("a VM that never ran takes another SSH port at its first start when its own was taken meanwhile", async () => {
+  await withHome(async (home) => {
+    await create(home, "a");
+    const chosen = (await status(home, "a")).ssh_port as number;
+    const squatter = Deno.listen({ hostname: "127.0.0.1", port: chosen });
+    try {
+      const r = await vmctl(home, ["start", "a"]);
+      assertEquals(r.code, 0, r.stderr);
+      const now = (await status(home, "a")).ssh_port;
+      assert(now !== chosen, `${now}`);
+      assertStringIncludes(r.stderr, `VM 'a': SSH port ${chosen} -> ${now}`);
+    } finally {
+      squatter.close();
+    }
+  });
+});
