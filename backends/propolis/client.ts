@@ -57,7 +57,7 @@ export class PropolisClient {
     return ((r.body as { instance?: { state?: InstanceState } }).instance?.state) ?? null;
   }
 
-  /** Wait until the server answers at all (its zone is booting); true once it does. */
+  /** Wait until the server answers at all (its zone is booting), or `timeoutMs` passes. */
   async waitUp(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {

@@ -79,7 +79,8 @@ export async function importImageVolume(
         {
           timeoutMs: 60 * 60_000,
           errorCode: "vmctl::propolis::image_import",
-          hint: "qemu-img must be installed on the host (docs/propolis.md)",
+          hint:
+            "qemu-img writes the image into the volume's device; its error is above (it must be installed on the host: docs/propolis.md)",
         },
       );
       await zfs(runner, ["snapshot", baseSnapshot(dataset)]);
